@@ -1,0 +1,57 @@
+"""Embedding probes: PCA projections and cosine similarity."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+
+
+def pca(matrix: np.ndarray, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Project rows onto the top `dims` principal axes: (coords (N, dims), explained variance ratio)."""
+    if dims < 1:
+        raise ValueError("dims must be >= 1")
+    centered = matrix - matrix.mean(axis=0, keepdims=True)
+    _, singular, axes = np.linalg.svd(centered.astype(np.float64), full_matrices=False)
+    dims = min(dims, axes.shape[0])
+    variance = singular**2
+    ratio = variance[:dims] / variance.sum() if variance.sum() > 0 else np.zeros(dims)
+    coords = centered @ axes[:dims].T
+    if coords.shape[1] < dims:
+        coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+    return coords, ratio
+
+
+def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
+    """Pairwise cosine similarity of rows, (N, N)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.maximum(norms, 1e-12)
+    return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tuple[int, float]]:
+    """The k rows most cosine-similar to row `index` (itself excluded), best first."""
+    if not 0 <= index < len(matrix):
+        raise ValueError(f"token id {index} is out of range 0..{len(matrix) - 1}")
+    norms = np.linalg.norm(matrix, axis=1)
+    sims = matrix @ matrix[index] / np.maximum(norms * norms[index], 1e-12)
+    sims[index] = -np.inf
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(int(i), float(sims[i])) for i in order]
+
+
+def token_kind(piece: str) -> str:
+    """letter, digit, space, punctuation or other (mixed pieces go by their first visible char)."""
+    visible = piece.strip() or piece
+    if not visible:
+        return "other"
+    if not piece.strip():
+        return "space"
+    ch = visible[0]
+    if ch.isalpha():
+        return "letter"
+    if ch.isdigit():
+        return "digit"
+    if unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S"):
+        return "punctuation"
+    return "other"

@@ -1,0 +1,184 @@
+"""Character, word and BPE tokenizers behind one interface: encode -> ids, pieces, offsets."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tokenizers import Regex, Tokenizer as HFTokenizer, models, pre_tokenizers, trainers
+
+TokenizerKind = Literal["char", "word", "bpe"]
+TOKENIZER_KINDS: tuple[str, ...] = ("char", "word", "bpe")
+UNK = "<unk>"
+# Words keep their leading space, so concatenating pieces gives the text back.
+WORD_PATTERN = r" ?\w+| ?[^\s\w]+|\s+"
+_WORD_RE = re.compile(WORD_PATTERN)
+
+
+class TokenizerError(ValueError):
+    """Bad tokenizer settings or input; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    kind: TokenizerKind = "char"
+    vocab_size: int = 512  # word and bpe only; char uses every character of the corpus
+
+    def __post_init__(self) -> None:
+        if self.kind not in TOKENIZER_KINDS:
+            raise TokenizerError(f"unknown tokenizer {self.kind!r}; choose one of {', '.join(TOKENIZER_KINDS)}")
+        if not 2 <= self.vocab_size <= 50_000:
+            raise TokenizerError(f"vocab size must be between 2 and 50000, got {self.vocab_size}")
+
+
+@dataclass(frozen=True)
+class Encoding:
+    ids: list[int]
+    pieces: list[str]
+    offsets: list[tuple[int, int]]  # [start, end) into the encoded text
+    unknown: list[int] = field(default_factory=list)  # positions that became <unk>
+
+
+class Tokenizer:
+    """Shared behaviour; subclasses fill `vocab` (id -> piece) and implement `_split`."""
+
+    kind: TokenizerKind
+    vocab: list[str]
+
+    def __init__(self, vocab: list[str]) -> None:
+        self.vocab = vocab
+        self.index = {piece: i for i, piece in enumerate(vocab)}
+        self.unk_id = self.index[UNK]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def _split(self, text: str) -> list[tuple[str, int, int]]:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> Encoding:
+        ids, pieces, offsets, unknown = [], [], [], []
+        for piece, start, end in self._split(text):
+            token_id = self.index.get(piece, self.unk_id)
+            if token_id == self.unk_id:
+                unknown.append(len(ids))
+            ids.append(token_id)
+            pieces.append(self.vocab[token_id])
+            offsets.append((start, end))
+        return Encoding(ids, pieces, offsets, unknown)
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(self.vocab[i] if 0 <= i < len(self.vocab) else UNK for i in ids)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "vocab": self.vocab})
+
+
+class CharTokenizer(Tokenizer):
+    kind = "char"
+
+    @classmethod
+    def train(cls, text: str) -> CharTokenizer:
+        return cls([UNK, *sorted(set(text))])
+
+    def _split(self, text: str) -> list[tuple[str, int, int]]:
+        return [(ch, i, i + 1) for i, ch in enumerate(text)]
+
+
+class WordTokenizer(Tokenizer):
+    """Most frequent words (with their leading space), whitespace runs and punctuation."""
+
+    kind = "word"
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> WordTokenizer:
+        counts = Counter(m.group() for m in _WORD_RE.finditer(text))
+        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 1]
+        return cls([UNK, *sorted(common)])
+
+    def _split(self, text: str) -> list[tuple[str, int, int]]:
+        return [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+
+
+class BPETokenizer(Tokenizer):
+    """Byte-pair encoding trained by Hugging Face `tokenizers`; merges kept in order."""
+
+    kind = "bpe"
+
+    def __init__(self, hf: HFTokenizer) -> None:
+        self.hf = hf
+        model = json.loads(hf.to_str())["model"]
+        self.merges: list[tuple[str, str]] = [_pair(m) for m in model["merges"]]
+        vocab = [""] * hf.get_vocab_size()
+        for piece, i in hf.get_vocab().items():
+            vocab[i] = piece
+        super().__init__(vocab)
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        hf = HFTokenizer(models.BPE(unk_token=UNK))
+        hf.pre_tokenizer = _pre_tokenizer()
+        alphabet = sorted(set(text))
+        trainer = trainers.BpeTrainer(
+            vocab_size=max(vocab_size, len(alphabet) + 1),
+            special_tokens=[UNK],
+            initial_alphabet=alphabet,
+            limit_alphabet=len(alphabet) + 1,
+            show_progress=False,
+        )
+        hf.train_from_iterator([text], trainer=trainer)
+        return cls(hf)
+
+    def encode(self, text: str) -> Encoding:
+        enc = self.hf.encode(text)
+        unknown = [i for i, t in enumerate(enc.ids) if t == self.unk_id]
+        return Encoding(list(enc.ids), list(enc.tokens), [tuple(o) for o in enc.offsets], unknown)
+
+    def split_after_merges(self, text: str, merges: int) -> list[str]:
+        """How `text` splits when only the first `merges` merges have been learned."""
+        merges = max(0, min(merges, len(self.merges)))
+        partial = HFTokenizer(
+            models.BPE(vocab=self.index, merges=self.merges[:merges], unk_token=UNK)
+        )
+        partial.pre_tokenizer = _pre_tokenizer()
+        return list(partial.encode(text).tokens)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": "bpe", "hf": self.hf.to_str()})
+
+
+def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
+    return pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="isolated")
+
+
+def _pair(merge: str | list[str]) -> tuple[str, str]:
+    if isinstance(merge, str):  # older tokenizers store "a b"
+        left, right = merge.split(" ", 1)
+        return left, right
+    return merge[0], merge[1]
+
+
+def train_tokenizer(text: str, config: TokenizerConfig) -> Tokenizer:
+    if not text:
+        raise TokenizerError("cannot train a tokenizer on empty text")
+    if config.kind == "char":
+        return CharTokenizer.train(text)
+    if config.kind == "word":
+        return WordTokenizer.train(text, config.vocab_size)
+    return BPETokenizer.train(text, config.vocab_size)
+
+
+def tokenizer_from_json(data: str) -> Tokenizer:
+    obj = json.loads(data)
+    kind = obj.get("kind")
+    if kind == "char":
+        return CharTokenizer(obj["vocab"])
+    if kind == "word":
+        return WordTokenizer(obj["vocab"])
+    if kind == "bpe":
+        return BPETokenizer(HFTokenizer.from_str(obj["hf"]))
+    raise TokenizerError(f"unknown tokenizer kind {kind!r} in tokenizer file")

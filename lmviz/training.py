@@ -1,0 +1,192 @@
+"""Training as an iterator of events; the caller decides what to draw, print or keep.
+
+    training = Training(text, "story", TokenizerConfig(), ModelConfig(), TrainConfig())
+    for event in training:      # progress every log_every steps, validation every eval_every
+        ...
+    run = training.run          # the frozen Run, once the iterator is exhausted
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+
+from lmviz.corpora import split_text
+from lmviz.device import pick_device
+from lmviz.models import LanguageModel, ModelConfig, build_model
+from lmviz.run import Event, Run, TrainConfig, freeze, run_key
+from lmviz.sampling import SamplingConfig, generate
+from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
+
+_INIT_LOCK = threading.Lock()  # torch.manual_seed is global: one model initialised at a time
+
+
+class TrainingError(ValueError):
+    """Settings that cannot train on this text; the message is for the user."""
+
+
+def unigram_entropy(ids: list[int]) -> float:
+    """Entropy in nats of the token frequencies: the loss of a model that ignores context."""
+    counts = Counter(ids)
+    total = len(ids)
+    return -sum(c / total * math.log(c / total) for c in counts.values())
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to a tenth of the peak."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return config.lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+def make_model(config: ModelConfig, seed: int, device: torch.device) -> LanguageModel:
+    with _INIT_LOCK:
+        torch.manual_seed(seed)
+        model = build_model(config)
+    return model.to(device)
+
+
+def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.device):
+    """AdamW; decay on matrices only; the fused kernel on CUDA."""
+    matrices = [p for p in model.parameters() if p.dim() >= 2]
+    others = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": matrices, "weight_decay": config.weight_decay},
+              {"params": others, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
+
+
+class Training:
+    """One training from settings to a frozen Run; iterate it to train."""
+
+    def __init__(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
+                 train: TrainConfig, cancel: threading.Event | None = None,
+                 prepared_tokenizer: Tokenizer | None = None) -> None:
+        self.key = run_key(text, tokenizer, model, train)
+        self.corpus = corpus
+        self.tokenizer_config = tokenizer
+        self.train_config = train
+        self.cancel = cancel or threading.Event()
+        self.device = pick_device(train.device)
+        self.tokenizer = prepared_tokenizer or train_tokenizer(text, tokenizer)
+        self.model_config = replace(model, vocab_size=self.tokenizer.vocab_size)
+        train_text, val_text = split_text(text)
+        train_ids = self.tokenizer.encode(train_text).ids
+        val_ids = self.tokenizer.encode(val_text).ids
+        context = self.model_config.context
+        if len(train_ids) < context + 2:
+            raise TrainingError(f"the training text has {len(train_ids)} tokens; context {context} "
+                                f"needs at least {context + 2}: use more text or a shorter context")
+        self.unigram_entropy = unigram_entropy(train_ids)
+        self.chars_per_token = max(1, len(val_text)) / max(1, len(val_ids))
+        self.train_ids = torch.tensor(train_ids, dtype=torch.long, device=self.device)
+        self.val_windows = self._val_windows(val_ids or train_ids[-(context + 1):], context, train.eval_windows)
+        self.sample_prompt = val_text[:16] or train_text[:16]
+        self.run: Run | None = None
+
+    def _val_windows(self, ids: list[int], context: int, count: int) -> torch.Tensor:
+        """Evenly spaced validation windows of context + 1 tokens: the same for every evaluation."""
+        length = min(context, len(ids) - 1)
+        starts = torch.linspace(0, len(ids) - length - 1, min(count, len(ids) - length)).long()
+        data = torch.tensor(ids, dtype=torch.long)
+        return torch.stack([data[s:s + length + 1] for s in starts.tolist()]).to(self.device)
+
+    @torch.no_grad()
+    def _val_loss(self, model: LanguageModel) -> float:
+        model.eval()
+        logits = model(self.val_windows[:, :-1])
+        loss = F.cross_entropy(logits.flatten(0, 1), self.val_windows[:, 1:].flatten())
+        model.train()
+        return loss.item()
+
+    def _sample(self, model: LanguageModel) -> str | None:
+        if self.train_config.sample_tokens <= 0:
+            return None
+        model.eval()
+        text = generate(model, self.tokenizer, self.sample_prompt, SamplingConfig(temperature=0.8),
+                        self.train_config.sample_tokens, seed=0).text
+        model.train()
+        return text
+
+    def __iter__(self) -> Iterator[Event]:
+        config = self.train_config
+        device = self.device
+        model = make_model(self.model_config, config.seed, device)
+        optimizer = make_optimizer(model, config, device)
+        generator = torch.Generator(device=device).manual_seed(config.seed)
+        context, batch = self.model_config.context, config.batch_size
+        offsets = torch.arange(context + 1, device=device)  # (T+1,)
+        high = len(self.train_ids) - context - 1
+        loss_sum = torch.zeros((), device=device)
+        grad_norm = torch.zeros((), device=device)
+        history: list[Event] = []
+        outcome = "finished"
+        started = time.perf_counter()
+        logged_steps = 0
+        model.train()
+        for step in range(1, config.steps + 1):
+            if self.cancel.is_set():
+                outcome = "cancelled"
+                break
+            lr = lr_at(step - 1, config)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            starts = torch.randint(0, high + 1, (batch,), device=device, generator=generator)
+            window = self.train_ids[starts[:, None] + offsets]  # (B, T+1), sampled on the device
+            logits = model(window[:, :-1])  # (B, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
+            optimizer.step()
+            loss_sum += loss.detach()
+            last = step == config.steps
+            if step % config.log_every and step % config.eval_every and not last:
+                continue
+            train_loss = loss_sum.item() / (step - logged_steps)  # the one host sync per log point
+            loss_sum.zero_()
+            logged_steps = step
+            norm = grad_norm.item()
+            seconds = time.perf_counter() - started
+            if not (math.isfinite(train_loss) and math.isfinite(norm)):
+                outcome = "diverged"
+                history.append(Event(step, config.steps, train_loss, None, norm, lr,
+                                     step * batch * context / seconds, seconds, outcome=outcome))
+                yield history[-1]
+                break
+            evaluate = step % config.eval_every == 0 or last
+            val_loss = self._val_loss(model) if evaluate else None
+            sample = self._sample(model) if evaluate else None
+            seconds = time.perf_counter() - started
+            event = Event(step, config.steps, train_loss, val_loss, norm, lr,
+                          step * batch * context / seconds, seconds, sample,
+                          outcome="finished" if last else None)
+            history.append(event)
+            yield event
+        seconds = time.perf_counter() - started
+        if outcome == "cancelled" and history:
+            history[-1] = replace(history[-1], outcome="cancelled")
+        self.run = Run(
+            key=self.key, corpus=self.corpus, tokenizer=self.tokenizer,
+            tokenizer_config=self.tokenizer_config, model_config=self.model_config,
+            train_config=config, model=freeze(model.cpu()), history=tuple(history), outcome=outcome,
+            device=device.type, seconds=seconds, chars_per_token=self.chars_per_token,
+            unigram_entropy=self.unigram_entropy,
+        )
+
+
+def train_run(text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
+              train: TrainConfig) -> Run:
+    """Train to the end, ignoring events: for tests, benchmarks and caches."""
+    training = Training(text, corpus, tokenizer, model, train)
+    for _ in training:
+        pass
+    assert training.run is not None
+    return training.run
