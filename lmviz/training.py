@@ -115,6 +115,11 @@ class Training:
         model.train()
         return text
 
+    def _diverged(self, train_loss: float, grad_norm: float) -> bool:
+        """NaN or inf, or a loss far worse than guessing uniformly (ln V nats): it blew up."""
+        uniform = math.log(self.model_config.vocab_size)
+        return not (math.isfinite(train_loss) and math.isfinite(grad_norm)) or train_loss > 3 * uniform
+
     def __iter__(self) -> Iterator[Event]:
         config = self.train_config
         device = self.device
@@ -155,7 +160,7 @@ class Training:
             logged_steps = step
             norm = grad_norm.item()
             seconds = time.perf_counter() - started
-            if not (math.isfinite(train_loss) and math.isfinite(norm)):
+            if self._diverged(train_loss, norm):
                 outcome = "diverged"
                 history.append(Event(step, config.steps, train_loss, None, norm, lr,
                                      step * batch * context / seconds, seconds, outcome=outcome))
