@@ -59,13 +59,14 @@ def _brackets(seed: int) -> str:
 
 
 def _copy(seed: int) -> str:
+    """Three random 3-letter words, '|', the same words again: every copied character sits
+    exactly 14 characters after its original, so one attention head can learn to look back."""
     rng = random.Random(seed)
     letters = "abcdefghijklmnopqrstuvwxyz"
     lines = []
     size = 0
     while size < GENERATED_CHARS:
-        words = ["".join(rng.choices(letters, k=rng.randint(2, 5))) for _ in range(rng.randint(3, 6))]
-        span = " ".join(words)
+        span = " ".join("".join(rng.choices(letters, k=3)) for _ in range(3))
         line = f"{span} | {span}"
         lines.append(line)
         size += len(line) + 1
@@ -104,7 +105,7 @@ def _agreement(seed: int) -> str:
 _BUILDERS: dict[str, tuple[Callable[[int], str], str, bool]] = {
     "story": (_story, "Original English prose written for lmviz (lighthouse, harbour, people).", False),
     "brackets": (_brackets, "Code-like lines with nested (), [], {} and quotes: a depth to count.", True),
-    "copy": (_copy, "Random words, then the same words again after '|': attention can copy.", True),
+    "copy": (_copy, "Three random words, '|', then the same words again: attention can copy.", True),
     "agreement": (_agreement, "'the dog that the cats see runs .': the verb agrees across a clause.", True),
 }
 

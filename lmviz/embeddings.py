@@ -13,12 +13,13 @@ def pca(matrix: np.ndarray, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("dims must be >= 1")
     centered = matrix - matrix.mean(axis=0, keepdims=True)
     _, singular, axes = np.linalg.svd(centered.astype(np.float64), full_matrices=False)
-    dims = min(dims, axes.shape[0])
+    found = min(dims, axes.shape[0])  # at most min(N, D) axes exist
     variance = singular**2
-    ratio = variance[:dims] / variance.sum() if variance.sum() > 0 else np.zeros(dims)
-    coords = centered @ axes[:dims].T
-    if coords.shape[1] < dims:
-        coords = np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+    ratio = variance[:found] / variance.sum() if variance.sum() > 0 else np.zeros(found)
+    coords = centered @ axes[:found].T
+    if found < dims:  # pad with zero axes: callers always get (N, dims)
+        coords = np.pad(coords, ((0, 0), (0, dims - found)))
+        ratio = np.pad(ratio, (0, dims - found))
     return coords, ratio
 
 
@@ -36,7 +37,8 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tupl
     norms = np.linalg.norm(matrix, axis=1)
     sims = matrix @ matrix[index] / np.maximum(norms * norms[index], 1e-12)
     sims[index] = -np.inf
-    order = np.argsort(-sims, kind="stable")[:k]
+    order = np.argsort(-sims, kind="stable")
+    order = order[order != index][:k]  # k >= N would otherwise reach itself at -inf
     return [(int(i), float(sims[i])) for i in order]
 
 

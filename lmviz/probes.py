@@ -63,6 +63,14 @@ def trace_text(run: Run, text: str, device: torch.device | None = None) -> TextT
     return TextTrace(text, encoding, model.trace(encoding.ids), truncated)
 
 
+def embedding_weights(run: Run) -> tuple[np.ndarray, np.ndarray | None]:
+    """Copies of the run's token embeddings (V, E) and, for the GPT, its positions (context, width)."""
+    tokens = run.model.embedding.weight.detach().float().cpu().numpy().copy()
+    position = getattr(run.model, "position", None)
+    positions = None if position is None else position.weight.detach().float().cpu().numpy().copy()
+    return tokens, positions
+
+
 def bracket_depth(text: str, offsets: list[tuple[int, int]]) -> np.ndarray:
     """Nesting depth of (), [], {} after each token (counted by characters, so any tokenizer works)."""
     depth_after = np.zeros(len(text) + 1)

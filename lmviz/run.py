@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from lmviz.models import LanguageModel, ModelConfig, build_model, count_parameters
@@ -70,11 +71,17 @@ class Event:
         return asdict(self)
 
 
+# Settings that change how often training reports, not the weights it produces.
+REPORTING_FIELDS = ("eval_every", "log_every", "eval_windows", "sample_tokens", "device")
+
+
 def run_key(corpus_text: str, tokenizer: TokenizerConfig, model: ModelConfig, train: TrainConfig) -> str:
-    """Hash of everything that produced a run: identical settings give the identical key."""
+    """Hash of everything that determines a run's weights: identical settings give the same key,
+    so the CLI can produce a run the app then finds (reporting settings and device are left out)."""
+    weights = {k: v for k, v in asdict(train).items() if k not in REPORTING_FIELDS}
     blob = json.dumps({
         "corpus": hashlib.sha256(corpus_text.encode("utf-8")).hexdigest(),
-        "tokenizer": asdict(tokenizer), "model": asdict(model), "train": asdict(train),
+        "tokenizer": asdict(tokenizer), "model": asdict(model), "train": weights,
     }, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -188,7 +195,7 @@ def load_run(folder: str | Path) -> Run:
             outcome=config["outcome"], device=config["device"], seconds=config["seconds"],
             chars_per_token=config["chars_per_token"], unigram_entropy=config["unigram_entropy"],
         )
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as err:
         raise RunError(f"cannot read run folder {folder}: {err}") from err
 
 

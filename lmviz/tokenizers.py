@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tokenizers import Regex, Tokenizer as HFTokenizer, models, pre_tokenizers, trainers
+from tokenizers import Regex, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer as HFTokenizer
 
 TokenizerKind = Literal["char", "word", "bpe"]
 TOKENIZER_KINDS: tuple[str, ...] = ("char", "word", "bpe")

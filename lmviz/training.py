@@ -87,7 +87,9 @@ class Training:
         self.unigram_entropy = unigram_entropy(train_ids)
         self.chars_per_token = max(1, len(val_text)) / max(1, len(val_ids))
         self.train_ids = torch.tensor(train_ids, dtype=torch.long, device=self.device)
-        self.val_windows = self._val_windows(val_ids or train_ids[-(context + 1):], context, train.eval_windows)
+        # a validation window needs 2 tokens (input + target); a tinier split uses the training tail
+        val_source = val_ids if len(val_ids) >= 2 else train_ids[-(context + 1):]
+        self.val_windows = self._val_windows(val_source, context, train.eval_windows)
         self.sample_prompt = val_text[:16] or train_text[:16]
         self.run: Run | None = None
 

@@ -1,0 +1,110 @@
+"""One query's attention, step by step, from a GPT trace: q·k for every earlier key, the scaling
+by √d, the softmax, and the weighted sum of value vectors. Plus a prefix-matching ("induction")
+score per head. Pure numpy, no Streamlit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lmviz.models import Trace
+
+
+class AttentionError(ValueError):
+    """A layer, head or query out of range, or a trace without attention; for the user."""
+
+
+@dataclass(frozen=True)
+class QueryStep:
+    layer: int
+    head: int
+    query: int  # position of the query token; keys are 0..query (the causal mask hides the rest)
+    head_size: int
+    scores: np.ndarray  # (query+1,) raw q·k_j
+    scaled: np.ndarray  # (query+1,) q·k_j / √d
+    weights: np.ndarray  # (query+1,) softmax of scaled, sums to 1
+    values: np.ndarray  # (query+1, d) value vectors v_j
+    output: np.ndarray  # (d,) Σ_j weights_j v_j
+
+    @property
+    def scale(self) -> float:
+        return float(np.sqrt(self.head_size))
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.weights.sum())
+
+    @property
+    def output_norm(self) -> float:
+        return float(np.linalg.norm(self.output))
+
+    def top_keys(self, count: int = 5) -> list[int]:
+        """Key positions with the largest weights, largest first."""
+        return [int(j) for j in np.argsort(-self.weights, kind="stable")[:count]]
+
+
+def _check(trace: Trace, layer: int, head: int | None = None, query: int | None = None) -> None:
+    if trace.attention is None or trace.queries is None:
+        raise AttentionError("this trace has no attention (it is not a GPT's)")
+    layers, heads, length, _ = trace.attention.shape
+    if not 0 <= layer < layers:
+        raise AttentionError(f"layer {layer} is out of range (the model has {layers})")
+    if head is not None and not 0 <= head < heads:
+        raise AttentionError(f"head {head} is out of range (each layer has {heads})")
+    if query is not None and not 0 <= query < length:
+        raise AttentionError(f"query {query} is out of range (the text has {length} tokens)")
+
+
+def query_step(trace: Trace, layer: int, head: int, query: int) -> QueryStep:
+    """Recompute one row of trace.attention from trace.queries/keys/values (float64)."""
+    _check(trace, layer, head, query)
+    q = trace.queries[layer, head, query].astype(np.float64)  # (d,)
+    keys = trace.keys[layer, head, : query + 1].astype(np.float64)  # (query+1, d)
+    values = trace.values[layer, head, : query + 1].astype(np.float64)
+    head_size = q.shape[0]
+    scores = keys @ q
+    scaled = scores / np.sqrt(head_size)
+    exp = np.exp(scaled - scaled.max())
+    weights = exp / exp.sum()
+    return QueryStep(layer, head, query, head_size, scores, scaled, weights, values, weights @ values)
+
+
+def masked_attention(weights: np.ndarray) -> np.ndarray:
+    """A (T, T) attention matrix with the causally masked cells (key after query) as NaN."""
+    out = np.array(weights, dtype=np.float64)
+    out[np.triu_indices(out.shape[0], k=1)] = np.nan
+    return out
+
+
+def induction_targets(ids: list[int]) -> list[list[int]]:
+    """For each position t, the positions j+1 (≤ t) right after an earlier occurrence j of ids[t]:
+    where a prefix-matching ("induction") head would look."""
+    seen: dict[int, list[int]] = {}
+    targets = []
+    for t, token in enumerate(ids):
+        targets.append([j + 1 for j in seen.get(token, [])])
+        seen.setdefault(token, []).append(t)
+    return targets
+
+
+@dataclass(frozen=True)
+class InductionScores:
+    scores: np.ndarray  # (L, heads): mean attention a repeated token pays to its targets
+    chance: float  # the same measure for uniform attention over the visible keys
+    queries: int  # how many positions had a target (0: nothing repeats, scores are 0)
+
+
+def induction_scores(trace: Trace) -> InductionScores:
+    """Per head, the mean total attention from each repeated token to the token(s) that followed
+    its earlier occurrence(s), beside what uniform attention would give."""
+    _check(trace, 0)
+    targets = induction_targets(trace.ids)
+    rows = [(t, js) for t, js in enumerate(targets) if js]
+    layers, heads = trace.attention.shape[:2]
+    if not rows:
+        return InductionScores(np.zeros((layers, heads)), 0.0, 0)
+    per_query = np.stack([trace.attention[:, :, t, js].sum(axis=-1) for t, js in rows])
+    chance = float(np.mean([len(js) / (t + 1) for t, js in rows]))
+    return InductionScores(per_query.mean(axis=0).astype(np.float64), chance, len(rows))

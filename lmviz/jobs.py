@@ -1,0 +1,131 @@
+"""Trainings in background threads, shared by key: identical settings train once.
+
+The app holds one RunStore for built-in corpora (shared by every visitor) and one per visitor
+for uploaded text. A process-wide semaphore lets at most `max_parallel` trainings run at once;
+the rest wait in line and say so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lmviz.corpora import ASSETS
+from lmviz.models import ModelConfig
+from lmviz.run import Event, Run, RunError, TrainConfig, load_run, run_key
+from lmviz.tokenizers import TokenizerConfig
+from lmviz.training import Training
+
+SHIPPED_RUNS = ASSETS / "runs"
+
+
+@dataclass
+class Job:
+    """One training in a thread; readers poll `events` and wait on `changed`."""
+
+    key: str
+    events: list[Event] = field(default_factory=list)
+    state: str = "queued"  # queued -> training -> done | failed
+    run: Run | None = None
+    error: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("done", "failed")
+
+    def wait(self, timeout: float) -> None:
+        """Block until something changes (a new event, a new state) or timeout seconds pass."""
+        with self.changed:
+            if not self.done:
+                self.changed.wait(timeout)
+
+    def _update(self, **changes) -> None:
+        with self.changed:
+            for name, value in changes.items():
+                setattr(self, name, value)
+            self.changed.notify_all()
+
+
+class RunStore:
+    """Finished runs (LRU, bounded) and trainings in flight, by run key."""
+
+    def __init__(self, gate: threading.Semaphore, max_runs: int = 24,
+                 shipped: Path | None = SHIPPED_RUNS) -> None:
+        self.gate = gate
+        self.max_runs = max_runs
+        self.shipped = shipped
+        self.runs: OrderedDict[str, Run] = OrderedDict()
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Run | None:
+        with self.lock:
+            if key in self.runs:
+                self.runs.move_to_end(key)
+                return self.runs[key]
+        if self.shipped is not None and (self.shipped / key).is_dir():
+            try:
+                run = load_run(self.shipped / key)
+            except RunError:
+                return None
+            self._keep(run)
+            return run
+        return None
+
+    def _keep(self, run: Run) -> None:
+        with self.lock:
+            self.runs[run.key] = run
+            self.runs.move_to_end(run.key)
+            while len(self.runs) > self.max_runs:
+                self.runs.popitem(last=False)
+
+    def job(self, key: str) -> Job | None:
+        with self.lock:
+            return self.jobs.get(key)
+
+    def submit(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
+               train: TrainConfig) -> Job:
+        """Start (or join) the training for these settings; a finished run gives a done job."""
+        key = run_key(text, tokenizer, model, train)
+        found = self.get(key)
+        with self.lock:
+            if found is not None:
+                return Job(key=key, state="done", run=found, events=list(found.history))
+            if key in self.jobs and not self.jobs[key].done:
+                return self.jobs[key]
+            job = Job(key=key)
+            self.jobs[key] = job
+        worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",
+                                  args=(job, text, corpus, tokenizer, model, train), daemon=True)
+        worker.start()
+        return job
+
+    def _train(self, job: Job, text: str, corpus: str, tokenizer: TokenizerConfig,
+               model: ModelConfig, train: TrainConfig) -> None:
+        try:
+            with self.gate:
+                if job.cancel.is_set():
+                    job._update(state="failed", error="cancelled before it started")
+                    return
+                job._update(state="training")
+                training = Training(text, corpus, tokenizer, model, train, cancel=job.cancel)
+                for event in training:
+                    job._update(events=[*job.events, event])
+                run = training.run
+            if run is not None and run.outcome != "cancelled":
+                self._keep(run)
+            job._update(state="done", run=run)
+        except Exception as err:
+            job._update(state="failed", error=str(err) or type(err).__name__)
+        finally:
+            with self.lock:  # finished runs live in self.runs; a failed key may be tried again
+                if self.jobs.get(job.key) is job:
+                    del self.jobs[job.key]
+
+    def queued(self) -> int:
+        with self.lock:
+            return sum(1 for j in self.jobs.values() if j.state == "queued")

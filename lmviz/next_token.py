@@ -1,0 +1,104 @@
+"""Plain data for the sampling lesson: the next-token bars at some settings beside T = 1, the
+softmax-over-temperature arithmetic for one token, and the rows of a generation table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lmviz.models import ModelConfig
+from lmviz.sampling import SamplingConfig, Step, distribution, entropy_bits, ranked, softmax
+from lmviz.tokenizers import Tokenizer
+
+TOP_N = 30
+
+
+@dataclass(frozen=True)
+class TokenBars:
+    """The top_n tokens of the T = 1 distribution, in that order, with their probabilities."""
+
+    ids: list[int]
+    pieces: list[str]
+    probs: np.ndarray  # (n,) the distribution sampled from at these settings
+    base_probs: np.ndarray  # (n,) softmax(logits) at T = 1
+    tempered: np.ndarray  # (n,) softmax(logits / T) before top-k / top-p
+    cut: np.ndarray  # (n,) bool: removed by top-k or top-p
+    entropy_bits: float  # of the full distribution at these settings
+    base_entropy_bits: float  # of the full T = 1 distribution
+    kept: int  # tokens left with a nonzero probability (whole vocabulary)
+    vocab_size: int
+
+
+def token_bars(logits: np.ndarray, vocab: Sequence[str], config: SamplingConfig,
+               top_n: int = TOP_N) -> TokenBars:
+    """Bars for the most likely tokens at T = 1 (temperature keeps that order)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    base = softmax(logits, 1.0)
+    probs = distribution(logits, config)
+    tempered = softmax(logits, config.temperature)
+    order = ranked(base)[:top_n]
+    cut = (tempered > 0) & (probs == 0)
+    return TokenBars(
+        ids=[int(i) for i in order], pieces=[vocab[i] for i in order], probs=probs[order],
+        base_probs=base[order], tempered=tempered[order], cut=cut[order],
+        entropy_bits=entropy_bits(probs), base_entropy_bits=entropy_bits(base),
+        kept=int(np.count_nonzero(probs)), vocab_size=len(logits),
+    )
+
+
+@dataclass(frozen=True)
+class TemperatureExample:
+    """p = exp(z / T) / Σ exp(z_j / T) for the most likely token, with this input's numbers."""
+
+    piece: str
+    logit: float  # z
+    scaled: float | None  # z / T (None when T = 0: greedy)
+    probability: float  # at T, before top-k / top-p
+    base_probability: float  # at T = 1
+    temperature: float
+
+
+def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: float) -> TemperatureExample:
+    logits = np.asarray(logits, dtype=np.float64)
+    top = int(ranked(softmax(logits, 1.0))[0])
+    return TemperatureExample(
+        piece=vocab[top], logit=float(logits[top]),
+        scaled=float(logits[top] / temperature) if temperature > 0 else None,
+        probability=float(softmax(logits, temperature)[top]),
+        base_probability=float(softmax(logits, 1.0)[top]), temperature=temperature,
+    )
+
+
+def step_rows(steps: Sequence[Step], show=lambda piece: piece) -> list[dict]:
+    """One row per generated token: its probability and rank under the distribution sampled from,
+    and the most likely alternative. `show` makes whitespace visible."""
+    return [{"step": i + 1, "token": show(s.token), "probability": s.probability, "rank": s.rank,
+             "most likely": show(s.top[0].token) if s.top else "",
+             "bits of surprise": -math.log2(s.probability) if s.probability > 0 else math.inf}
+            for i, s in enumerate(steps)]
+
+
+def mean_log_probability_bits(steps: Sequence[Step]) -> float | None:
+    """Average surprise of the chosen tokens, in bits (None for no steps)."""
+    if not steps:
+        return None
+    return float(np.mean([-math.log2(max(s.probability, 1e-300)) for s in steps]))
+
+
+@dataclass(frozen=True)
+class PromptIds:
+    ids: list[int]  # what the model reads (the end of the prompt when it is over the context)
+    truncated: bool
+    unknown: int  # pieces that became <unk>
+
+
+def prompt_ids(tokenizer: Tokenizer, config: ModelConfig, prompt: str) -> PromptIds:
+    """The ids the model reads for a prompt, as `generate` reads them."""
+    encoding = tokenizer.encode(prompt)
+    ids = encoding.ids or [tokenizer.unk_id]
+    limit = config.context if config.family == "gpt" else None
+    truncated = limit is not None and len(ids) > limit
+    return PromptIds(ids[-limit:] if truncated else ids, truncated, len(encoding.unknown))

@@ -1,0 +1,135 @@
+"""The settings that define what the app shows (a View), their allowed values, and the configs
+they train with. Pure Python: the app validates URLs with it and tests call it directly."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+from lmviz.corpora import corpus_names
+from lmviz.models import MODEL_FAMILIES, ModelConfig
+from lmviz.run import TrainConfig
+from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig
+
+UPLOAD = "upload"  # the corpus name of a visitor's own text
+HIDDEN_SIZES = (16, 32, 64, 128, 256, 512)
+GPU_HIDDEN_SIZES = (*HIDDEN_SIZES, 768, 1024)
+MAX_PROMPT_CHARS = 500
+DEFAULT_PROMPT = "The keeper climbed the stairs and"
+# A prompt that shows each corpus's structure.
+CORPUS_PROMPTS = {
+    "story": DEFAULT_PROMPT,
+    "brackets": "x = f([a, (b, {c: 1}), \"d\"])",
+    "copy": "kqz bol ent | kqz bol",
+    "agreement": "the dogs that the cat sees",
+}
+# Recurrent models learn one layer well in seconds; the GPT needs two layers for induction heads.
+DEFAULT_LAYERS = {"lstm": 1, "gru": 1, "rnn": 1, "gpt": 2}
+DEFAULT_STEPS = {"lstm": 600, "gru": 600, "rnn": 600, "gpt": 600}
+
+
+@dataclass(frozen=True)
+class View:
+    corpus: str = "story"
+    tokenizer: str = "char"
+    vocab_size: int = 256
+    model: str = "lstm"
+    hidden_size: int = 128
+    layers: int = 0  # 0: the family's default
+    heads: int = 4
+    steps: int = 0  # 0: the family's default
+    lr: float = 3e-3
+    dropout: float = 0.0
+    clip: float = 1.0
+    seed: int = 0
+    prompt: str = DEFAULT_PROMPT
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+
+
+# Allowed values: a tuple is a whitelist, a (low, high) pair of numbers is an inclusive range.
+CHOICES: dict[str, tuple] = {
+    "corpus": (*corpus_names(), UPLOAD),
+    "tokenizer": TOKENIZER_KINDS,
+    "model": MODEL_FAMILIES,
+    "hidden_size": GPU_HIDDEN_SIZES,
+}
+RANGES: dict[str, tuple[float, float]] = {
+    "vocab_size": (64, 2000), "layers": (0, 6), "heads": (1, 8), "steps": (0, 5000),
+    "lr": (1e-5, 10.0), "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
+    "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0),
+}
+SHAREABLE = tuple(f.name for f in fields(View))
+
+
+def parse_params(params: dict[str, str]) -> tuple[View, list[str]]:
+    """A View from URL query parameters; bad values fall back to defaults with a note each."""
+    default = View()
+    values: dict = {}
+    notes: list[str] = []
+    for f in fields(View):
+        if f.name not in params:
+            continue
+        raw = params[f.name]
+        value = _parse_value(f.name, raw, type(getattr(default, f.name)))
+        if value is None:
+            notes.append(f"ignored {f.name}={raw[:40]!r} from the link (not an allowed value); "
+                         f"using {getattr(default, f.name)!r}")
+        else:
+            values[f.name] = value
+    return replace(default, **values), notes
+
+
+def _parse_value(name: str, raw: str, kind: type):
+    if kind is str:
+        if name == "prompt":
+            return raw[:MAX_PROMPT_CHARS] if raw.strip() else None
+        return raw if raw in CHOICES.get(name, ()) else None
+    try:
+        number = kind(float(raw)) if kind is int and float(raw).is_integer() else kind(raw)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(number, float) and not math.isfinite(number):
+        return None
+    if name in CHOICES and number not in CHOICES[name]:
+        return None
+    low, high = RANGES.get(name, (-math.inf, math.inf))
+    return number if low <= number <= high else None
+
+
+def to_params(view: View) -> dict[str, str]:
+    """Query parameters for the values that differ from the defaults (for a copy-link)."""
+    default = asdict(View())
+    return {k: str(v) for k, v in asdict(view).items() if (v != default[k] and k != "corpus")
+            or (k == "corpus" and v != default[k] and v != UPLOAD)}
+
+
+def configs(view: View, family: str | None = None,
+            device: str = "auto") -> tuple[TokenizerConfig, ModelConfig, TrainConfig]:
+    """What a view trains: `family` overrides the model (the LSTM page shows an LSTM whatever
+    model is chosen); layers and steps of 0 mean the family's defaults. `device` only picks where
+    it trains (not part of the run key)."""
+    family = family or view.model
+    same_family = family == view.model
+    layers = view.layers if view.layers and same_family else DEFAULT_LAYERS[family]
+    width = view.hidden_size
+    heads = view.heads if width % view.heads == 0 else 1
+    tokenizer = TokenizerConfig(view.tokenizer, view.vocab_size if view.tokenizer != "char" else 256)
+    model = ModelConfig(family=family, hidden_size=width, embed_size=32, layers=layers,
+                        heads=heads, context=64, dropout=view.dropout)
+    steps = view.steps if view.steps and same_family else DEFAULT_STEPS[family]
+    train = TrainConfig(steps=steps, batch_size=32, lr=view.lr, clip=view.clip, seed=view.seed,
+                        eval_every=max(1, steps // 10), log_every=max(1, steps // 50), device=device)
+    return tokenizer, model, train
+
+
+def cli_args(view: View, family: str | None = None) -> list[str]:
+    """The `python -m lmviz train` arguments that produce the same run as `configs(view, family)`."""
+    tokenizer, model, train = configs(view, family)
+    return ["--corpus", view.corpus, "--tokenizer", tokenizer.kind, "--vocab-size", str(tokenizer.vocab_size),
+            "--model", model.family, "--hidden-size", str(model.hidden_size),
+            "--embed-size", str(model.embed_size), "--layers", str(model.layers),
+            "--heads", str(model.heads), "--context", str(model.context),
+            "--batch-size", str(train.batch_size), "--steps", str(train.steps), "--lr", repr(train.lr),
+            "--clip", repr(train.clip), "--dropout", repr(model.dropout), "--seed", str(train.seed)]

@@ -1,0 +1,94 @@
+"""Plain data for the training lesson: what a view will train, a comparison row per run, the
+samples taken during training, and where a diverged training blew up."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lmviz.presets import DEFAULT_STEPS, View, configs
+from lmviz.run import Event, Run
+from lmviz.sampling import SamplingConfig, generate
+
+SAMPLE_TOKENS = 60
+SAMPLE_TEMPERATURE = 0.8
+TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
+
+
+def plan_notes(view: View) -> list[str]:
+    """What the sliders mean for this view's family, in words (defaults, ignored settings)."""
+    _, model, train = configs(view)
+    notes = []
+    if not view.layers:
+        notes.append(f"{model.layers} layer(s): the {view.model.upper()} default")
+    if not view.steps:
+        notes.append(f"{train.steps} steps: the default ({DEFAULT_STEPS[view.model]})")
+    if view.model != "gpt":
+        notes.append("Heads apply to the GPT only")
+    elif model.heads != view.heads:
+        notes.append(f"hidden size {view.hidden_size} does not split into {view.heads} heads: "
+                     "1 head is used")
+    if not view.clip:
+        notes.append("gradient clipping off")
+    return notes
+
+
+def target_loss(run: Run) -> float:
+    """60% of the unigram entropy: well below what a model ignoring context can reach."""
+    return TARGET_FRACTION * run.unigram_entropy
+
+
+def evaluation_samples(events: Sequence[Event]) -> list[tuple[int, str]]:
+    """(step, sample) for every evaluation that generated text, in order."""
+    return [(e.step, e.sample) for e in events if e.sample]
+
+
+def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:
+    """The last sample taken while training, else one generated now; None for a diverged run."""
+    if not run.usable:
+        return None
+    taken = evaluation_samples(run.history)
+    if taken:
+        return taken[-1][1]
+    start = prompt if prompt.strip() else run.tokenizer.vocab[0]
+    config = SamplingConfig(temperature=SAMPLE_TEMPERATURE)
+    return generate(run.model, run.tokenizer, start, config, SAMPLE_TOKENS, seed=seed).text
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return round(value, digits) if value is not None and math.isfinite(value) else None
+
+
+def run_row(run: Run, sample: str | None) -> dict:
+    """One row of the runs table: settings, cost and results."""
+    model, train = run.model_config, run.train_config
+    return {
+        "key": run.key, "corpus": run.corpus, "tokenizer": run.tokenizer_config.kind,
+        "model": model.family, "hidden": model.hidden_size, "layers": model.layers,
+        "heads": model.heads if model.family == "gpt" else None, "steps": train.steps,
+        "lr": train.lr, "dropout": model.dropout, "clip": train.clip, "seed": train.seed,
+        "weights": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
+        "val loss": _rounded(run.val_loss), "bits/char": _rounded(run.bits_per_char),
+        "outcome": run.outcome, "sample": sample or "—",
+    }
+
+
+@dataclass(frozen=True)
+class Blowup:
+    step: int
+    loss: float  # the train loss that gave it away (may be inf or nan)
+    grad_norm: float
+    lr: float
+    best_loss: float | None  # the lowest train loss before it
+    uniform_loss: float  # ln V: the loss of guessing uniformly
+
+
+def blowup(run: Run) -> Blowup | None:
+    """Where a diverged training was stopped; None if it did not diverge."""
+    if run.outcome != "diverged" or not run.history:
+        return None
+    last = run.history[-1]
+    before = [e.train_loss for e in run.history[:-1] if math.isfinite(e.train_loss)]
+    return Blowup(last.step, last.train_loss, last.grad_norm, last.lr,
+                  min(before) if before else None, math.log(run.model_config.vocab_size))

@@ -1,0 +1,46 @@
+"""Train the app's default runs with the CLI and save them in assets/runs/<key>.
+
+The app finds a shipped run by its key (a hash of the settings), so a first visit needs no
+training. Re-run after changing defaults: `python scripts/ship_runs.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from lmviz.corpora import corpus_names
+from lmviz.jobs import SHIPPED_RUNS
+from lmviz.presets import View, cli_args
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ship(view: View, family: str) -> str:
+    tmp = SHIPPED_RUNS / "_training"
+    command = [sys.executable, "-m", "lmviz", "train", *cli_args(view, family), "--out", str(tmp)]
+    result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    target = SHIPPED_RUNS / summary["key"]
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    print(f"{view.corpus:<10} {family:<4} {summary['key']} val_loss={summary['val_loss']:.3f} "
+          f"bits/char={summary['bits_per_char']:.2f} in {summary['seconds']:.1f} s")
+    return summary["key"]
+
+
+def main() -> None:
+    SHIPPED_RUNS.mkdir(parents=True, exist_ok=True)
+    keep = {ship(replace(View(), corpus=name), family)
+            for name in corpus_names() for family in ("lstm", "gpt")}
+    for folder in SHIPPED_RUNS.iterdir():
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Char, word and BPE tokenizers: round trips, offsets, unknowns, merges, JSON."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from lmviz.tokenizers import (
+    UNK,
+    BPETokenizer,
+    CharTokenizer,
+    Encoding,
+    Tokenizer,
+    TokenizerConfig,
+    TokenizerError,
+    WordTokenizer,
+    tokenizer_from_json,
+    train_tokenizer,
+)
+
+SMALL = "the cat sat on the mat.  The dog, too!\nthe cat ran (fast) to the mat?\n"
+
+
+def assert_offsets_cover(text: str, enc: Encoding) -> None:
+    """Offsets are [start, end) into text, contiguous, and each known piece is text[s:e]."""
+    assert len(enc.ids) == len(enc.pieces) == len(enc.offsets)
+    position = 0
+    for piece, (start, end) in zip(enc.pieces, enc.offsets, strict=True):
+        assert start == position and end > start
+        if piece != UNK:
+            assert text[start:end] == piece
+        position = end
+    assert position == len(text)
+
+
+@pytest.fixture(scope="module")
+def story_char(story: str) -> Tokenizer:
+    return train_tokenizer(story, TokenizerConfig("char"))
+
+
+@pytest.fixture(scope="module")
+def small_word() -> Tokenizer:
+    return train_tokenizer(SMALL, TokenizerConfig("word", 200))
+
+
+def test_char_round_trip(story: str, story_char: Tokenizer) -> None:
+    assert isinstance(story_char, CharTokenizer)
+    assert story_char.vocab[0] == UNK
+    assert story_char.vocab_size == len(set(story)) + 1
+    text = story[5000:6000]
+    enc = story_char.encode(text)
+    assert story_char.decode(enc.ids) == text
+    assert enc.pieces == list(text)
+    assert enc.unknown == []
+    assert_offsets_cover(text, enc)
+
+
+def test_word_round_trip(small_word: Tokenizer) -> None:
+    assert isinstance(small_word, WordTokenizer)
+    enc = small_word.encode(SMALL)
+    assert enc.unknown == []
+    assert small_word.decode(enc.ids) == SMALL
+    assert "".join(enc.pieces) == SMALL
+    assert " cat" in enc.pieces  # words keep their leading space
+    assert_offsets_cover(SMALL, enc)
+
+
+def test_bpe_round_trips_a_story_paragraph(story: str, story_bpe: BPETokenizer) -> None:
+    paragraph = story[3000:4500]
+    enc = story_bpe.encode(paragraph)
+    assert enc.unknown == []
+    assert story_bpe.decode(enc.ids) == paragraph
+    assert len(enc.ids) < len(paragraph) * 0.8  # merges really shorten the text
+    assert_offsets_cover(paragraph, enc)
+
+
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_unknown_characters_become_unk(kind: str) -> None:
+    tokenizer = train_tokenizer(SMALL, TokenizerConfig(kind, 200))
+    text = "the cat é sat 😀 on"
+    enc = tokenizer.encode(text)
+    assert enc.unknown, enc.pieces
+    for position in enc.unknown:
+        assert enc.pieces[position] == UNK
+        assert enc.ids[position] == tokenizer.unk_id
+    assert [i for i, piece in enumerate(enc.pieces) if piece == UNK] == enc.unknown
+    unknown_text = "".join(text[s:e] for s, e in (enc.offsets[i] for i in enc.unknown))
+    assert "é" in unknown_text and "😀" in unknown_text
+    assert_offsets_cover(text, enc)
+    assert UNK in tokenizer.decode(enc.ids)
+
+
+def test_word_out_of_vocabulary_is_unk(small_word: Tokenizer) -> None:
+    enc = small_word.encode("the zebra sat")
+    assert enc.pieces == ["the", UNK, " sat"]
+    assert enc.unknown == [1]
+
+
+def test_word_vocab_respects_size() -> None:
+    tokenizer = train_tokenizer(SMALL, TokenizerConfig("word", 5))
+    assert tokenizer.vocab_size == 5
+    assert " the" in tokenizer.vocab or "the" in tokenizer.vocab  # the most frequent survive
+
+
+@pytest.mark.parametrize("size", [120, 300])
+def test_bpe_vocab_size_respects_parameter(story: str, size: int) -> None:
+    tokenizer = train_tokenizer(story, TokenizerConfig("bpe", size))
+    assert tokenizer.vocab_size == size
+    assert len(set(tokenizer.vocab)) == size
+    assert tokenizer.vocab[tokenizer.unk_id] == UNK
+
+
+def test_bpe_merges_are_ordered(story: str, story_bpe: BPETokenizer) -> None:
+    alphabet = set(story)
+    merges = story_bpe.merges
+    assert len(merges) == story_bpe.vocab_size - len(alphabet) - 1
+    made: set[str] = set()
+    ids = []
+    for left, right in merges:
+        # a merge only uses characters and the results of earlier merges
+        assert left in alphabet or left in made
+        assert right in alphabet or right in made
+        made.add(left + right)
+        ids.append(story_bpe.index[left + right])
+    assert ids == sorted(ids)
+
+
+def test_split_after_merges(story: str, story_bpe: BPETokenizer) -> None:
+    text = story[2000:2300]
+    assert story_bpe.split_after_merges(text, 0) == list(text)
+    assert story_bpe.split_after_merges(text, -5) == list(text)
+    full = story_bpe.encode(text).pieces
+    assert story_bpe.split_after_merges(text, len(story_bpe.merges)) == full
+    assert story_bpe.split_after_merges(text, len(story_bpe.merges) + 10) == full
+    counts = []
+    learned = set(text)
+    for k in range(len(story_bpe.merges) + 1):
+        pieces = story_bpe.split_after_merges(text, k)
+        assert "".join(pieces) == text
+        assert set(pieces) <= learned  # only characters and the first k merges' results
+        counts.append(len(pieces))
+        if k < len(story_bpe.merges):
+            learned.add("".join(story_bpe.merges[k]))
+    assert all(a >= b for a, b in itertools.pairwise(counts))
+    assert counts[0] > counts[-1]
+
+
+@pytest.mark.parametrize("kind", ["char", "word", "bpe"])
+def test_json_round_trip(story: str, kind: str) -> None:
+    tokenizer = train_tokenizer(story, TokenizerConfig(kind, 250))
+    json.loads(tokenizer.to_json())  # plain JSON
+    again = tokenizer_from_json(tokenizer.to_json())
+    assert type(again) is type(tokenizer)
+    assert again.kind == kind
+    assert again.vocab == tokenizer.vocab
+    text = story[100:700] + " zebra é"
+    assert again.encode(text) == tokenizer.encode(text)
+    if isinstance(tokenizer, BPETokenizer):
+        assert isinstance(again, BPETokenizer)
+        assert again.merges == tokenizer.merges
+
+
+@pytest.mark.parametrize(
+    ("kind", "size"), [("sentencepiece", 100), ("char", 1), ("bpe", 50_001), ("word", 0)]
+)
+def test_bad_config_raises(kind: str, size: int) -> None:
+    with pytest.raises(TokenizerError):
+        TokenizerConfig(kind, size)  # type: ignore[arg-type]
+
+
+def test_bad_input_raises() -> None:
+    with pytest.raises(TokenizerError, match="empty"):
+        train_tokenizer("", TokenizerConfig("bpe", 100))
+    with pytest.raises(TokenizerError, match="unknown tokenizer kind"):
+        tokenizer_from_json(json.dumps({"kind": "morse", "vocab": [UNK]}))
+
+
+def test_decode_out_of_range_ids_is_unk(story_char: Tokenizer) -> None:
+    assert story_char.decode([-1, story_char.vocab_size]) == UNK + UNK
+
+
+def test_each_merge_takes_effect_at_its_rank(story_bpe: BPETokenizer) -> None:
+    for k, (left, right) in enumerate(story_bpe.merges, start=1):
+        word = left + right
+        assert story_bpe.split_after_merges(word, k) == [word]
+        assert word not in story_bpe.split_after_merges(word, k - 1)

@@ -1,0 +1,179 @@
+"""Training events, determinism, cancellation, divergence, and run keys."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lmviz.models import ModelConfig
+from lmviz.run import Event, Run, TrainConfig, run_key
+from lmviz.tokenizers import TokenizerConfig
+from lmviz.training import Training, TrainingError, lr_at, train_run, unigram_entropy
+
+CHAR = TokenizerConfig("char")
+LSTM = ModelConfig(family="lstm", embed_size=8, hidden_size=16, context=16)
+GPT = ModelConfig(family="gpt", hidden_size=16, heads=2, layers=1, context=16)
+TRAIN = TrainConfig(steps=12, batch_size=8, eval_every=6, log_every=3, sample_tokens=8,
+                    device="cpu", seed=3)
+
+
+def without_timing(history: tuple[Event, ...]) -> list[tuple]:
+    return [(e.step, e.steps, e.train_loss, e.val_loss, e.grad_norm, e.lr, e.sample, e.outcome)
+            for e in history]
+
+
+def assert_same_weights(a: Run, b: Run) -> None:
+    left, right = a.model.state_dict(), b.model.state_dict()
+    assert left.keys() == right.keys()
+    for name in left:
+        assert torch.equal(left[name], right[name]), name
+
+
+@pytest.fixture(scope="module")
+def text(story: str) -> str:
+    return story[:12_000]
+
+
+@pytest.mark.parametrize("model", [LSTM, GPT], ids=["lstm", "gpt"])
+def test_same_seed_gives_identical_runs(text: str, model: ModelConfig) -> None:
+    first = train_run(text, "story", CHAR, model, TRAIN)
+    second = train_run(text, "story", CHAR, model, TRAIN)
+    assert_same_weights(first, second)
+    assert without_timing(first.history) == without_timing(second.history)
+    assert first.key == second.key
+    assert any(e.sample for e in first.history)  # samples are part of the identical history
+
+
+def test_different_seeds_differ(text: str) -> None:
+    first = train_run(text, "story", CHAR, LSTM, TRAIN)
+    other = train_run(text, "story", CHAR, LSTM, replace(TRAIN, seed=4))
+    differs = [name for name, value in first.model.state_dict().items()
+               if not torch.equal(value, other.model.state_dict()[name])]
+    assert differs
+    assert first.history[0].train_loss != other.history[0].train_loss
+
+
+def test_loss_decreases(story: str) -> None:
+    model = ModelConfig(family="lstm", embed_size=16, hidden_size=32, context=32)
+    train = TrainConfig(steps=60, batch_size=16, lr=1e-2, warmup=5, eval_every=20, log_every=10,
+                        sample_tokens=0, device="cpu")
+    run = train_run(story, "story", CHAR, model, train)
+    uniform = math.log(run.model_config.vocab_size)
+    first, last = run.history[0], run.history[-1]
+    assert first.train_loss > last.train_loss + 0.5
+    val_losses = [e.val_loss for e in run.history if e.val_loss is not None]
+    assert val_losses == sorted(val_losses, reverse=True)
+    assert val_losses[-1] < uniform - 1.0
+    assert run.bits_per_char is not None and run.bits_per_char < uniform / math.log(2)
+
+
+def test_events_report_progress_and_validation(text: str) -> None:
+    train = replace(TRAIN, steps=20, log_every=5, eval_every=10, sample_tokens=0)
+    training = Training(text, "story", CHAR, LSTM, train)
+    events = list(training)
+    assert [e.step for e in events] == [5, 10, 15, 20]
+    assert [e.val_loss is not None for e in events] == [False, True, False, True]
+    assert [e.outcome for e in events] == [None, None, None, "finished"]
+    assert all(e.steps == 20 and e.sample is None for e in events)
+    assert all(math.isfinite(e.train_loss) and e.grad_norm > 0 and e.tokens_per_second > 0
+               for e in events)
+    assert [e.lr for e in events] == [lr_at(e.step - 1, train) for e in events]
+    assert training.run is not None
+    assert training.run.history == tuple(events)
+    assert training.run.outcome == "finished"
+    assert training.run.device == "cpu"
+    assert training.run.model.training is False
+    assert not any(p.requires_grad for p in training.run.model.parameters())
+
+
+def test_last_step_is_always_reported(text: str) -> None:
+    events = list(Training(text, "story", CHAR, LSTM,
+                           replace(TRAIN, steps=12, log_every=5, eval_every=10, sample_tokens=0)))
+    assert [e.step for e in events] == [5, 10, 12]
+    assert events[-1].val_loss is not None and events[-1].outcome == "finished"
+
+
+def test_cancel_from_inside_the_loop(text: str) -> None:
+    cancel = threading.Event()
+    training = Training(text, "story", CHAR, LSTM, replace(TRAIN, steps=500, log_every=2),
+                        cancel=cancel)
+    events = []
+    for event in training:
+        events.append(event)
+        cancel.set()
+    assert len(events) == 1 and events[0].step == 2
+    run = training.run
+    assert run is not None
+    assert run.outcome == "cancelled"
+    assert run.history[-1].outcome == "cancelled"
+    assert run.history[-1].step == 2
+
+
+def test_huge_learning_rate_diverges_without_raising(text: str) -> None:
+    train = replace(TRAIN, lr=100.0, clip=0.0, warmup=0, steps=50, log_every=1, sample_tokens=0)
+    training = Training(text, "story", CHAR, LSTM, train)
+    events = list(training)
+    assert events[-1].outcome == "diverged"
+    assert events[-1].step < 50
+    assert all(e.outcome is None for e in events[:-1])
+    assert training.run is not None and training.run.outcome == "diverged"
+    assert training.run.usable is False
+
+
+def test_text_too_short_for_the_context() -> None:
+    with pytest.raises(TrainingError, match="context 64"):
+        Training("a short text of a few dozen characters.", "x", CHAR,
+                 replace(LSTM, context=64), TRAIN)
+
+
+def test_single_token_validation_split_still_trains() -> None:
+    # word tokens: the last 10% of the text is one word, too short for a validation window
+    text = "aa bb " * 15 + "x" * 10
+    run = train_run(text, "x", TokenizerConfig("word", 50), replace(LSTM, context=8),
+                    replace(TRAIN, steps=2, sample_tokens=0))
+    assert run.outcome == "finished"
+    assert run.val_loss is not None and math.isfinite(run.val_loss)
+
+
+def test_train_config_rejects_bad_values() -> None:
+    for settings in ({"steps": 0}, {"batch_size": 0}, {"lr": 0.0}, {"lr": math.nan},
+                     {"lr": 1000.0}, {"clip": -1.0}, {"eval_every": 0}, {"log_every": 0}):
+        with pytest.raises(ValueError):
+            TrainConfig(**settings)
+
+
+def test_run_key_tracks_every_setting(text: str) -> None:
+    base = run_key(text, CHAR, LSTM, TRAIN)
+    assert base == run_key(text, TokenizerConfig("char"), replace(LSTM), replace(TRAIN))
+    variants = [
+        run_key(text + ".", CHAR, LSTM, TRAIN),
+        run_key(text, TokenizerConfig("bpe"), LSTM, TRAIN),
+        run_key(text, TokenizerConfig("word", 300), LSTM, TRAIN),
+        run_key(text, CHAR, replace(LSTM, hidden_size=24), TRAIN),
+        run_key(text, CHAR, replace(LSTM, family="gru"), TRAIN),
+        run_key(text, CHAR, replace(LSTM, context=32), TRAIN),
+        run_key(text, CHAR, replace(LSTM, dropout=0.1), TRAIN),
+        run_key(text, CHAR, LSTM, replace(TRAIN, seed=4)),
+        run_key(text, CHAR, LSTM, replace(TRAIN, steps=13)),
+        run_key(text, CHAR, LSTM, replace(TRAIN, lr=1e-3)),
+        run_key(text, CHAR, LSTM, replace(TRAIN, batch_size=4)),
+        run_key(text, CHAR, LSTM, replace(TRAIN, clip=0.0)),
+    ]
+    assert base not in variants
+    assert len(set(variants)) == len(variants)
+    assert Training(text, "story", CHAR, LSTM, TRAIN).key == base
+
+
+def test_schedule_and_unigram_entropy() -> None:
+    config = TrainConfig(steps=100, lr=1.0, warmup=10)
+    assert lr_at(0, config) == pytest.approx(0.1)
+    assert lr_at(9, config) == pytest.approx(1.0)
+    assert lr_at(100, config) == pytest.approx(0.1)
+    schedule = [lr_at(step, config) for step in range(10, 100)]
+    assert schedule == sorted(schedule, reverse=True)
+    assert unigram_entropy([0, 1, 0, 1]) == pytest.approx(math.log(2))
+    assert unigram_entropy([5, 5, 5]) == 0.0
