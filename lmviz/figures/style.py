@@ -1,0 +1,39 @@
+"""Shared colors and layout so every page reads the same way."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+GATE_SCALE = "Viridis"  # values in [0, 1]: gates, probabilities, attention
+DIVERGING_SCALE = "RdBu_r"  # values in [-1, 1]: candidate, cell and hidden state, cosine
+TRAIN_COLOR = "#1f77b4"
+VAL_COLOR = "#d62728"
+ACCENT = "#ff7f0e"
+MUTED = "#b0b7c3"
+KIND_COLORS = {"letter": "#4C78A8", "digit": "#F58518", "space": "#9D9D9D",
+               "punctuation": "#E45756", "other": "#72B7B2"}
+# A qualitative palette; token id i always gets TOKEN_PALETTE[i % len].
+TOKEN_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
+                 "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3", "#b2df8a",
+                 "#fb9a99", "#fdbf6f", "#cab2d6", "#e5d8bd"]
+
+
+def token_color(token_id: int) -> str:
+    """The one color a token id has on every page."""
+    return TOKEN_PALETTE[token_id % len(TOKEN_PALETTE)]
+
+
+def show_whitespace(piece: str) -> str:
+    """A label where spaces, newlines and tabs are visible."""
+    return piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
+
+
+def token_labels(pieces: list[str]) -> list[str]:
+    """Unique axis labels for a sequence of pieces: 'position:piece'."""
+    return [f"{i}:{show_whitespace(p)}" for i, p in enumerate(pieces)]
+
+
+def base_layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin={"l": 40, "r": 20, "t": 50 if title else 20,
+                      "b": 40}, template="plotly_white", font={"size": 13})
+    return fig

@@ -1,0 +1,172 @@
+"""Token chips (HTML), tokenizer comparison and BPE merge steps: pure functions of plain data."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from lmviz.figures.style import ACCENT, TRAIN_COLOR, base_layout, show_whitespace, token_color
+from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer
+
+UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One token as the page draws it."""
+
+    piece: str
+    token_id: int | None  # None: the piece is not in the vocabulary (a partial BPE split)
+    original: str = ""  # the text it came from, shown for <unk>
+    highlight: bool = False  # e.g. made by the merge just learned
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """How a tokenizer cuts a text: token count and characters per token."""
+
+    kind: str
+    vocab_size: int
+    tokens: int
+    characters: int
+    unknown: int
+
+    @property
+    def chars_per_token(self) -> float:
+        return self.characters / self.tokens if self.tokens else 0.0
+
+
+@dataclass(frozen=True)
+class MergeStep:
+    """The text after the first `step` merges, and the pair merged at that step."""
+
+    step: int
+    pieces: list[str]
+    pair: tuple[str, str] | None  # None at step 0 (characters only)
+
+    @property
+    def merged(self) -> str | None:
+        return self.pair[0] + self.pair[1] if self.pair else None
+
+
+def count_tokens(tokenizer: Tokenizer, text: str, encoding: Encoding | None = None) -> TokenCount:
+    """Tokens and characters of `text` (pass its encoding if it is already at hand)."""
+    encoding = encoding or tokenizer.encode(text)
+    return TokenCount(tokenizer.kind, tokenizer.vocab_size, len(encoding.ids), len(text),
+                      len(encoding.unknown))
+
+
+def encoding_chips(encoding: Encoding, text: str) -> list[Chip]:
+    """Chips for an encoding of `text`; an <unk> keeps the characters it replaced (from offsets)."""
+    unknown = set(encoding.unknown)
+    return [Chip(piece, token_id, text[start:end] if i in unknown else "")
+            for i, (piece, token_id, (start, end))
+            in enumerate(zip(encoding.pieces, encoding.ids, encoding.offsets, strict=True))]
+
+
+def merge_step(tokenizer: BPETokenizer, text: str, step: int) -> MergeStep:
+    """How `text` splits after `step` merges (clamped to 0..len(merges)) and which pair merged."""
+    step = max(0, min(step, len(tokenizer.merges)))
+    pair = tokenizer.merges[step - 1] if step > 0 else None
+    return MergeStep(step, tokenizer.split_after_merges(text, step), pair)
+
+
+def unknown_originals(pieces: Sequence[str], text: str) -> list[str]:
+    """The character each <unk> of a BPE split replaced ('' for known pieces): BPE emits one
+    <unk> per unknown character, so the pieces walk the text. All '' if they do not line up."""
+    originals, position = [], 0
+    for piece in pieces:
+        size = 1 if piece == UNK else len(piece)
+        chunk = text[position:position + size]
+        if piece != UNK and chunk != piece:
+            return [""] * len(pieces)
+        originals.append(chunk if piece == UNK else "")
+        position += size
+    return originals if position == len(text) else [""] * len(pieces)
+
+
+def merge_chips(step: MergeStep, index: Mapping[str, int], text: str) -> list[Chip]:
+    """Chips for a merge step of `text`; the pieces the latest merge produced are highlighted."""
+    originals = unknown_originals(step.pieces, text)
+    return [Chip(piece, index.get(piece), original, highlight=piece == step.merged)
+            for piece, original in zip(step.pieces, originals, strict=True)]
+
+
+def _label(piece: str, whitespace: bool) -> str:
+    # A chip cannot hold a line break: newlines and tabs always show as marks.
+    if whitespace:
+        return show_whitespace(piece)
+    return piece.replace("\n", "↵").replace("\t", "⇥") or "∅"
+
+
+def _escape(text: str) -> str:
+    # `$` would start LaTeX in st.markdown; the rest is plain HTML escaping.
+    return html.escape(text, quote=True).replace("$", "&#36;")
+
+
+def _chip_span(chip: Chip, whitespace: bool) -> str:
+    if chip.piece == UNK:
+        color, border = UNK_COLOR, "1px dashed #dc2626"
+        below = f"{chip.token_id} · {show_whitespace(chip.original)}" if chip.original else str(chip.token_id)
+        title = f"<unk>: {show_whitespace(chip.original)!r} is not in the vocabulary"
+    else:
+        known = chip.token_id is not None
+        color = token_color(chip.token_id) if known else "#f1f5f9"
+        border = f"2px solid {ACCENT}" if chip.highlight else "1px solid rgba(15,23,42,0.15)"
+        below = str(chip.token_id) if known else "·"
+        title = f"id {chip.token_id}: {show_whitespace(chip.piece)!r}" if known else show_whitespace(chip.piece)
+    return (
+        f'<span class="lmviz-chip" title="{_escape(title)}" style="display:inline-flex;'
+        f"flex-direction:column;align-items:center;background:{color};border:{border};"
+        'border-radius:6px;padding:2px 6px;margin:2px;font-family:monospace;vertical-align:middle">'
+        f'<span style="white-space:pre;font-size:1.05em;color:#0f172a">{_escape(_label(chip.piece, whitespace))}</span>'
+        f'<span style="font-size:0.7em;color:#475569">{_escape(below)}</span></span>'
+    )
+
+
+def chips_html(chips: Sequence[Chip], whitespace: bool = False) -> str:
+    """One line of HTML: a chip per token, colored by id, with the id underneath.
+
+    Safe for `st.markdown(..., unsafe_allow_html=True)`: every piece is escaped and the result
+    has no newline (a blank line would end the HTML block)."""
+    spans = "".join(_chip_span(chip, whitespace) for chip in chips)
+    return f'<div class="lmviz-chips" style="line-height:1.1">{spans}</div>'
+
+
+def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = False) -> str:
+    """'left + right → merged' as chips, for the pair merged at this step ('' at step 0)."""
+    if step.pair is None or step.merged is None:
+        return ""
+    left, right = (_chip_span(Chip(p, index.get(p)), whitespace) for p in step.pair)
+    merged = _chip_span(Chip(step.merged, index.get(step.merged), highlight=True), whitespace)
+    return (f'<div class="lmviz-merge" style="line-height:1.1">merge {step.step}: '
+            f"{left} + {right} → {merged}</div>")
+
+
+def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4) -> list[dict]:
+    """Table rows for the merges numbered step-around .. step+around (1-based), whitespace shown."""
+    first, last = max(1, step - around), min(len(merges), step + around)
+    return [{"merge": k, "left": show_whitespace(merges[k - 1][0]),
+             "right": show_whitespace(merges[k - 1][1]),
+             "new token": show_whitespace(merges[k - 1][0] + merges[k - 1][1]),
+             "used": "✓" if k <= step else ""}
+            for k in range(first, last + 1)]
+
+
+def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None = None) -> go.Figure:
+    """Tokens needed for the same text by each tokenizer, labelled with characters per token."""
+    fig = go.Figure()
+    fig.add_bar(
+        x=[c.kind for c in counts], y=[c.tokens for c in counts], marker_color=TRAIN_COLOR,
+        text=[f"{c.tokens} tokens · {c.chars_per_token:.2f} chars/token" for c in counts],
+        textposition="auto",
+        customdata=[[c.vocab_size, c.chars_per_token] for c in counts],
+        hovertemplate="%{x}: %{y} tokens<br>%{customdata[1]:.2f} characters per token"
+                      "<br>vocabulary %{customdata[0]}<extra></extra>",
+    )
+    fig.update_xaxes(title="tokenizer")
+    fig.update_yaxes(title="tokens")
+    return base_layout(fig, title, height=280)

@@ -1,0 +1,68 @@
+"""Cached next-token logits and generations for the sampling page.
+
+Every slider move reruns the page: the logits after a prompt are cached per (run key, prompt), and
+a generation per (run key, prompt, settings, length, seed). Runs and generations are immutable, so
+the process-wide cache is safe; generations keep no per-step arrays to stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from lmviz.next_token import PromptIds, prompt_ids
+from lmviz.run import Run
+from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, next_logits
+
+MAX_TOKENS = 200  # the stepper's longest generation
+COMPARE_TOKENS = 60
+_EMPTY = np.empty(0)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _logits(run_key: str, prompt: str, _run: Run) -> tuple[np.ndarray, PromptIds]:
+    read = prompt_ids(_run.tokenizer, _run.model_config, prompt)
+    return next_logits(_run.model, read.ids), read
+
+
+def logits_for(run: Run, prompt: str) -> tuple[np.ndarray, PromptIds]:
+    """The run's logits for the token after the prompt, with notes on what the model read."""
+    return _logits(run.key, prompt, run)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _generation(run_key: str, prompt: str, temperature: float, top_k: int, top_p: float,
+                count: int, seed: int, _run: Run) -> Generation:
+    config = SamplingConfig(temperature, top_k, top_p)
+    result = generate(_run.model, _run.tokenizer, prompt, config, count, seed=seed)
+    light = [replace(s, logits=_EMPTY, probs=_EMPTY) for s in result.steps]
+    return replace(result, steps=light)
+
+
+def generation_for(run: Run, prompt: str, config: SamplingConfig, count: int,
+                   seed: int) -> Generation | None:
+    """`count` sampled tokens after the prompt (same seed, same prefix), or None with a message."""
+    try:
+        return _generation(run.key, prompt, config.temperature, config.top_k, config.top_p,
+                           max(0, min(count, MAX_TOKENS)), seed, run)
+    except SamplingError as err:
+        st.warning(f"Cannot sample with these settings: {err}")
+        return None
+
+
+def sampling_config(temperature: float, top_k: int, top_p: float) -> SamplingConfig | None:
+    try:
+        return SamplingConfig(float(temperature), int(top_k), float(top_p))
+    except SamplingError as err:
+        st.warning(f"Cannot sample with these settings: {err}")
+        return None
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain(text: str) -> str:
+    """Text shown literally inside st.markdown: markdown, LaTeX ($) and HTML characters escaped."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)

@@ -1,0 +1,217 @@
+"""One place for app state: URL + session values -> View, runs for a view, cached traces."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from lmviz.corpora import CorpusError, load_corpus, read_user_text
+from lmviz.device import available_devices
+from lmviz.jobs import Job, RunStore
+from lmviz.models import RECURRENT_FAMILIES
+from lmviz.presets import (
+    CHOICES,
+    CORPUS_PROMPTS,
+    GPU_HIDDEN_SIZES,
+    HIDDEN_SIZES,
+    MAX_PROMPT_CHARS,
+    UPLOAD,
+    View,
+    configs,
+    parse_params,
+    to_params,
+)
+from lmviz.probes import ProbeError, TextTrace, trace_text
+from lmviz.run import Run
+
+MAX_PARALLEL_TRAININGS = 2
+UPLOAD_KEY = "lmviz_upload_text"
+MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
+
+
+@st.cache_resource
+def _shared_store() -> RunStore:
+    """Runs of built-in corpora: immutable, shared by every visitor, bounded."""
+    return RunStore(threading.Semaphore(MAX_PARALLEL_TRAININGS), max_runs=24)
+
+
+def store_for(view: View) -> RunStore:
+    """A visitor's uploaded text trains into their own store: never seen by another session."""
+    shared = _shared_store()
+    if view.corpus != UPLOAD:
+        return shared
+    if "lmviz_session_store" not in st.session_state:
+        st.session_state.lmviz_session_store = RunStore(shared.gate, max_runs=6, shipped=None)
+    return st.session_state.lmviz_session_store
+
+
+@st.cache_resource(max_entries=8)
+def _builtin_text(name: str) -> str:
+    return load_corpus(name)
+
+
+def corpus_text(view: View) -> str | None:
+    if view.corpus == UPLOAD:
+        return st.session_state.get(UPLOAD_KEY)
+    return _builtin_text(view.corpus)
+
+
+def hidden_sizes() -> tuple[int, ...]:
+    return GPU_HIDDEN_SIZES if "cuda" in available_devices() else HIDDEN_SIZES
+
+
+def require_app() -> None:
+    """Call first on every page. A fresh server whose first visitor opens a direct link runs
+    that page alone (Streamlit's legacy pages/ folder discovery, switched off only once app.py
+    has called st.navigation); switch to app.py's navigation and rerun, landing on the same URL."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_session() -> None:
+    """First run of a session: check the link's values and say which were ignored."""
+    if "lmviz_notes" not in st.session_state:
+        raw = {k: st.query_params[k] for k in st.query_params}
+        st.session_state.lmviz_notes = parse_params(raw)[1]
+    for note in st.session_state.lmviz_notes:
+        st.warning(note, icon=":material/link_off:")
+
+
+def current_view() -> View:
+    """Widget values where set this session, else the link's values, else defaults."""
+    linked, _ = parse_params({k: st.query_params[k] for k in st.query_params})
+    values = {name: st.session_state[name] for name in View.__dataclass_fields__
+              if name in st.session_state and st.session_state[name] is not None}
+    view = replace(linked, **values)
+    if view.hidden_size not in hidden_sizes():
+        view = replace(view, hidden_size=View().hidden_size)
+    return replace(view, prompt=(view.prompt or "")[:MAX_PROMPT_CHARS])
+
+
+def sidebar() -> View:
+    """The controls that define the model every page shows (kept in the URL)."""
+    with st.sidebar:
+        st.subheader("Model")
+        st.selectbox("Corpus", CHOICES["corpus"], key="corpus", bind="query-params",
+                     help="The text the model learns from; 'upload' trains on your own text.")
+        if st.session_state.get("corpus") == UPLOAD:
+            _upload_box()
+        st.selectbox("Tokenizer", CHOICES["tokenizer"], key="tokenizer", bind="query-params",
+                     help="char: one token per character; word: whole words; bpe: learned pieces.")
+        st.selectbox("Model family", CHOICES["model"], key="model", bind="query-params",
+                     help="lstm, gru, rnn: recurrent cells; gpt: a tiny transformer.")
+        st.select_slider("Hidden size", hidden_sizes(), value=View().hidden_size, key="hidden_size",
+                         bind="query-params", help="Units per LSTM layer, or the GPT's width.")
+        st.number_input("Seed", 0, 9999, View().seed, key="seed", bind="query-params")
+        st.text_area("Prompt", View().prompt, key="prompt", bind="query-params",
+                     max_chars=MAX_PROMPT_CHARS, height=90, help="Shared by every page.")
+        view = current_view()
+        example = CORPUS_PROMPTS.get(view.corpus)
+        if example and example != view.prompt:
+            st.button("Use an example prompt for this corpus", on_click=_set_prompt, args=(example,))
+        st.caption("Share this view: copy the link.")
+        st.code("?" + urlencode(to_params(view)), language=None)
+    return view
+
+
+def _set_prompt(text: str) -> None:
+    st.session_state.prompt = text
+
+
+def _upload_box() -> None:
+    uploaded = st.file_uploader("Upload a UTF-8 text file", type=["txt", "md", "csv", "py"],
+                                key="lmviz_upload_file")
+    pasted = st.text_area("…or paste text", key="lmviz_upload_paste", height=100)
+    data = uploaded.getvalue() if uploaded is not None else (pasted or "")
+    if not data:
+        st.info("Upload or paste at least a paragraph to train on your own text.")
+        st.session_state.pop(UPLOAD_KEY, None)
+        return
+    try:
+        st.session_state[UPLOAD_KEY] = read_user_text(data)
+        st.caption(f"{len(st.session_state[UPLOAD_KEY]):,} characters, kept in this session only.")
+    except CorpusError as err:
+        st.session_state.pop(UPLOAD_KEY, None)
+        st.error(str(err))
+
+
+def upload_label(text: str) -> str:
+    return "upload:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def submit(view: View, family: str | None = None, device: str = "auto") -> Job | None:
+    """Start or join the training for this view (None when there is no text yet)."""
+    text = corpus_text(view)
+    if text is None:
+        st.info("Choose a corpus, or upload your own text in the sidebar.")
+        return None
+    corpus = view.corpus if view.corpus != UPLOAD else upload_label(text)
+    try:
+        return store_for(view).submit(text, corpus, *configs(view, family, device))
+    except ValueError as err:
+        st.error(f"These settings cannot train: {err}")
+        return None
+
+
+def wait_with_progress(job: Job, label: str) -> None:
+    """Show progress until the job ends; a rerun (any click) stops watching, not the training."""
+    from lmviz.ui.train_view import live_training
+
+    live_training(job, label, compact=True)
+
+
+def run_for(view: View, family: str | None = None, device: str = "auto") -> Run | None:
+    """The finished run for a view, training it first (with progress) if no one has yet."""
+    job = submit(view, family, device)
+    if job is None:
+        return None
+    if not job.done:
+        wait_with_progress(job, f"Training the {MODEL_LABELS[family or view.model]} for this view")
+    if job.state == "failed":
+        st.error(f"Training failed: {job.error}")
+        return None
+    run = job.run
+    if run is not None and not run.usable:
+        st.error("Training diverged (the loss exploded to NaN or far above a random guess). "
+                 "Lower the learning rate or turn gradient clipping on, on the Training page.")
+        return None
+    return run
+
+
+def recurrent_family(view: View) -> str:
+    return view.model if view.model in RECURRENT_FAMILIES else "lstm"
+
+
+@st.cache_resource(max_entries=64)
+def _cached_trace(run_key: str, text: str, _run: Run) -> TextTrace:
+    return trace_text(_run, text)
+
+
+def trace_for(run: Run, text: str) -> TextTrace | None:
+    """The run's trace of a text, or a message on the page when it cannot be traced."""
+    try:
+        result = _cached_trace(run.key, text, run)
+    except ProbeError as err:
+        st.warning(str(err))
+        return None
+    if result.truncated:
+        st.info(f"The prompt is longer than the model's context ({run.model_config.context} "
+                "tokens): only its end is shown.")
+    if result.encoding.unknown:
+        st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
+                "and show as <unk>.")
+    return result
+
+
+def ensure_prompt(view: View) -> str | None:
+    if not view.prompt.strip():
+        st.warning("The prompt is empty: type a few words in the sidebar.")
+        return None
+    return view.prompt

@@ -1,0 +1,48 @@
+"""Tokenizers trained on the view's corpus, cached: shared for built-in corpora, per session for uploads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from lmviz.figures.tokens import TokenCount, count_tokens
+from lmviz.presets import UPLOAD, View, configs
+from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
+from lmviz.ui.state import corpus_text, upload_label
+
+
+@dataclass(frozen=True)
+class TrainedTokenizer:
+    """A tokenizer and how it cuts its own corpus (immutable: safe in a process-wide cache)."""
+
+    tokenizer: Tokenizer
+    corpus: TokenCount
+
+
+def _train(text: str, kind: str, vocab_size: int) -> TrainedTokenizer:
+    tokenizer = train_tokenizer(text, TokenizerConfig(kind, vocab_size))
+    return TrainedTokenizer(tokenizer, count_tokens(tokenizer, text))
+
+
+@st.cache_resource(max_entries=48, show_spinner="Training the tokenizer on the corpus…")
+def _shared(corpus: str, kind: str, vocab_size: int, _text: str) -> TrainedTokenizer:
+    return _train(_text, kind, vocab_size)
+
+
+@st.cache_resource(scope="session", max_entries=12,
+                   show_spinner="Training the tokenizer on your text…")
+def _session(text_hash: str, kind: str, vocab_size: int, _text: str) -> TrainedTokenizer:
+    return _train(_text, kind, vocab_size)
+
+
+def trained_tokenizer(view: View, kind: str) -> TrainedTokenizer | None:
+    """The `kind` tokenizer the view's model would use (same config as its Run), trained on the
+    view's corpus; None when there is no text yet (an upload not made)."""
+    text = corpus_text(view)
+    if text is None:
+        return None
+    config = configs(replace(view, tokenizer=kind))[0]
+    if view.corpus == UPLOAD:
+        return _session(upload_label(text), config.kind, config.vocab_size, text)
+    return _shared(view.corpus, config.kind, config.vocab_size, text)

@@ -1,0 +1,56 @@
+"""Live view of a training job: progress bar, loss curve and samples, redrawn a few times a second."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from lmviz.figures.training import figure_grad_lr, figure_loss
+from lmviz.jobs import Job
+
+REDRAW_SECONDS = 0.4  # drawing never waits on training: we only look at the job's events
+
+
+def live_training(job: Job, label: str, compact: bool = False) -> None:
+    """Watch a job until it ends. Any click reruns the page and stops watching, not training."""
+    status = st.empty()
+    bar = st.progress(0.0)
+    chart = st.empty()
+    sample_box = st.empty()
+    drawn = -1
+    while True:
+        job.wait(REDRAW_SECONDS)
+        events = list(job.events)
+        if job.state == "queued":
+            status.info(f"{label}: waiting in line — other trainings are using the server.")
+        elif events and len(events) != drawn:
+            status.empty()
+            last = events[-1]
+            bar.progress(min(1.0, last.step / last.steps),
+                         text=f"{label}: step {last.step}/{last.steps}, loss {last.train_loss:.3f}, "
+                              f"{last.tokens_per_second:,.0f} tokens/s")
+            if not compact:
+                chart.plotly_chart(figure_loss(events), width="stretch", key=f"live-{time.monotonic()}")
+                samples = [e for e in events if e.sample]
+                if samples:  # the latest text the model wrote, as it arrives
+                    sample_box.code(f"step {samples[-1].step}: {samples[-1].sample}",
+                                    language=None, wrap_lines=True)
+            drawn = len(events)
+        elif not events:
+            status.info(f"{label}: starting…")
+        if job.done:
+            break
+    status.empty()
+    bar.empty()
+    chart.empty()  # the page draws the finished curves (render_history)
+    sample_box.empty()
+
+
+def render_history(job: Job, target: float | None = None, key: str = "history") -> None:
+    """The finished curves of a job (loss, gradient norm and learning rate)."""
+    if not job.events:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(figure_loss(job.events, target), width="stretch", key=f"{key}-loss")
+    right.plotly_chart(figure_grad_lr(job.events), width="stretch", key=f"{key}-grad-lr")

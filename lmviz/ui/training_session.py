@@ -1,0 +1,63 @@
+"""The Training page's session state: the job this visitor started last (kept so that the rerun a
+Cancel click causes can find it) and the table of runs they trained. Never global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from lmviz.jobs import Job
+from lmviz.presets import View
+from lmviz.run import Run
+from lmviz.run_compare import run_row, run_sample
+from lmviz.ui.state import MODEL_LABELS, submit
+
+JOB_KEY = "training_job"
+RUNS_KEY = "training_runs"
+SAFE_LR = 3e-3
+SAFE_CLIP = 1.0
+
+
+@dataclass(frozen=True)
+class StartedTraining:
+    job: Job
+    label: str
+    already: bool  # a finished run for these settings existed: nothing was trained
+
+
+def start_training(view: View, device: str) -> StartedTraining | None:
+    """Train the view's settings on a device, or find the run that already has them."""
+    job = submit(view, device=device)
+    if job is None:
+        return None
+    started = StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}",
+                              already=job.done and job.run is not None)
+    st.session_state[JOB_KEY] = started
+    return started
+
+
+def started_training() -> StartedTraining | None:
+    return st.session_state.get(JOB_KEY)
+
+
+def cancel_training() -> None:
+    """Cancel button callback: the trainer stops at its next step."""
+    started = started_training()
+    if started is not None and not started.job.done:
+        started.job.cancel.set()
+
+
+def remember(run: Run, prompt: str) -> dict:
+    """Add a run to this session's table once (with a sample); returns its row."""
+    rows: list[dict] = st.session_state.setdefault(RUNS_KEY, [])
+    for row in rows:
+        if row["key"] == run.key and row["outcome"] == run.outcome:
+            return row
+    row = run_row(run, run_sample(run, prompt, seed=run.train_config.seed))
+    rows.append(row)
+    return row
+
+
+def session_runs() -> list[dict]:
+    return list(st.session_state.get(RUNS_KEY, []))

@@ -1,0 +1,114 @@
+"""Embeddings: the trained vocabulary in PCA space, nearest neighbours, the prompt's cosine
+similarities and, for the GPT, its positional embeddings."""
+
+import streamlit as st
+
+from lmviz.embeddings import cosine_matrix, nearest_neighbours, pca
+from lmviz.figures.embeddings import (
+    figure_cosine_heatmap,
+    figure_embedding_scatter,
+    figure_neighbours,
+    figure_positional,
+    neighbour_rows,
+    pick_token,
+)
+from lmviz.figures.style import show_whitespace, token_labels
+from lmviz.probes import embedding_weights
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    current_view,
+    ensure_prompt,
+    require_app,
+    run_for,
+    trace_for,
+)
+
+require_app()
+
+NEIGHBOURS = 10
+MAX_HEATMAP_TOKENS = 60
+
+st.title("Embeddings: ids become vectors")
+st.markdown(
+    "Every token id picks one row of a learned table: its **embedding**, a short list of numbers. "
+    "Nobody tells the model what these numbers mean; training nudges tokens that are used in "
+    "similar places towards similar vectors, so the table ends up holding what the model learned "
+    "about each token."
+)
+
+view = current_view()
+controls = st.columns(2)
+if view.model == "gpt":
+    family = "gpt"
+else:
+    family = controls[0].radio(
+        "Show the embeddings of", [view.model, "gpt"], format_func=MODEL_LABELS.get,
+        key="emb_family", horizontal=True,
+        help="The sidebar's model, or the GPT trained on the same corpus and tokens.")
+dims = controls[1].radio("Projection", [2, 3], format_func=lambda d: f"{d}-D", key="emb_dims",
+                         horizontal=True, help="Principal components to keep (PCA).")
+
+run = run_for(view, family)
+if run is None:
+    st.stop()
+vocab = run.tokenizer.vocab
+tokens, positions = embedding_weights(run)
+if family == "gpt":
+    st.caption(f"The GPT adds each token's embedding ({tokens.shape[1]} numbers) to its "
+               "position's embedding, and the sum enters the first block. Its output layer reuses "
+               "the same table to score the next token.")
+else:
+    st.info(f"For the {MODEL_LABELS[family]}, the embedding is the input to the cell: "
+            f"x_t in its equations is row id_t of this table ({tokens.shape[1]} numbers), with "
+            "nothing in between.", icon=":material/memory:")
+
+st.subheader(f"The whole vocabulary in {dims}-D")
+coords, ratio = pca(tokens, dims)
+st.plotly_chart(figure_embedding_scatter(coords, vocab, ratio), width="stretch", key="emb_scatter")
+st.caption(f"PCA turns {tokens.shape[1]} dimensions into {dims} that keep "
+           f"**{100 * ratio.sum():.0f}% of the variance** "
+           f"({', '.join(f'PC{i + 1} {100 * r:.0f}%' for i, r in enumerate(ratio))}). "
+           "Look for groups: digits cluster together, vowels sit near each other, and spaces and "
+           "punctuation keep apart from letters. Hover a point for its token and id.")
+
+st.subheader("Nearest neighbours")
+token_id = st.selectbox("Token", range(len(vocab)), index=pick_token(vocab),
+                        format_func=lambda i: f"{show_whitespace(vocab[i])}  (id {i})",
+                        key="emb_token", help="Any token of the vocabulary.")
+neighbours = nearest_neighbours(tokens, token_id, NEIGHBOURS)
+left, right = st.columns([3, 2])
+left.plotly_chart(figure_neighbours(neighbours, vocab, token_id), width="stretch",
+                  key="emb_neighbours")
+right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch")
+st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
+           "opposite. The closest tokens are the ones the model treats alike — often the same "
+           "kind (a vowel next to vowels, a digit next to digits).")
+
+st.subheader("How alike are the prompt's tokens?")
+prompt = ensure_prompt(view)
+trace = trace_for(run, prompt) if prompt is not None else None
+if trace is not None:
+    ids = trace.trace.ids[:MAX_HEATMAP_TOKENS]
+    sims = cosine_matrix(trace.trace.embeddings[ids])
+    labels = token_labels(trace.tokens[:MAX_HEATMAP_TOKENS])
+    st.plotly_chart(figure_cosine_heatmap(sims, labels), width="stretch", key="emb_prompt_cosine")
+    shown = f"the first {MAX_HEATMAP_TOKENS} of {len(trace.trace.ids)}" if len(trace.trace.ids) > len(ids) else "all"
+    st.caption(f"Token embeddings only, {shown} tokens, no position added. A repeated token is a "
+               "dark red 1 off the diagonal; blue cells are tokens the model keeps apart.")
+
+if family == "gpt" and positions is not None:
+    st.subheader("Positional embeddings (GPT)")
+    st.markdown("A transformer reads all tokens at once, so on its own it cannot tell their order. "
+                "The GPT learns one more vector per position and adds it to the token's embedding.")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(figure_positional(positions, "Position × dimension"), width="stretch",
+                      key="emb_positional")
+    left.caption("One row per position: a column whose color drifts smoothly downwards is a "
+                 "dimension that tracks where a token sits.")
+    position_labels = [str(p) for p in range(len(positions))]
+    right.plotly_chart(figure_cosine_heatmap(cosine_matrix(positions), position_labels,
+                                             "Cosine between positions", axis_title="position",
+                                             height=420),
+                       width="stretch", key="emb_position_cosine")
+    right.caption("Nearby positions get similar vectors: look for a red band along the diagonal "
+                  "that fades away from it.")

@@ -1,0 +1,54 @@
+"""Home: what the app teaches, the lesson path, the current model and corpus."""
+
+import streamlit as st
+
+from lmviz.corpora import list_corpora
+from lmviz.ui.state import MODEL_LABELS, current_view, require_app, run_for
+
+require_app()
+
+st.title("Watch small language models think")
+st.markdown(
+    "A language model turns text into **tokens**, tokens into **vectors**, mixes them through "
+    "**recurrent gates** or **attention**, and ends with a **probability for every possible next "
+    "token**. Every number on these pages is computed, live, by small models trained on this "
+    "server — change a setting and they retrain in seconds."
+)
+
+view = current_view()
+descriptions = {c.name: c.description for c in list_corpora()}
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("The lesson path")
+    st.page_link("pages/tokenization.py", label="1 · Tokenization — text becomes ids",
+                 icon=":material/segment:")
+    st.page_link("pages/embeddings.py", label="2 · Embeddings — ids become vectors",
+                 icon=":material/scatter_plot:")
+    st.page_link("pages/lstm.py", label="3 · LSTM gates — memory, one step at a time",
+                 icon=":material/memory:")
+    st.page_link("pages/attention.py", label="4 · Attention — every token looks back",
+                 icon=":material/grid_on:")
+    st.page_link("pages/sampling.py", label="5 · Sampling — from probabilities to text",
+                 icon=":material/casino:")
+    st.page_link("pages/training.py", label="6 · Training — watch the loss fall",
+                 icon=":material/model_training:")
+    st.caption("The sidebar's model, corpus and prompt are shared by every page and by the link.")
+
+with right:
+    st.subheader("The model on screen")
+    run = run_for(view)
+    st.markdown(f"**Corpus:** `{view.corpus}` — {descriptions.get(view.corpus, 'your own text')}")
+    if run is not None:
+        summary = run.summary()
+        bits = summary["bits_per_char"]
+        st.markdown(
+            f"**Model:** {MODEL_LABELS[view.model]}, hidden size {view.hidden_size}, "
+            f"{summary['parameters']:,} parameters, {view.tokenizer} tokens "
+            f"({run.tokenizer.vocab_size} in the vocabulary)."
+        )
+        cols = st.columns(3)
+        cols[0].metric("Validation loss", f"{summary['val_loss']:.3f}" if summary["val_loss"] else "—",
+                       help="Nats per token on text the model never trained on.")
+        cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—")
+        cols[2].metric("Trained in", f"{summary['seconds']:.1f} s", help=f"on {summary['device']}")
+        st.caption(f"Prompt: “{view.prompt}”")

@@ -1,0 +1,115 @@
+"""Tokenization: the prompt as token chips, three tokenizers side by side, BPE merges one by one."""
+
+import streamlit as st
+
+from lmviz.figures.tokens import (
+    chips_html,
+    count_tokens,
+    encoding_chips,
+    figure_tokenizer_comparison,
+    merge_chips,
+    merge_html,
+    merge_rows,
+    merge_step,
+)
+from lmviz.presets import RANGES, View
+from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.ui.state import current_view, ensure_prompt, require_app
+from lmviz.ui.tokens import trained_tokenizer
+
+require_app()
+
+KIND_LABELS = {"char": "Characters", "word": "Words", "bpe": "BPE pieces"}
+
+
+def show_chips(html: str) -> None:
+    st.markdown(html, unsafe_allow_html=True)  # every piece is escaped by chips_html
+
+
+@st.fragment
+def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> None:
+    """Only this part reruns while the merge slider moves."""
+    total = len(tokenizer.merges)
+    if total == 0:
+        st.info("This BPE learned no merges: its vocabulary is no bigger than the corpus's "
+                "alphabet. Raise the vocabulary size to let it merge pairs.")
+        return
+    # a new vocabulary changes the range, which resets the slider to this default
+    k = st.slider("Merges learned (k)", 0, total, min(total, 10), key="bpe_step",
+                  help="0: characters only. Each step adds the pair that was most frequent in the "
+                       "corpus after the merges before it.")
+    step = merge_step(tokenizer, prompt, k)
+    left, right = st.columns([3, 2])
+    with left:
+        if step.pair is None:
+            st.markdown("**k = 0:** no merges yet — every character is its own token.")
+        else:
+            show_chips(merge_html(step, tokenizer.index, whitespace))
+        show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
+        st.caption(f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** "
+                   f"({len(prompt)} characters at k = 0). Outlined chips were made by merge {k}.")
+    with right:
+        st.dataframe(merge_rows(tokenizer.merges, k), hide_index=True, width="stretch")
+
+
+st.title("Tokenization: text becomes ids")
+st.markdown(
+    "A model cannot read letters: it reads **token ids**, each the row number of a vector it "
+    "learned. **Characters** give a tiny vocabulary but long sequences, so the model must "
+    "remember over many steps. **Words** give short sequences but a huge vocabulary, and any "
+    "word it never saw becomes `<unk>`. **Subword** tokenization (BPE) sits between: start from "
+    "characters and merge the most frequent pair again and again, so common words become one "
+    "token while rare words still split into known pieces."
+)
+
+low, high = (int(v) for v in RANGES["vocab_size"])
+controls = st.columns([3, 1])
+controls[0].slider("Vocabulary size (word and BPE)", low, high, View().vocab_size,
+                   key="vocab_size", bind="query-params", persist_state="session",
+                   help="How many tokens the word and BPE tokenizers keep. Retrains them on the "
+                        "corpus; the model uses it too when the sidebar tokenizer is word or bpe.")
+whitespace = controls[1].toggle("Show whitespace", key="tok_whitespace",
+                                help="Draw spaces as ␣ (new lines are always ↵).")
+
+view = current_view()
+trained = {kind: trained_tokenizer(view, kind) for kind in TOKENIZER_KINDS}
+if any(t is None for t in trained.values()):
+    st.info("Upload or paste your text in the sidebar: the tokenizers are trained on it.")
+    st.stop()
+prompt = ensure_prompt(view)
+if prompt is None:
+    st.stop()
+
+encodings = {kind: item.tokenizer.encode(prompt) for kind, item in trained.items()}
+st.subheader(f"The prompt as {view.tokenizer} tokens")
+tokenizer, encoding = trained[view.tokenizer].tokenizer, encodings[view.tokenizer]
+show_chips(chips_html(encoding_chips(encoding, prompt), whitespace))
+st.caption(f"{len(encoding.ids)} tokens. The number under each chip is its id: the row of the "
+           "embedding table the model looks up. An id keeps its color on every page. "
+           "The sidebar's Tokenizer picks which tokenizer this is.")
+if encoding.unknown:
+    st.info(f"{len(encoding.unknown)} token(s) are not in this vocabulary and become {UNK} "
+            f"(id {tokenizer.unk_id}); the small text under the dashed chip shows what they were. "
+            "The model sees them all as the same token.")
+
+st.subheader("Characters, words or pieces?")
+st.caption("Each tokenizer is trained on the current corpus. Fewer tokens mean shorter sequences "
+           "for the model; the price is a bigger vocabulary.")
+counts = []
+for column, (kind, item) in zip(st.columns(3), trained.items(), strict=True):
+    count = count_tokens(item.tokenizer, prompt, encodings[kind])
+    counts.append(count)
+    with column:
+        st.metric(KIND_LABELS[kind], f"{count.tokens} tokens",
+                  help=f"{count.chars_per_token:.2f} characters per token in the prompt")
+        st.caption(f"{count.chars_per_token:.2f} chars/token here, "
+                   f"{item.corpus.chars_per_token:.2f} on the whole corpus · vocabulary "
+                   f"{item.tokenizer.vocab_size:,}" + (f" · {count.unknown} <unk>" if count.unknown else ""))
+        show_chips(chips_html(encoding_chips(encodings[kind], prompt), whitespace))
+st.plotly_chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"), width="stretch")
+
+st.subheader("BPE merges, one at a time")
+st.markdown("BPE starts from single characters and learns one merge per step. Slide **k** to see "
+            "the prompt after the first k merges: early merges glue frequent pairs like `e` + `␣` "
+            "or `t` + `h`; by the last one, common words are a single token.")
+merges_stepper(trained["bpe"].tokenizer, prompt, whitespace)

@@ -1,0 +1,94 @@
+"""The embeddings page (/embeddings): PCA scatter, neighbours, prompt cosine, GPT positions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/embeddings.py").run()
+    assert not at.exception
+    return at
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def trace_types(figure: dict) -> set[str]:
+    return {trace["type"] for trace in figure["data"]}
+
+
+def test_lstm_default_scatter_neighbours_and_prompt() -> None:
+    at = open_page()
+    assert any("input to the cell" in i.value for i in at.info)
+    charts = figures(at)
+    assert len(charts) == 3  # scatter, neighbours, prompt cosine: no positions for the LSTM
+    scatter, neighbours, prompt = charts
+    assert trace_types(scatter) == {"scatter"}
+    assert {t["name"] for t in scatter["data"]} <= {"letter", "digit", "space", "punctuation", "other"}
+    assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
+    assert any("of the variance" in c.value for c in at.caption)
+    assert at.selectbox(key="emb_token").format_func(at.selectbox(key="emb_token").value).startswith("e ")
+    assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
+    heat = prompt["data"][0]
+    assert heat["type"] == "heatmap" and heat["zmin"] == -1 and heat["zmax"] == 1
+    assert heat["x"][0] == "0:T" and len(heat["x"]) == len("The keeper climbed the stairs and")
+    assert not any("Positional" in s.value for s in at.subheader)
+
+
+def test_gpt_radio_three_d_and_positions() -> None:
+    at = open_page()
+    at.radio(key="emb_dims").set_value(3).run()
+    assert not at.exception and trace_types(figures(at)[0]) == {"scatter3d"}
+    at.radio(key="emb_family").set_value("gpt").run()
+    assert not at.exception
+    charts = figures(at)
+    assert len(charts) == 5
+    assert trace_types(charts[0]) == {"scatter3d"}
+    positional, position_cosine = charts[3], charts[4]
+    assert positional["data"][0]["z"]["shape"] == "64, 128"  # plotly sends arrays as typed bytes
+    assert len(position_cosine["data"][0]["x"]) == 64
+    assert any(s.value == "Positional embeddings (GPT)" for s in at.subheader)
+
+
+def test_sidebar_gpt_has_no_family_radio() -> None:
+    at = open_page(model="gpt")
+    assert [r.key for r in at.radio] == ["emb_dims"]
+    assert len(figures(at)) == 5
+
+
+def test_neighbours_of_the_first_and_last_token() -> None:
+    at = open_page()
+    box = at.selectbox(key="emb_token")
+    for token_id in (0, len(box.options) - 1):
+        at.selectbox(key="emb_token").set_value(token_id).run()
+        assert not at.exception
+        ids = at.dataframe[0].value["id"].tolist()
+        assert len(ids) == 10 and token_id not in ids
+
+
+def test_long_unknown_prompt_is_cut_and_capped() -> None:
+    at = open_page(model="gpt", prompt="Ω" * 300)
+    assert any("longer than the model's context" in i.value for i in at.info)
+    assert any("<unk>" in i.value for i in at.info)
+    prompt = figures(at)[2]["data"][0]
+    assert len(prompt["x"]) == 60
+    assert any("the first 60 of 64 tokens" in c.value for c in at.caption)
+
+
+def test_empty_prompt_keeps_the_vocabulary_charts() -> None:
+    at = open_page()
+    at.session_state["prompt"] = ""
+    at.run()
+    assert not at.exception
+    assert any("prompt is empty" in w.value for w in at.warning)
+    assert len(figures(at)) == 2

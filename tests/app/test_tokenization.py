@@ -1,0 +1,122 @@
+"""The tokenization page (/tokenization): chips, three tokenizers side by side, the BPE stepper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lmviz.presets import DEFAULT_PROMPT
+from lmviz.ui.state import UPLOAD_KEY
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/tokenization.py").run()
+    assert not at.exception
+    return at
+
+
+def chips(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if 'class="lmviz-chips"' in m.value]
+
+
+def metrics(at: AppTest) -> dict[str, int]:
+    return {m.label: int(m.value.split()[0]) for m in at.metric}
+
+
+def test_default_page_shows_chips_counts_and_stepper() -> None:
+    at = open_page()
+    assert at.subheader[0].value == "The prompt as char tokens"
+    assert metrics(at) == {"Characters": len(DEFAULT_PROMPT), "Words": 6,
+                           "BPE pieces": metrics(at)["BPE pieces"]}
+    assert metrics(at)["Words"] < metrics(at)["BPE pieces"] < metrics(at)["Characters"]
+    assert len(at.get("plotly_chart")) == 1
+    # the prompt's chips, one per tokenizer, and the merge step
+    assert len(chips(at)) == 5
+    assert chips(at)[0].count('class="lmviz-chip"') == len(DEFAULT_PROMPT)
+    assert at.slider(key="vocab_size").value == 256
+    assert at.slider(key="bpe_step").value == 10
+    assert any(m.value.startswith('<div class="lmviz-merge"') and "merge 10:" in m.value
+               for m in at.markdown)
+    assert len(at.dataframe) == 1
+
+
+def test_whitespace_toggle_makes_spaces_visible() -> None:
+    at = open_page()
+    assert "> </span>" in chips(at)[0] and ">␣</span>" not in chips(at)[0]
+    at.toggle(key="tok_whitespace").set_value(True).run()
+    assert not at.exception
+    assert ">␣</span>" in chips(at)[0] and "> </span>" not in chips(at)[0]
+
+
+def test_merge_stepper_extremes() -> None:
+    at = open_page()
+    at.slider(key="bpe_step").set_value(0).run()
+    assert not at.exception
+    assert chips(at)[-1].count('class="lmviz-chip"') == len(DEFAULT_PROMPT)
+    assert any("no merges yet" in m.value for m in at.markdown)
+    last = int(at.slider(key="bpe_step").max)
+    at.slider(key="bpe_step").set_value(last).run()
+    assert not at.exception
+    # after every merge the split is the trained BPE's own encoding
+    assert chips(at)[-1].count('class="lmviz-chip"') == metrics(at)["BPE pieces"]
+    assert any(f"merge {last}:" in m.value for m in at.markdown)
+
+
+def test_vocabulary_slider_retrains_word_and_bpe() -> None:
+    at = open_page()
+    before = metrics(at)
+    at.slider(key="vocab_size").set_value(2000).run()
+    assert not at.exception
+    after = metrics(at)
+    assert after["Characters"] == before["Characters"]
+    assert after["BPE pieces"] < before["BPE pieces"]
+    assert at.slider(key="bpe_step").max > 1000
+    at.slider(key="vocab_size").set_value(64).run()  # story's alphabet alone fills 64
+    assert not at.exception
+    assert any("learned no merges" in i.value for i in at.info)
+    assert metrics(at)["BPE pieces"] == len(DEFAULT_PROMPT)
+
+
+def test_link_values_and_out_of_range_vocabulary() -> None:
+    at = open_page(vocab_size="512", tokenizer="bpe")
+    assert at.slider(key="vocab_size").value == 512
+    assert at.subheader[0].value == "The prompt as bpe tokens"
+    assert chips(at)[0] == chips(at)[3]  # the sidebar's tokenizer is the BPE column
+    at = open_page(vocab_size="5000")
+    assert at.slider(key="vocab_size").value == 256
+
+
+def test_unknown_characters_and_html_are_shown_safely() -> None:
+    prompt = "naïve <b>x</b><script>alert(1)</script> $x$"
+    at = open_page(prompt=prompt, tokenizer="word")
+    assert any("become <unk>" in i.value for i in at.info)
+    everything = "".join(m.value for m in at.markdown)
+    assert "<script" not in everything and "<b>" not in everything
+    assert "&lt;unk&gt;" in chips(at)[0] and "0 · naïve" in chips(at)[0]
+    assert "&lt;/b&gt;" in everything or "&lt;" in everything
+
+
+def test_empty_prompt_gives_a_message() -> None:
+    at = open_page()
+    at.session_state["prompt"] = "   "
+    at.run()
+    assert not at.exception
+    assert any("prompt is empty" in w.value for w in at.warning)
+    assert not chips(at)
+
+
+def test_uploaded_text_trains_session_tokenizers() -> None:
+    at = open_page(corpus="upload")
+    assert any("Upload or paste your text" in i.value for i in at.info)
+    at.session_state[UPLOAD_KEY] = "zebra quartz jukebox " * 40  # what the sidebar's upload box stores
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == "The prompt as char tokens"
+    # the default prompt has letters this text never uses: they become <unk>
+    assert any("become <unk>" in i.value for i in at.info)

@@ -1,0 +1,125 @@
+"""Embedding figures (lmviz/figures/embeddings.py) and the run's embedding weights (probes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from lmviz.embeddings import cosine_matrix, nearest_neighbours, pca
+from lmviz.figures.embeddings import (
+    MAX_TEXT_LABELS,
+    figure_cosine_heatmap,
+    figure_embedding_scatter,
+    figure_neighbours,
+    figure_positional,
+    neighbour_rows,
+    pick_token,
+    vocabulary_kinds,
+)
+from lmviz.figures.style import DIVERGING_SCALE, KIND_COLORS
+from lmviz.probes import embedding_weights, trace_text
+from lmviz.run import Run
+from lmviz.tokenizers import UNK
+
+VOCAB = [UNK, " ", "\n", "a", "e", "b", "1", "2", ".", ",", " the"]
+
+
+def points(rows: int, dims: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(rows, dims))
+
+
+def test_vocabulary_kinds() -> None:
+    assert vocabulary_kinds(VOCAB) == ["other", "space", "space", "letter", "letter", "letter",
+                                       "digit", "digit", "punctuation", "punctuation", "letter"]
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
+    coords, ratio = pca(points(len(VOCAB), 8), dims)
+    fig = figure_embedding_scatter(coords, VOCAB, ratio)
+    assert [t.name for t in fig.data] == ["letter", "digit", "space", "punctuation", "other"]
+    assert {t.type for t in fig.data} == {"scatter" if dims == 2 else "scatter3d"}
+    assert all(t.marker.color == KIND_COLORS[t.name] for t in fig.data)
+    ids = sorted(int(i) for t in fig.data for i in t.customdata)
+    assert ids == list(range(len(VOCAB)))
+    letters = fig.data[0]
+    assert list(letters.text) == ["a", "e", "b", "␣the"]
+    np.testing.assert_allclose(letters.x, coords[[3, 4, 5, 10], 0])
+    assert "%{customdata}" in letters.hovertemplate and letters.mode == "markers+text"
+    if dims == 2:
+        assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.0f}% of variance)"
+    else:
+        assert fig.layout.scene.zaxis.title.text.startswith("PC3 (")
+
+
+def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:
+    vocab = [f"t{i}" for i in range(MAX_TEXT_LABELS + 1)]
+    coords, ratio = pca(points(len(vocab), 4), 2)
+    assert figure_embedding_scatter(coords, vocab, ratio).data[0].mode == "markers"
+    with pytest.raises(ValueError):
+        figure_embedding_scatter(coords[:, :1], vocab, ratio)
+    with pytest.raises(ValueError):
+        figure_embedding_scatter(coords[:-1], vocab, ratio)
+
+
+def test_neighbours_figure_and_rows() -> None:
+    matrix = points(len(VOCAB), 6, seed=1)
+    matrix[4] = 3 * matrix[3]  # 'e' points the same way as 'a'
+    found = nearest_neighbours(matrix, 3, k=5)
+    fig = figure_neighbours(found, VOCAB, 3)
+    (bar,) = fig.data
+    assert bar.orientation == "h"
+    assert list(bar.x) == [s for _, s in found] and bar.y[0] == "e · 4"
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert "'a'" in fig.layout.xaxis.title.text
+    rows = neighbour_rows(found, VOCAB)
+    assert rows[0] == {"token": "e", "id": 4, "kind": "letter", "cosine": 1.0}
+    assert [r["id"] for r in rows] == [i for i, _ in found]
+
+
+def test_cosine_heatmap_is_fixed_to_plus_minus_one() -> None:
+    sims = cosine_matrix(points(5, 3))
+    labels = [f"{i}:x" for i in range(5)]
+    fig = figure_cosine_heatmap(sims, labels, "t", axis_title="position", height=400)
+    (heat,) = fig.data
+    assert (heat.zmin, heat.zmax) == (-1.0, 1.0)
+    assert list(heat.x) == labels and list(heat.y) == labels
+    np.testing.assert_allclose(np.array(heat.z), sims)
+    assert fig.layout.height == 400 and fig.layout.xaxis.title.text == "position"
+    assert heat.colorscale == go.Heatmap(colorscale=DIVERGING_SCALE).colorscale
+    assert figure_cosine_heatmap(sims, labels).layout.height >= 320
+
+
+def test_positional_heatmap_is_centred_on_zero() -> None:
+    positional = points(16, 8) * 0.1
+    positional[2, 3] = -0.9
+    (heat,) = figure_positional(positional).data
+    assert (heat.zmin, heat.zmax) == pytest.approx((-0.9, 0.9))
+    assert np.array(heat.z).shape == (16, 8)
+    (flat,) = figure_positional(np.zeros((4, 2))).data
+    assert (flat.zmin, flat.zmax) == (-1.0, 1.0)
+    assert heat.colorscale == go.Heatmap(colorscale=DIVERGING_SCALE).colorscale
+
+
+def test_pick_token() -> None:
+    assert pick_token(VOCAB) == 4  # 'e'
+    assert pick_token(["<unk>", "1", "x", "y"]) == 2  # first letter
+    assert pick_token(["<unk>", "1", "."]) == 0
+
+
+def test_embedding_weights_of_runs(lstm_run: Run, gpt_run: Run) -> None:
+    tokens, positions = embedding_weights(lstm_run)
+    assert tokens.shape == (lstm_run.tokenizer.vocab_size, lstm_run.model_config.embed_size)
+    assert positions is None
+    trace = trace_text(lstm_run, "the sea").trace
+    np.testing.assert_array_equal(tokens, trace.embeddings)
+    np.testing.assert_array_equal(tokens[trace.ids], trace.inputs)  # the LSTM's input is the row
+    tokens[:] = 0.0  # a copy: the frozen run is untouched
+    assert np.abs(embedding_weights(lstm_run)[0]).sum() > 0
+
+    tokens, positions = embedding_weights(gpt_run)
+    width, context = gpt_run.model_config.hidden_size, gpt_run.model_config.context
+    assert tokens.shape == (gpt_run.tokenizer.vocab_size, width)
+    assert positions is not None and positions.shape == (context, width)
+    np.testing.assert_array_equal(positions, trace_text(gpt_run, "the sea").trace.positional)

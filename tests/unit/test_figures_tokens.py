@@ -1,0 +1,120 @@
+"""Token chips, tokenizer comparison and BPE merge steps (lmviz/figures/tokens.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmviz.figures.style import ACCENT, token_color
+from lmviz.figures.tokens import (
+    Chip,
+    TokenCount,
+    chips_html,
+    count_tokens,
+    encoding_chips,
+    figure_tokenizer_comparison,
+    merge_chips,
+    merge_html,
+    merge_rows,
+    merge_step,
+    unknown_originals,
+)
+from lmviz.tokenizers import UNK, BPETokenizer, TokenizerConfig, train_tokenizer
+
+TEXT = "the keeper climbed the stairs"
+
+
+def test_count_tokens_per_kind(story: str, story_bpe: BPETokenizer) -> None:
+    char = train_tokenizer(story, TokenizerConfig("char"))
+    counts = {t.kind: count_tokens(t, TEXT) for t in (char, story_bpe)}
+    assert counts["char"] == TokenCount("char", char.vocab_size, len(TEXT), len(TEXT), 0)
+    assert counts["char"].chars_per_token == 1.0
+    assert counts["bpe"].tokens < len(TEXT)
+    assert counts["bpe"].chars_per_token == pytest.approx(len(TEXT) / counts["bpe"].tokens)
+    assert TokenCount("word", 10, 0, 0, 0).chars_per_token == 0.0
+    assert count_tokens(char, "aé€").unknown == 2
+
+
+def test_encoding_chips_keep_what_unk_replaced(story: str) -> None:
+    char = train_tokenizer(story, TokenizerConfig("char"))
+    text = "aé b"
+    encoding = char.encode(text)
+    chips = encoding_chips(encoding, text)
+    assert [c.piece for c in chips] == ["a", UNK, " ", "b"]
+    assert [c.token_id for c in chips] == encoding.ids
+    assert [c.original for c in chips] == ["", "é", "", ""]
+
+
+def test_merge_step_walks_the_merges(story_bpe: BPETokenizer) -> None:
+    total = len(story_bpe.merges)
+    start = merge_step(story_bpe, TEXT, 0)
+    assert start.pair is None and start.merged is None and start.pieces == list(TEXT)
+    counts = []
+    for k in (1, 2, 10, 50, total):
+        step = merge_step(story_bpe, TEXT, k)
+        assert step.pair == story_bpe.merges[k - 1]
+        assert step.merged == "".join(story_bpe.merges[k - 1])
+        assert "".join(step.pieces) == TEXT
+        counts.append(len(step.pieces))
+    assert counts == sorted(counts, reverse=True)  # merges only ever shorten the text
+    assert merge_step(story_bpe, TEXT, total).pieces == story_bpe.encode(TEXT).pieces
+    assert merge_step(story_bpe, TEXT, total + 99).step == total
+    assert merge_step(story_bpe, TEXT, -3).step == 0
+
+
+def test_merge_chips_highlight_the_latest_merge(story_bpe: BPETokenizer) -> None:
+    k = next(i + 1 for i, pair in enumerate(story_bpe.merges) if "".join(pair) in TEXT)
+    step = merge_step(story_bpe, TEXT, k)
+    chips = merge_chips(step, story_bpe.index, TEXT)
+    assert [c.piece for c in chips] == step.pieces
+    assert all(c.token_id == story_bpe.index[c.piece] for c in chips)
+    assert {c.piece for c in chips if c.highlight} == {step.merged}
+
+
+def test_unknown_originals_align_with_the_text() -> None:
+    assert unknown_originals(["ab", UNK, " c", UNK], "abé cü") == ["", "é", "", "ü"]
+    assert unknown_originals(["ab", "x"], "abc") == ["", ""]  # pieces that do not line up
+    assert unknown_originals(["ab"], "abc") == [""]  # text left over
+    assert unknown_originals([], "") == []
+
+
+def test_chips_html_escapes_and_shows_ids() -> None:
+    chips = [Chip("<script>", 3), Chip(" a$b", 7), Chip(UNK, 0, "é"), Chip("\n", 4, highlight=True)]
+    out = chips_html(chips)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "&lt;unk&gt;" in out and "0 · é" in out
+    assert "$" not in out and "&#36;" in out
+    assert "\n" not in out and "↵" in out
+    assert token_color(3) in out and token_color(7) in out
+    assert f"2px solid {ACCENT}" in out
+    assert ">3<" in out and ">7<" in out
+    assert "> a&#36;b</span>" in out  # the label keeps a real space; the tooltip shows ␣
+    assert ">␣a&#36;b</span>" in chips_html(chips, whitespace=True)
+    assert out.count('class="lmviz-chip"') == 4
+    assert chips_html([]).startswith('<div class="lmviz-chips"')
+
+
+def test_merge_html_and_rows(story_bpe: BPETokenizer) -> None:
+    assert merge_html(merge_step(story_bpe, TEXT, 0), story_bpe.index) == ""
+    step = merge_step(story_bpe, TEXT, 3)
+    out = merge_html(step, story_bpe.index, whitespace=True)
+    assert out.startswith('<div class="lmviz-merge"') and "merge 3:" in out
+    assert out.count('class="lmviz-chip"') == 3
+    rows = merge_rows(story_bpe.merges, 3)
+    assert [r["merge"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r["used"] for r in rows] == ["✓"] * 3 + [""] * 4
+    left, right = story_bpe.merges[2]
+    assert rows[2]["new token"] == (left + right).replace(" ", "␣")
+    total = len(story_bpe.merges)
+    assert [r["merge"] for r in merge_rows(story_bpe.merges, total, around=2)] == [total - 2, total - 1, total]
+    assert merge_rows([], 0) == []
+
+
+def test_figure_tokenizer_comparison() -> None:
+    counts = [TokenCount("char", 60, 30, 30, 0), TokenCount("word", 256, 6, 30, 1),
+              TokenCount("bpe", 256, 12, 30, 0)]
+    fig = figure_tokenizer_comparison(counts, "title")
+    (bar,) = fig.data
+    assert bar.type == "bar"
+    assert list(bar.x) == ["char", "word", "bpe"] and list(bar.y) == [30, 6, 12]
+    assert "2.50 chars/token" in bar.text[2]
+    assert fig.layout.title.text == "title"
