@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from lmviz.ui.state import init_session, sidebar
+from lmviz.ui.state import configure_torch, init_session, sidebar
+
+configure_torch()
 
 st.set_page_config(page_title="lmviz — watch small models think", page_icon=":material/neurology:",
                    layout="wide")

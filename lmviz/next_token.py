@@ -44,7 +44,7 @@ def token_bars(logits: np.ndarray, vocab: Sequence[str], config: SamplingConfig,
     return TokenBars(
         ids=[int(i) for i in order], pieces=[vocab[i] for i in order], probs=probs[order],
         base_probs=base[order], tempered=tempered[order], cut=cut[order],
-        entropy_bits=entropy_bits(probs), base_entropy_bits=entropy_bits(base),
+        entropy_bits=max(0.0, entropy_bits(probs)), base_entropy_bits=max(0.0, entropy_bits(base)),
         kept=int(np.count_nonzero(probs)), vocab_size=len(logits),
     )
 

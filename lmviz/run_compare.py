@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lmviz.presets import DEFAULT_STEPS, View, configs
+from lmviz.presets import View, configs
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
 
@@ -16,22 +16,24 @@ SAMPLE_TEMPERATURE = 0.8
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
 
 
-def plan_notes(view: View) -> list[str]:
-    """What the sliders mean for this view's family, in words (defaults, ignored settings)."""
+def plan_summary(view: View) -> str:
+    """What the view trains, in words: the effective settings and what is ignored."""
     _, model, train = configs(view)
-    notes = []
-    if not view.layers:
-        notes.append(f"{model.layers} layer(s): the {view.model.upper()} default")
-    if not view.steps:
-        notes.append(f"{train.steps} steps: the default ({DEFAULT_STEPS[view.model]})")
-    if view.model != "gpt":
-        notes.append("Heads apply to the GPT only")
+    default = " (default)"
+    parts = [f"{model.family.upper()}, {model.layers} layer(s)" + ("" if view.layers else default),
+             f"{train.steps} steps" + ("" if view.steps else default),
+             f"learning rate {train.lr:g}",
+             f"clipping at {train.clip:g}" if train.clip else "clipping off",
+             f"dropout {model.dropout:g}"]
+    if model.family == "gpt":
+        parts.insert(1, f"{model.heads} head(s)")
+    note = ""
+    if model.family != "gpt":
+        note = " Heads apply to the GPT only."
     elif model.heads != view.heads:
-        notes.append(f"hidden size {view.hidden_size} does not split into {view.heads} heads: "
-                     "1 head is used")
-    if not view.clip:
-        notes.append("gradient clipping off")
-    return notes
+        note = (f" Hidden size {view.hidden_size} does not split into {view.heads} heads: "
+                "1 head is used.")
+    return "This trains: " + " · ".join(parts) + "." + note
 
 
 def target_loss(run: Run) -> float:
@@ -61,7 +63,7 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 
 def run_row(run: Run, sample: str | None) -> dict:
-    """One row of the runs table: settings, cost and results."""
+    """One row of the runs table: settings, cost and results of the final weights."""
     model, train = run.model_config, run.train_config
     return {
         "key": run.key, "corpus": run.corpus, "tokenizer": run.tokenizer_config.kind,
@@ -69,7 +71,9 @@ def run_row(run: Run, sample: str | None) -> dict:
         "heads": model.heads if model.family == "gpt" else None, "steps": train.steps,
         "lr": train.lr, "dropout": model.dropout, "clip": train.clip, "seed": train.seed,
         "weights": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
-        "val loss": _rounded(run.val_loss), "bits/char": _rounded(run.bits_per_char),
+        # a diverged run's final weights are broken: an earlier validation loss would mislead
+        "val loss": _rounded(run.val_loss) if run.usable else None,
+        "bits/char": _rounded(run.bits_per_char) if run.usable else None,
         "outcome": run.outcome, "sample": sample or "—",
     }
 

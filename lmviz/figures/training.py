@@ -20,7 +20,8 @@ def figure_loss(events: Sequence[Event], target: float | None = None,
     """Train loss at every report, validation loss where evaluated, optional target line."""
     fig = go.Figure()
     fig.add_scatter(x=[e.step for e in events], y=_finite([e.train_loss for e in events]),
-                    mode="lines", name="train", line={"color": TRAIN_COLOR})
+                    mode="lines+markers", marker={"size": 3}, name="train",
+                    line={"color": TRAIN_COLOR})  # markers: the first report is one point
     evals = [e for e in events if e.val_loss is not None]
     fig.add_scatter(x=[e.step for e in evals], y=_finite([e.val_loss for e in evals]),
                     mode="lines+markers", name="validation", line={"color": VAL_COLOR})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -64,15 +65,30 @@ def hidden_sizes() -> tuple[int, ...]:
     return GPU_HIDDEN_SIZES if "cuda" in available_devices() else HIDDEN_SIZES
 
 
+def configure_torch() -> None:
+    """One intra-op thread per computation: a server runs several sessions and up to
+    MAX_PARALLEL_TRAININGS trainings at once, and oversubscribed threads made tiny models 10x
+    slower under load. LMVIZ_TORCH_THREADS overrides it (e.g. on a dedicated machine)."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("LMVIZ_TORCH_THREADS", "1")))
+
+
 def require_app() -> None:
-    """Call first on every page. A fresh server whose first visitor opens a direct link runs
-    that page alone (Streamlit's legacy pages/ folder discovery, switched off only once app.py
-    has called st.navigation); switch to app.py's navigation and rerun, landing on the same URL."""
+    """Call first on every page. A fresh server whose first visitor opens a direct link runs that
+    page alone (Streamlit's legacy pages/ folder discovery, switched off only once app.py has
+    called st.navigation); run app.py here instead, which runs this page inside its navigation,
+    then stop. No rerun, so the clicks of this run are kept."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    app = Path(__file__).resolve().parents[2] / "app.py"
+    exec(compile(app.read_text(encoding="utf-8"), str(app), "exec"), {"__name__": "__main__"})
+    st.stop()
 
 
 def init_session() -> None:

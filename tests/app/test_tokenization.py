@@ -31,7 +31,7 @@ def metrics(at: AppTest) -> dict[str, int]:
 
 def test_default_page_shows_chips_counts_and_stepper() -> None:
     at = open_page()
-    assert at.subheader[0].value == "The prompt as char tokens"
+    assert at.main.subheader[0].value == "The prompt as char tokens"
     assert metrics(at) == {"Characters": len(DEFAULT_PROMPT), "Words": 6,
                            "BPE pieces": metrics(at)["BPE pieces"]}
     assert metrics(at)["Words"] < metrics(at)["BPE pieces"] < metrics(at)["Characters"]
@@ -114,9 +114,9 @@ def test_empty_prompt_gives_a_message() -> None:
 def test_uploaded_text_trains_session_tokenizers() -> None:
     at = open_page(corpus="upload")
     assert any("Upload or paste your text" in i.value for i in at.info)
-    at.session_state[UPLOAD_KEY] = "zebra quartz jukebox " * 40  # what the sidebar's upload box stores
-    at.run()
+    at.text_area(key="lmviz_upload_paste").input("zebra quartz jukebox " * 40).run()
+    assert at.session_state[UPLOAD_KEY].startswith("zebra")
     assert not at.exception
-    assert at.subheader[0].value == "The prompt as char tokens"
+    assert at.main.subheader[0].value == "The prompt as char tokens"
     # the default prompt has letters this text never uses: they become <unk>
     assert any("become <unk>" in i.value for i in at.info)

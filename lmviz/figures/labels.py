@@ -1,0 +1,36 @@
+"""Readable token labels and axis ticks for charts over a prompt's tokens."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from lmviz.figures.style import show_whitespace
+from lmviz.figures.tokens import chips_html, encoding_chips
+from lmviz.tokenizers import Encoding
+
+MAX_TICK_LABELS = 40
+MAX_LABEL_CHARS = 8
+
+
+def short_labels(pieces: list[str], max_chars: int = MAX_LABEL_CHARS) -> list[str]:
+    """'position:piece' labels (unique), long pieces cut with an ellipsis."""
+    out = []
+    for i, piece in enumerate(pieces):
+        shown = show_whitespace(piece)
+        if len(shown) > max_chars:
+            shown = shown[: max_chars - 1] + "…"
+        out.append(f"{i}:{shown}")
+    return out
+
+
+def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
+    """Every k-th position so that at most `max_labels` axis labels are drawn."""
+    stride = max(1, math.ceil(count / max_labels))
+    return list(range(0, count, stride))
+
+
+def current_token_html(encoding: Encoding, text: str, current: int | None) -> str:
+    """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
+    chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]
+    return chips_html(chips, whitespace=True)

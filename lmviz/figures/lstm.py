@@ -1,0 +1,144 @@
+"""Recurrent gates over time: unit heatmaps, one unit's line, correlated units, and the step's
+equations with their numbers (LaTeX)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from lmviz.figures.labels import tick_positions
+from lmviz.figures.style import ACCENT, DIVERGING_SCALE, GATE_SCALE, MUTED, TRAIN_COLOR, base_layout
+from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
+
+MAX_HEATMAP_LABELS = 24  # heatmaps sit two to a row: fewer labels than a full-width chart
+TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
+          "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",
+          "reset_gate": "Reset gate r", "update_gate": "Update gate z"}
+# One sentence per chart: what to look at.
+NOTES: dict[str, dict[str, str]] = {
+    "lstm": {
+        "input_gate": "How much of this step's candidate is written into memory: bright = write.",
+        "forget_gate": "How much of the old cell survives: near 1 (bright) keeps the memory, near 0 erases it.",
+        "candidate": "The new content proposed at each step, between −1 (blue) and +1 (red).",
+        "output_gate": "How much of each unit's memory is let out into the hidden state.",
+        "cell_state": "The memory itself: a row that keeps its color over many tokens is a counter or a flag.",
+        "hidden_state": "What the next layer and the prediction head see: o ⊙ tanh(c).",
+    },
+    "gru": {
+        "reset_gate": "How much of the previous hidden state feeds the candidate: near 0 ignores the past.",
+        "update_gate": "Near 1 keeps the old hidden state, near 0 replaces it with the candidate.",
+        "candidate": "The new content proposed at each step, between −1 (blue) and +1 (red).",
+        "hidden_state": "The GRU's only memory: a blend of the old state and the candidate.",
+    },
+    "rnn": {
+        "hidden_state": "A vanilla RNN's whole memory, rewritten through tanh at every token.",
+    },
+}
+
+
+def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
+                        current: int | None = None, height: int = 300) -> go.Figure:
+    """A (T, H) gate as a heatmap: tokens along x, units along y; the current step outlined.
+
+    Gates (sigmoid, in [0, 1]) use GATE_SCALE; the rest DIVERGING_SCALE on a symmetric range."""
+    length, units = values.shape
+    if name in SIGMOID_GATES:
+        colors = {"colorscale": GATE_SCALE, "zmin": 0.0, "zmax": 1.0}
+    else:
+        span = float(np.nanmax(np.abs(values))) if values.size else 1.0
+        span = span if span > 0 else 1.0
+        colors = {"colorscale": DIVERGING_SCALE, "zmin": -span, "zmid": 0.0, "zmax": span}
+    fig = go.Figure(go.Heatmap(
+        z=values.T, x=list(range(length)), y=list(range(units)), **colors,
+        colorbar={"thickness": 12}, hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra></extra>"))
+    ticks = tick_positions(length, max_labels=MAX_HEATMAP_LABELS)
+    fig.update_xaxes(tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-60,
+                     tickfont={"size": 10})
+    fig.update_yaxes(title="unit", autorange="reversed")
+    if current is not None and 0 <= current < length:
+        fig.add_shape(type="rect", x0=current - 0.5, x1=current + 0.5, y0=-0.5, y1=units - 0.5,
+                      line={"color": ACCENT, "width": 3})
+    return base_layout(fig, TITLES.get(name, name), height=height)
+
+
+def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,
+                     measure: np.ndarray | None = None, measure_name: str | None = None) -> go.Figure:
+    """One unit's value along the text, optionally with a measure (e.g. bracket depth) on a
+    second axis; the current step marked."""
+    steps = list(range(len(values)))
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=values, mode="lines+markers", name=title, line={"color": TRAIN_COLOR},
+                    hovertemplate="%{customdata}: %{y:.3f}<extra></extra>", customdata=labels)
+    if measure is not None:
+        fig.add_scatter(x=steps, y=measure, mode="lines", name=measure_name or "measure", yaxis="y2",
+                        line={"color": MUTED, "dash": "dash", "shape": "hv"})
+        integer = bool(np.all(np.mod(measure, 1) == 0)) and float(np.max(measure, initial=0)) <= 12
+        fig.update_layout(yaxis2={"title": measure_name, "overlaying": "y", "side": "right",
+                                  "showgrid": False, "dtick": 1 if integer else None,
+                                  "rangemode": "tozero"})
+    if current is not None and 0 <= current < len(values):
+        fig.add_vline(x=current, line={"color": ACCENT, "width": 2})
+    ticks = tick_positions(len(values))
+    fig.update_xaxes(tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-60)
+    fig.update_layout(yaxis_title=title, legend={"orientation": "h", "y": 1.12})
+    return base_layout(fig, None, height=320)
+
+
+def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:
+    """The top units by |r| with a measure, as horizontal bars (positive red, negative blue)."""
+    labels = [f"unit {u}" for u, _ in units]
+    rs = [r for _, r in units]
+    fig = go.Figure(go.Bar(x=rs, y=labels, orientation="h", text=[f"{r:+.2f}" for r in rs],
+                           marker={"color": ["#d6604d" if r >= 0 else "#4393c3" for r in rs]}))
+    fig.update_xaxes(range=[-1, 1], title=f"correlation r with {measure_name}")
+    fig.update_yaxes(autorange="reversed")
+    return base_layout(fig, None, height=60 + 32 * max(1, len(units)))
+
+
+def _n(x: float) -> str:
+    """A number for LaTeX after an operator: negative ones in parentheses."""
+    text = f"{x:.4f}"
+    return f"({text})" if x < 0 else text
+
+
+def _plus(a: float, b: float) -> str:
+    """'a + b' or 'a − |b|' with four decimals."""
+    return f"{a:.4f} {'-' if b < 0 else '+'} {abs(b):.4f}"
+
+
+def _gate_line(symbol: str, act: str, weights: str, g) -> str:
+    """Two aligned lines: the formula, then this step's numbers."""
+    return (rf"{symbol} &= {act}({weights}) \\ &= {act}({_plus(g.input_part, g.hidden_part)})"
+            rf" = {act}({g.pre_activation:.4f}) = {g.value:.4f}")
+
+
+def equations_latex(step: RecurrentStep) -> str:
+    """The step's equations for one unit with this input's numbers, as one aligned LaTeX block."""
+    gates = step.gates
+    if step.family == "lstm":
+        i, f, g, o = (gates[n].value for n in ("input_gate", "forget_gate", "candidate", "output_gate"))
+        lines = [
+            _gate_line("i_t", r"\sigma", r"W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}", gates["input_gate"]),
+            _gate_line("f_t", r"\sigma", r"W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}", gates["forget_gate"]),
+            _gate_line("g_t", r"\tanh", r"W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}", gates["candidate"]),
+            _gate_line("o_t", r"\sigma", r"W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}", gates["output_gate"]),
+            (rf"c_t &= f_t \odot c_{{t-1}} + i_t \odot g_t = {f:.4f} \cdot {_n(step.c_prev)}"
+             rf" + {i:.4f} \cdot {_n(g)} = {step.c:.4f}"),
+            rf"h_t &= o_t \odot \tanh(c_t) = {o:.4f} \cdot \tanh({step.c:.4f}) = {step.h:.4f}",
+        ]
+    elif step.family == "gru":
+        n = gates["candidate"]
+        r, z = gates["reset_gate"].value, gates["update_gate"].value
+        lines = [
+            _gate_line("r_t", r"\sigma", r"W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}", gates["reset_gate"]),
+            _gate_line("z_t", r"\sigma", r"W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}", gates["update_gate"]),
+            (r"n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))"
+             rf" \\ &= \tanh({n.input_part:.4f} + {r:.4f} \cdot {_n(step.gru_hidden_raw)})"
+             rf" = \tanh({n.pre_activation:.4f}) = {n.value:.4f}"),
+            (rf"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{{t-1}} = {1 - z:.4f} \cdot {_n(n.value)}"
+             rf" + {z:.4f} \cdot {_n(step.h_prev)} = {step.h:.4f}"),
+        ]
+    else:
+        lines = [_gate_line("h_t", r"\tanh", r"W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}",
+                            gates["hidden_state"])]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"

@@ -1,0 +1,153 @@
+"""Training: watch a model learn live, compare runs, and see what a too-large learning rate does."""
+
+import streamlit as st
+
+from lmviz.device import available_devices
+from lmviz.figures.training import figure_blowup
+from lmviz.presets import View
+from lmviz.run import Run
+from lmviz.run_compare import blowup, evaluation_samples, plan_summary, target_loss
+from lmviz.ui.state import current_view, require_app
+from lmviz.ui.train_view import live_training, render_history
+from lmviz.ui.training_session import (
+    SAFE_CLIP,
+    SAFE_LR,
+    StartedTraining,
+    cancel_training,
+    remember,
+    session_runs,
+    start_training,
+    started_training,
+)
+
+require_app()
+
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+BOUND = {"bind": "query-params", "persist_state": "session"}
+RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
+             "val loss", "bits/char", "seconds", "device", "weights", "sample", "corpus",
+             "tokenizer", "seed")
+RUN_COLUMNS = {
+    "lr": st.column_config.NumberColumn(format="%g"),
+    "sample": st.column_config.TextColumn(width="large"),
+}
+
+st.title("Training: watch the loss fall")
+st.markdown(
+    "Training shows the model windows of the corpus, measures how surprised it is by each next "
+    "token (the **loss**), and nudges every weight against its gradient. The settings in the "
+    "sidebar — Corpus, Tokenizer, Model family, Hidden size and Seed — are shared with every page; "
+    "the training settings are here. All of them are kept in the link."
+)
+
+family = current_view().model
+left, middle, right = st.columns(3)
+with left:
+    st.slider("Layers", 0, 6, View().layers, key="layers", help="0 = the family's default.", **BOUND)
+    st.slider("Heads", 1, 8, View().heads, key="heads", disabled=family != "gpt",
+              help="Attention heads per layer (GPT only).", **BOUND)
+with middle:
+    st.slider("Steps", 0, 5000, View().steps, step=10, key="steps",
+              help="Optimizer updates; 0 = the default.", **BOUND)
+    st.select_slider("Learning rate", LEARNING_RATES, value=View().lr, key="lr",
+                     format_func=lambda value: f"{value:g}",
+                     help="How far each update moves the weights. Try 1 or 10 with clipping off.",
+                     **BOUND)
+with right:
+    st.slider("Dropout", 0.0, 0.5, View().dropout, step=0.05, key="dropout",
+              help="Zeroes this fraction of activations while training.", **BOUND)
+    st.slider("Gradient clipping", 0.0, 10.0, View().clip, step=0.5, key="clip",
+              help="Caps the gradient's norm before each update; 0 = off.", **BOUND)
+view = current_view()
+st.caption(plan_summary(view))
+device_col, train_col, cancel_col, _ = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+device = device_col.selectbox("Device", available_devices(), key="device", persist_state="session",
+                              help="Where the training runs; the first is the fastest found.")
+if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:"):
+    start_training(view, device)
+current = started_training()
+cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
+                  disabled=current is None or current.job.done)
+
+
+def diverged_lesson(run: Run) -> None:
+    """An exploding-gradient lesson, with this run's numbers."""
+    found = blowup(run)
+    if found is None:
+        return
+    before = f"from {found.best_loss:.2f} " if found.best_loss is not None else ""
+    st.error(
+        f"**The training diverged at step {found.step}.** The loss went {before}to "
+        f"{found.loss:.3g} — worse than guessing uniformly ({found.uniform_loss:.2f}) — and the "
+        f"gradient norm reached {found.grad_norm:.3g}. With learning rate {run.train_config.lr:g} "
+        "the updates grew too large: each step overshot, the next gradient was larger, the next "
+        "step larger still, until the numbers blew up (exploding gradients).",
+        icon=":material/local_fire_department:",
+    )
+    st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default) and turn "
+               f"Gradient clipping on ({SAFE_CLIP:g} caps the gradient's norm before each update), "
+               "then press Train again.", icon=":material/lightbulb:")
+    st.plotly_chart(figure_blowup(run.history, found.uniform_loss), width="stretch",
+                    key="train_blowup")
+
+
+def show_result(current: StartedTraining) -> None:
+    job, run = current.job, current.job.run
+    if job.state == "failed":
+        st.error(f"Training failed: {job.error}")
+        return
+    if run is None:
+        st.warning("The training stopped before its first step.")
+        return
+    row = remember(run, view.prompt)
+    if current.already:
+        st.success("Already trained: a run with exactly these settings exists (shipped with the "
+                   "app or trained by an earlier visitor), so it is shown instantly — identical "
+                   "settings train once.", icon=":material/bolt:")
+    cols = st.columns(5)
+    cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
+                   help="Nats per token on text the model never trained on.")
+    cols[1].metric("Bits per character", f"{row['bits/char']:.2f}" if row["bits/char"] is not None else "—")
+    cols[2].metric("Seconds", f"{run.seconds:.1f}")
+    cols[3].metric("Device", run.device)
+    cols[4].metric("Weights", f"{run.parameters:,}")
+    st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), "
+               f"{row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, dropout "
+               f"{row['dropout']:g}, seed {row['seed']}, corpus {row['corpus']}.")
+    if run.outcome == "diverged":
+        diverged_lesson(run)
+    elif run.outcome == "cancelled":
+        where = f"at step {run.final.step}" if run.final else "before its first report"
+        st.warning(f"Cancelled {where}: the curves end there, and this half-trained run is not "
+                   "kept for other pages.")
+    render_history(job, target_loss(run), key="train_history")
+    st.caption("Left: the loss falls as the model learns; validation (red) is text it never saw, "
+               "and the dotted line is 60% of the unigram entropy — a model below it uses "
+               "context. Right: the gradient norm and the learning rate schedule (warmup, then "
+               "cosine decay).")
+    taken = evaluation_samples(job.events)
+    if taken:
+        st.markdown("**What the model wrote at each evaluation** (temperature 0.8): noise first, "
+                    "then letters, then words.")
+        st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
+                     width="stretch", key="train_samples")
+    elif row["sample"] != "—":
+        st.markdown("**A sample from this run** (temperature 0.8, after your prompt):")
+        st.code(row["sample"], language=None, wrap_lines=True)
+
+
+if current is None:
+    st.info("Choose the settings and press **Train**. Default settings are already trained, so "
+            "they show at once; try 1 or 10 for the learning rate with clipping off to watch "
+            "a training blow up.")
+else:
+    if not current.job.done:
+        live_training(current.job, current.label, compact=False)
+    show_result(current)
+
+rows = session_runs()
+if rows:
+    st.subheader("Runs you trained this session")
+    st.caption("Compare: which setting lowered the validation loss, and what did it cost?")
+    st.dataframe(rows, hide_index=True, width="stretch", column_config=RUN_COLUMNS,
+                 column_order=RUN_ORDER, key="train_runs")

@@ -1,0 +1,130 @@
+"""The sampling page (/sampling): next-token bars, the stepper, and LSTM vs GPT side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny models gain nothing from threads; on busy shared cores spinning threads cost 10x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def open_page(state: dict | None = None, **params: str) -> AppTest:
+    """The page (inside app.py, sidebar and all) with settings given as link parameters or, for
+    values a link cannot carry, as session state."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.switch_page("pages/sampling.py").run()
+    assert not at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def steps_table(at: AppTest):
+    return at.dataframe[0].value  # the stepper's table comes before the comparison's
+
+
+def test_temperature_comes_from_the_link_and_charts_render() -> None:
+    at = open_page(temperature="0.3")
+    assert at.slider(key="temperature").value == pytest.approx(0.3)
+    assert at.slider(key="temperature").label == "Temperature"
+    assert at.slider(key="top_k").value == 0 and at.slider(key="top_p").value == 1.0
+    assert len(at.get("plotly_chart")) == 2  # next-token bars + LSTM vs GPT probabilities
+    assert metric(at, "Tokens that can be picked") == "67 of 67"
+    sharp = float(metric(at, "Entropy at these settings").split()[0])
+    base = float(metric(at, "Entropy at T = 1").split()[0])
+    assert sharp <= base  # T < 1 sharpens
+    assert any("divides the logits before the softmax" in c.value for c in at.caption)
+    assert any("z / T" in m.value and "/ 0.3 =" in m.value for m in at.markdown)
+    texts = [c.value for c in at.main.code]  # the LSTM's and the GPT's 60 tokens
+    assert len(texts) == 2 and all(t.startswith("The keeper climbed the stairs and") for t in texts)
+    assert any("LSTM" in m.value for m in at.markdown) and any("GPT" in m.value for m in at.markdown)
+
+    at.slider(key="temperature").set_value(2.0).run()  # only the sampling changes
+    assert not at.exception
+    flat = float(metric(at, "Entropy at these settings").split()[0])
+    assert flat > base and float(metric(at, "Entropy at T = 1").split()[0]) == base
+
+
+def test_stepper_grows_the_same_text_and_resets() -> None:
+    at = open_page()
+    assert any("Press **Next token**" in i.value for i in at.info)
+    at.button(key="sampling_next").click().run()
+    assert not at.exception and at.session_state["sampling_count"] == 1
+    one = at.code[0].value
+    assert len(steps_table(at)) == 1
+    at.button(key="sampling_next").click().run()
+    two = at.code[0].value
+    assert two.startswith(one) and len(two) > len(one)  # same seed, same prefix
+    at.number_input(key="sampling_n").set_value(200).run()
+    at.button(key="sampling_generate").click().run()
+    assert not at.exception and at.session_state["sampling_count"] == 200  # capped
+    table = steps_table(at)
+    assert len(table) == 200 and at.code[0].value.startswith(two)
+    assert table["rank"].min() >= 1 and table["probability"].between(0, 1).all()
+    assert any("stops at 200 tokens" in c.value for c in at.caption)
+    at.button(key="sampling_reset").click().run()
+    assert at.session_state["sampling_count"] == 0
+    assert any("Press **Next token**" in i.value for i in at.info)
+
+
+def test_greedy_picks_rank_one_every_time() -> None:
+    at = open_page(temperature="0")
+    assert metric(at, "Tokens that can be picked") == "1 of 67"
+    assert metric(at, "Entropy at these settings") == "0.00 bits"
+    at.number_input(key="sampling_n").set_value(15).run()
+    at.button(key="sampling_generate").click().run()
+    table = steps_table(at)
+    assert len(table) == 15 and set(table["rank"]) == {1} and set(table["probability"]) == {1.0}
+    assert any("With **T = 0**" in m.value for m in at.markdown)
+
+
+def test_extreme_top_k_and_top_p_cut_the_tail() -> None:
+    at = open_page(temperature="2", top_k="1")
+    assert metric(at, "Tokens that can be picked") == "1 of 67"
+    at = open_page(top_k="200", top_p="0.05")
+    assert metric(at, "Tokens that can be picked") == "1 of 67"
+    at.slider(key="top_p").set_value(1.0).run()
+    assert metric(at, "Tokens that can be picked") == "67 of 67"
+    at.toggle(key="sampling_log").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2
+
+
+def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
+    prompt = "x = f([a, (b, {c: 1}), \"d\"])" * 4  # 120 characters > the GPT's 64
+    at = open_page(state={"prompt": prompt}, model="gpt", corpus="brackets")
+    assert any("GPT" in s.value for s in at.subheader)
+    assert any("longer than the model's context (64 tokens)" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 2 and len(at.main.code) == 2
+
+
+def test_empty_prompt_shows_a_message() -> None:
+    at = open_page(state={"prompt": "   "})
+    assert any("prompt is empty" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 0
+
+
+def test_html_in_the_prompt_is_shown_as_text() -> None:
+    at = open_page(state={"prompt": "<b>x</b><script>alert(1)</script>"})
+    assert not at.exception
+    assert any("<unk>" in i.value for i in at.info)  # < and > are not in the story's characters
+    assert all("<script>" not in m.value for m in at.markdown)  # never raw HTML in markdown
+    assert at.code[0].value.startswith("<b>x</b><script>")  # shown literally, in a code block

@@ -1,0 +1,140 @@
+"""The training page (/training): controls in the link, Train, live view, divergence, runs table."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lmviz.corpora import load_corpus
+from lmviz.jobs import Job, RunStore
+from lmviz.presets import View, configs
+from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny trainings gain nothing from threads; on busy shared cores spinning threads cost 10x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def open_page(state: dict | None = None, **params: str) -> AppTest:
+    """The page (inside app.py, sidebar and all) with settings given as link parameters."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.switch_page("pages/training.py").run()
+    assert not at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def runs_table(at: AppTest):
+    return at.dataframe[-1].value
+
+
+def test_controls_come_from_the_link() -> None:
+    at = open_page(layers="2", heads="8", steps="120", lr="10", dropout="0.5", clip="0")
+    assert at.slider(key="layers").value == 2 and at.slider(key="heads").value == 8
+    assert at.slider(key="steps").value == 120 and at.select_slider(key="lr").value == 10.0
+    assert at.slider(key="dropout").value == 0.5 and at.slider(key="clip").value == 0.0
+    assert at.slider(key="heads").disabled  # the sidebar's model is an LSTM
+    assert at.selectbox(key="device").value == at.selectbox(key="device").options[0]
+    assert any("settings in the sidebar" in m.value for m in at.markdown)
+    plan = at.caption[0].value
+    assert "LSTM, 2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
+    assert any("press **Train**" in i.value for i in at.info)
+    assert at.button(key="train_cancel").disabled
+
+
+def test_train_shows_an_existing_run_instantly() -> None:
+    at = open_page()
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert any("Already trained" in s.value for s in at.success)
+    assert metric(at, "Device") == "cpu" and metric(at, "Validation loss") != "—"
+    assert len(at.get("plotly_chart")) == 2  # loss with its target line + gradient norm / lr
+    table = runs_table(at)
+    assert len(table) == 1 and table["outcome"][0] == "finished" and table["steps"][0] == 600
+    assert at.main.code[-1].value.startswith(View().prompt)  # a sample from the run
+
+
+def test_a_short_training_runs_live_then_lands_in_the_table() -> None:
+    at = open_page(steps="30", seed="11")
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert not any("Already trained" in s.value for s in at.success)
+    assert metric(at, "Validation loss") != "—" and metric(at, "Device") == "cpu"
+    samples = at.dataframe[0].value
+    assert list(samples["step"]) == list(range(3, 31, 3))  # one sample per evaluation
+    table = runs_table(at)
+    assert list(table["seed"]) == [11] and list(table["steps"]) == [30]
+    at.button(key="train").click().run()  # the same settings again: found, not retrained
+    assert any("Already trained" in s.value for s in at.success)
+    assert len(runs_table(at)) == 1
+    at.slider(key="dropout").set_value(0.1).run()  # a new setting alone trains nothing
+    assert not at.exception and len(runs_table(at)) == 1
+
+
+def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
+    at = open_page(lr="10", clip="0", steps="30")
+    at.button(key="train").click().run()
+    assert not at.exception
+    assert any("diverged" in e.value and "updates grew too large" in e.value for e in at.error)
+    assert any("What to try" in w.value and "clipping" in w.value for w in at.warning)
+    assert metric(at, "Validation loss") == "—"
+    assert len(at.get("plotly_chart")) == 3  # where it blew up + loss + gradient norm / lr
+    assert runs_table(at)["outcome"].tolist() == ["diverged"]
+
+
+def test_a_cancelled_job_in_the_session_is_shown_as_cancelled() -> None:
+    store = RunStore(threading.Semaphore(1), shipped=None)
+    job = store.submit(load_corpus("story"), "story",
+                       *configs(View(hidden_size=16, steps=2000, seed=5), device="cpu"))
+
+    def cancel_after_first_report() -> None:
+        with job.changed:
+            job.changed.wait_for(lambda: bool(job.events) or job.done, timeout=120)
+        job.cancel.set()
+
+    threading.Thread(target=cancel_after_first_report, daemon=True).start()
+    at = open_page(state={JOB_KEY: StartedTraining(job, "Training the LSTM", already=False)})
+    assert job.done and job.run is not None and job.run.outcome == "cancelled"
+    assert any(w.value.startswith("Cancelled at step") for w in at.warning)
+    assert runs_table(at)["outcome"].tolist() == ["cancelled"]
+    at.button(key="train_cancel").click().run()  # a late click on a finished job is harmless
+    assert not at.exception and at.button(key="train_cancel").disabled
+
+
+def test_cancel_callback_sets_the_job_flag() -> None:
+    job = Job(key="k", state="training")
+    st.session_state[JOB_KEY] = StartedTraining(job, "Training", already=False)
+    try:
+        cancel_training()
+        assert job.cancel.is_set()
+    finally:
+        del st.session_state[JOB_KEY]
+
+
+@pytest.mark.gpu
+def test_training_on_the_gpu_reports_cuda() -> None:
+    at = open_page(steps="30", seed="12")
+    assert at.selectbox(key="device").options[0] == "cuda"  # the best device comes first
+    at.button(key="train").click().run()
+    assert not at.exception and metric(at, "Device") == "cuda"
+    assert runs_table(at)["device"].tolist() == ["cuda"]

@@ -1,0 +1,142 @@
+"""One query's attention recomputed (against the trace), induction scores and attention figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lmviz.attention_math import (
+    AttentionError,
+    induction_scores,
+    induction_targets,
+    masked_attention,
+    query_step,
+)
+from lmviz.figures.attention import (
+    figure_attention,
+    figure_head_grid,
+    figure_induction,
+    figure_query_steps,
+    figure_weighted_sum,
+    query_latex,
+    query_rows,
+)
+from lmviz.figures.labels import short_labels
+from lmviz.models import Trace
+from lmviz.run import Run
+
+TEXT = "the sea and the sea"
+
+
+@pytest.fixture(scope="module")
+def trace(gpt_run: Run) -> Trace:
+    return gpt_run.model.trace(gpt_run.tokenizer.encode(TEXT[:16]).ids)
+
+
+def test_query_step_reproduces_every_row(trace: Trace) -> None:
+    layers, heads, length, _ = trace.attention.shape
+    for layer in range(layers):
+        for head in range(heads):
+            for query in range(length):
+                step = query_step(trace, layer, head, query)
+                np.testing.assert_allclose(step.weights, trace.attention[layer, head, query, : query + 1],
+                                           atol=1e-5)
+                np.testing.assert_allclose(trace.attention[layer, head, query, query + 1:], 0, atol=1e-7)
+                assert step.weight_sum == pytest.approx(1.0, abs=1e-9)
+                values = trace.values[layer, head, : query + 1]
+                np.testing.assert_allclose(step.output, step.weights @ values, atol=1e-5)
+
+
+def test_query_step_scaling(trace: Trace) -> None:
+    step = query_step(trace, 1, 0, 5)
+    assert step.head_size == trace.queries.shape[-1] and step.scale == pytest.approx(np.sqrt(step.head_size))
+    np.testing.assert_allclose(step.scaled, step.scores / step.scale)
+    q, k = trace.queries[1, 0, 5].astype(np.float64), trace.keys[1, 0, 2].astype(np.float64)
+    assert step.scores[2] == pytest.approx(float(q @ k), rel=1e-6)
+    assert step.top_keys(1)[0] == int(np.argmax(step.weights))
+    assert step.output_norm == pytest.approx(float(np.linalg.norm(step.output)))
+
+
+def test_query_step_rejects_bad_input(trace: Trace, lstm_run: Run) -> None:
+    for layer, head, query in [(2, 0, 0), (0, 2, 0), (0, 0, 16), (-1, 0, 0)]:
+        with pytest.raises(AttentionError):
+            query_step(trace, layer, head, query)
+    with pytest.raises(AttentionError):
+        query_step(lstm_run.model.trace([1, 2, 3]), 0, 0, 0)
+
+
+def test_masked_attention() -> None:
+    out = masked_attention(np.tril(np.ones((4, 4))) / 4)
+    assert np.isnan(out[0, 1]) and np.isnan(out[2, 3]) and not np.isnan(out[3, 0])
+    assert np.isnan(out).sum() == 6
+
+
+def test_induction_targets() -> None:
+    assert induction_targets([7, 8, 9, 7, 8, 7]) == [[], [], [], [1], [2], [1, 4]]
+    assert induction_targets([5, 5]) == [[], [1]]
+
+
+def fake_trace(ids: list[int], attention: np.ndarray) -> Trace:
+    layers, heads, length, _ = attention.shape
+    zeros = np.zeros((layers, heads, length, 2), dtype=np.float32)
+    return Trace(ids=ids, logits=np.zeros((length, 3)), embeddings=np.zeros((3, 2)),
+                 inputs=np.zeros((length, 2)), attention=attention, queries=zeros, keys=zeros,
+                 values=zeros)
+
+
+def test_induction_scores_find_a_perfect_head() -> None:
+    ids = [1, 2, 3, 1, 2, 3]
+    length = len(ids)
+    attention = np.zeros((1, 2, length, length))
+    attention[0, 1] = np.tril(np.ones((length, length))) / np.arange(1, length + 1)[:, None]  # uniform
+    for t, targets in enumerate(induction_targets(ids)):
+        attention[0, 0, t, targets[0] if targets else t] = 1.0  # head 0: perfect induction
+    scores = induction_scores(fake_trace(ids, attention))
+    assert scores.queries == 3
+    assert scores.scores[0, 0] == pytest.approx(1.0)
+    expected_chance = np.mean([1 / 4, 1 / 5, 1 / 6])
+    assert scores.chance == pytest.approx(expected_chance)
+    assert scores.scores[0, 1] == pytest.approx(expected_chance)
+
+
+def test_induction_scores_without_repeats() -> None:
+    attention = np.ones((2, 3, 3, 3)) / 3
+    scores = induction_scores(fake_trace([1, 2, 3], attention))
+    assert scores.queries == 0 and scores.scores.shape == (2, 3) and not scores.scores.any()
+
+
+def test_attention_figures(trace: Trace) -> None:
+    layers, heads, length, _ = trace.attention.shape
+    labels = short_labels([str(i) for i in range(length)])
+    fig = figure_attention(trace.attention[0, 1], labels, "title", query=4)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (length, length) and np.isnan(z[0, 1]) and not np.isnan(z[1, 0])
+    assert fig.layout.shapes[0].y0 == 3.5 and fig.layout.plot_bgcolor is not None
+    grid = figure_head_grid(trace.attention, selected=(1, 0))
+    assert len(grid.data) == layers * heads
+    assert len(grid.layout.annotations) == layers * heads
+
+    step = query_step(trace, 0, 1, 4)
+    steps = figure_query_steps(step, labels)
+    assert len(steps.data) == 3 and all(len(bar.y) == 5 for bar in steps.data)
+    np.testing.assert_allclose(steps.data[2].y, step.weights)
+    summed = figure_weighted_sum(step, labels, rows=3)
+    z = np.asarray(summed.data[0].z)
+    assert z.shape == (4, step.head_size)
+    np.testing.assert_allclose(z[-1], step.output)
+    rows = query_rows(step, labels)
+    assert len(rows) == 5 and sum(r["weight"] for r in rows) == pytest.approx(1.0)
+
+
+def test_query_latex_numbers(trace: Trace) -> None:
+    step = query_step(trace, 1, 1, 6)
+    latex = query_latex(step, 3)
+    for number in (step.scores[3], step.scaled[3], step.weights[3]):
+        assert f"{number:.4f}" in latex
+    assert f"{step.weight_sum:.6f}" in latex and rf"\sqrt{{{step.head_size}}}" in latex
+
+
+def test_induction_figure() -> None:
+    attention = np.ones((2, 3, 4, 4)) / 4
+    fig = figure_induction(induction_scores(fake_trace([1, 2, 1, 2], attention)))
+    assert np.asarray(fig.data[0].z).shape == (2, 3)

@@ -1,0 +1,145 @@
+"""Recurrent step maths (against the trace), gate figures, LaTeX equations, token labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from lmviz.figures.labels import current_token_html, short_labels, tick_positions
+from lmviz.figures.lstm import (
+    NOTES,
+    equations_latex,
+    figure_correlations,
+    figure_gate_heatmap,
+    figure_unit_line,
+)
+from lmviz.figures.style import DIVERGING_SCALE, GATE_SCALE
+from lmviz.lstm_math import StepError, most_varying_unit, recurrent_step, step_values
+from lmviz.models import GATE_NAMES, ModelConfig, RecurrentLM, build_model
+from lmviz.run import Run
+
+IDS = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+
+
+def untrained(family: str, layers: int = 1) -> RecurrentLM:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(family=family, vocab_size=12, embed_size=6, hidden_size=5,
+                                    layers=layers, context=16))
+    return model.eval()
+
+
+def assert_reproduces(model: RecurrentLM, ids: list[int]) -> None:
+    trace = model.trace(ids)
+    for layer, values in enumerate(trace.layers):
+        length, units = values["hidden_state"].shape
+        for t in range(length):
+            for unit in range(units):
+                step = recurrent_step(model, trace, layer, unit, t)
+                for name, value in step_values(step).items():
+                    assert value == pytest.approx(float(values[name][t, unit]), abs=1e-5), (name, t, unit)
+
+
+def test_lstm_step_reproduces_trained_trace(lstm_run: Run) -> None:
+    assert_reproduces(lstm_run.model, lstm_run.tokenizer.encode("The keeper (and) climbed.").ids)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
+def test_step_reproduces_every_family_and_layer(family: str) -> None:
+    assert_reproduces(untrained(family, layers=2), IDS)
+
+
+def test_lstm_step_parts_add_up(lstm_run: Run) -> None:
+    trace = lstm_run.model.trace(lstm_run.tokenizer.encode("stairs").ids)
+    step = recurrent_step(lstm_run.model, trace, 0, 3, 2)
+    for gate in step.gates.values():
+        assert gate.pre_activation == pytest.approx(gate.input_part + gate.hidden_part)
+    assert step.c_prev == pytest.approx(float(trace.layers[0]["cell_state"][1, 3]))
+    assert step.h_prev == pytest.approx(float(trace.layers[0]["hidden_state"][1, 3]))
+    first = recurrent_step(lstm_run.model, trace, 0, 3, 0)
+    assert first.c_prev == 0.0 and first.h_prev == 0.0
+
+
+def test_step_rejects_out_of_range() -> None:
+    model = untrained("lstm")
+    trace = model.trace(IDS)
+    for layer, unit, t in [(1, 0, 0), (0, 5, 0), (0, 0, len(IDS)), (0, -1, 0)]:
+        with pytest.raises(StepError):
+            recurrent_step(model, trace, layer, unit, t)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
+def test_equations_show_the_step_numbers(family: str) -> None:
+    model = untrained(family)
+    step = recurrent_step(model, model.trace(IDS), 0, 2, 4)
+    latex = equations_latex(step)
+    assert latex.startswith(r"\begin{aligned}") and latex.endswith(r"\end{aligned}")
+    assert f"{step.h:.4f}" in latex
+    for gate in step.gates.values():
+        assert f"{gate.value:.4f}" in latex
+        assert f"{abs(gate.pre_activation):.4f}" in latex
+    if family == "lstm":
+        assert r"c_t &= f_t \odot c_{t-1} + i_t \odot g_t" in latex and f"{step.c:.4f}" in latex
+    assert set(NOTES[family]) == set(GATE_NAMES[family])
+
+
+def test_gate_heatmap_scales_and_marker() -> None:
+    values = np.random.default_rng(0).uniform(0, 1, (30, 8))
+    fig = figure_gate_heatmap(values, short_labels(list("a" * 30)), "forget_gate", current=7)
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (8, 30)  # units × timesteps
+    assert heat.zmin == 0 and heat.zmax == 1
+    assert fig.layout.shapes[0].x0 == 6.5 and fig.layout.shapes[0].x1 == 7.5
+    cell = figure_gate_heatmap(values * 6 - 4, ["x"] * 30, "cell_state").data[0]
+    assert cell.zmax == pytest.approx(float(np.abs(values * 6 - 4).max()))
+    assert cell.zmin == -cell.zmax and cell.zmid == 0
+    viridis = go.Heatmap(colorscale=GATE_SCALE).colorscale
+    diverging = go.Heatmap(colorscale=DIVERGING_SCALE).colorscale
+    assert heat.colorscale == viridis and cell.colorscale == diverging
+
+
+def test_heatmap_caps_tick_labels() -> None:
+    values = np.zeros((500, 4))
+    fig = figure_gate_heatmap(values, short_labels(["word"] * 500), "hidden_state")
+    assert len(fig.layout.xaxis.tickvals) <= 24
+    assert fig.data[0].zmax == 1.0  # all-zero values still get a usable range
+
+
+def test_unit_line_with_measure() -> None:
+    labels = short_labels(list("([x])"))
+    fig = figure_unit_line(np.arange(5.0), labels, "cell", current=2,
+                           measure=np.array([1, 2, 2, 1, 0.0]), measure_name="bracket depth")
+    assert len(fig.data) == 2 and fig.data[1].yaxis == "y2"
+    assert fig.layout.yaxis.title.text == "cell" and fig.layout.yaxis2.title.text == "bracket depth"
+    assert fig.layout.yaxis2.dtick == 1
+    assert fig.layout.shapes[0].x0 == 2
+    assert len(figure_unit_line(np.arange(5.0), labels, "cell").data) == 1
+
+
+def test_correlation_bars() -> None:
+    fig = figure_correlations([(4, 0.9), (2, -0.7)], "bracket depth")
+    assert list(fig.data[0].x) == [0.9, -0.7] and list(fig.data[0].y) == ["unit 4", "unit 2"]
+
+
+def test_current_token_chips_escape_user_text(lstm_run: Run) -> None:
+    text = "<b>x</b> a"
+    encoding = lstm_run.tokenizer.encode(text)
+    out = current_token_html(encoding, text, current=1)
+    assert "<b>" not in out and "&lt;b&gt;" in out  # <unk> chips keep the escaped original
+    assert out.count("2px solid") == 1  # only the current token is outlined
+    assert out.count('class="lmviz-chip"') == len(encoding.ids)
+
+
+def test_labels_and_ticks() -> None:
+    labels = short_labels(["a", " verylongpiece", "\n"])
+    assert labels == ["0:a", "1:␣verylo…", "2:↵"]
+    assert tick_positions(10) == list(range(10))
+    assert len(tick_positions(500)) <= 40 and tick_positions(500)[0] == 0
+
+
+def test_most_varying_unit() -> None:
+    values = np.zeros((6, 3))
+    values[:, 2] = [0, 1, 0, 1, 0, 1]
+    assert most_varying_unit(values) == 2
+    assert most_varying_unit(np.zeros((0, 0))) == 0

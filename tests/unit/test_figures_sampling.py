@@ -1,0 +1,131 @@
+"""Next-token bars, the temperature example, generation rows and the sampling figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lmviz.figures.sampling import bar_labels, figure_next_token, figure_step_probabilities
+from lmviz.figures.style import MUTED, VAL_COLOR, token_color
+from lmviz.next_token import (
+    mean_log_probability_bits,
+    prompt_ids,
+    step_rows,
+    temperature_example,
+    token_bars,
+)
+from lmviz.run import Run
+from lmviz.sampling import SamplingConfig, distribution, entropy_bits, generate, softmax
+
+LOGITS = np.array([2.0, -1.0, 0.5, 3.5, 0.0, 1.2, -2.5, 3.4, 0.7, -0.3])
+VOCAB = ["a", " ", "\n", "e", "<b>", "t", "x", "s", "\"", "&"]
+
+
+def test_bars_follow_t1_order_and_match_the_library() -> None:
+    config = SamplingConfig(temperature=0.5)
+    bars = token_bars(LOGITS, VOCAB, config, top_n=6)
+    base = softmax(LOGITS, 1.0)
+    assert bars.ids == [3, 7, 0, 5, 8, 2]  # most likely at T = 1 first
+    assert bars.pieces == [VOCAB[i] for i in bars.ids]
+    np.testing.assert_allclose(bars.base_probs, base[bars.ids])
+    np.testing.assert_allclose(bars.probs, distribution(LOGITS, config)[bars.ids])
+    assert bars.entropy_bits == pytest.approx(entropy_bits(distribution(LOGITS, config)))
+    assert bars.base_entropy_bits == pytest.approx(entropy_bits(base))
+    assert bars.entropy_bits < bars.base_entropy_bits  # T < 1 sharpens
+    assert not bars.cut.any() and bars.kept == len(LOGITS) == bars.vocab_size
+
+
+def test_top_k_and_top_p_cuts_are_marked() -> None:
+    bars = token_bars(LOGITS, VOCAB, SamplingConfig(temperature=1.0, top_k=3), top_n=10)
+    assert bars.cut.tolist() == [False] * 3 + [True] * 7 and bars.kept == 3
+    assert bars.probs[:3].sum() == pytest.approx(1.0) and (bars.probs[3:] == 0).all()
+    np.testing.assert_allclose(bars.tempered, bars.base_probs)  # T = 1: before the cut = base
+    nucleus = token_bars(LOGITS, VOCAB, SamplingConfig(top_p=0.05))
+    assert nucleus.kept == 1 and nucleus.cut.sum() == len(LOGITS) - 1
+    assert nucleus.entropy_bits == 0.0
+
+
+def test_greedy_is_one_hot_and_nothing_is_cut() -> None:
+    bars = token_bars(LOGITS, VOCAB, SamplingConfig(temperature=0.0))
+    assert bars.probs[0] == 1.0 and bars.probs[1:].sum() == 0.0
+    assert not bars.cut.any() and bars.kept == 1 and bars.entropy_bits == 0.0
+
+
+def test_temperature_example_uses_this_inputs_numbers() -> None:
+    ex = temperature_example(LOGITS, VOCAB, 0.5)
+    assert ex.piece == "e" and ex.logit == 3.5 and ex.scaled == pytest.approx(7.0)
+    assert ex.probability == pytest.approx(softmax(LOGITS, 0.5)[3])
+    assert ex.base_probability == pytest.approx(softmax(LOGITS, 1.0)[3])
+    assert ex.probability > ex.base_probability
+    greedy = temperature_example(LOGITS, VOCAB, 0.0)
+    assert greedy.scaled is None and greedy.probability == 1.0
+
+
+def test_step_rows_and_surprise(lstm_run: Run) -> None:
+    result = generate(lstm_run.model, lstm_run.tokenizer, "The ", SamplingConfig(), 8, seed=3)
+    rows = step_rows(result.steps, show=lambda p: p.upper())
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    for row, step in zip(rows, result.steps, strict=True):
+        assert row["token"] == step.token.upper() and row["rank"] == step.rank
+        assert row["probability"] == step.probability
+        assert row["bits of surprise"] == pytest.approx(-math.log2(step.probability))
+    expected = np.mean([-math.log2(s.probability) for s in result.steps])
+    assert mean_log_probability_bits(result.steps) == pytest.approx(expected)
+    assert mean_log_probability_bits([]) is None
+
+
+def test_greedy_generation_rows_are_all_rank_one(gpt_run: Run) -> None:
+    result = generate(gpt_run.model, gpt_run.tokenizer, "a", SamplingConfig(temperature=0.0), 6)
+    assert {r["rank"] for r in step_rows(result.steps)} == {1}
+    assert {r["probability"] for r in step_rows(result.steps)} == {1.0}
+
+
+def test_prompt_ids_match_generate(gpt_run: Run, lstm_run: Run) -> None:
+    context = gpt_run.model_config.context
+    long = "the keeper " * 10
+    read = prompt_ids(gpt_run.tokenizer, gpt_run.model_config, long)
+    assert read.truncated and len(read.ids) == context
+    assert read.ids == gpt_run.tokenizer.encode(long).ids[-context:]
+    recurrent = prompt_ids(lstm_run.tokenizer, lstm_run.model_config, long)
+    assert not recurrent.truncated and len(recurrent.ids) == len(long)
+    empty = prompt_ids(lstm_run.tokenizer, lstm_run.model_config, "")
+    assert empty.ids == [lstm_run.tokenizer.unk_id]
+    unknown = prompt_ids(lstm_run.tokenizer, lstm_run.model_config, "a€b")
+    assert unknown.unknown == 1
+
+
+def test_bar_labels_show_whitespace_and_escape_html() -> None:
+    assert bar_labels([" ", "\n", "<b>", "&", "\""]) == ["␣", "↵", "&lt;b&gt;", "&amp;", "\""]
+
+
+def test_figure_next_token_traces() -> None:
+    bars = token_bars(LOGITS, VOCAB, SamplingConfig(temperature=1.5, top_k=4))
+    fig = figure_next_token(bars, 1.5)
+    base, chosen, cut = fig.data
+    assert base.marker.color == MUTED and list(base.y) == pytest.approx(list(bars.base_probs))
+    assert list(chosen.y) == pytest.approx(list(bars.probs))
+    assert list(chosen.marker.color) == [token_color(i) for i in bars.ids]
+    assert list(cut.x) == list(range(4, 10)) and cut.marker.line.color == VAL_COLOR
+    assert fig.layout.barmode == "overlay" and chosen.width < base.width
+    ticks = list(fig.layout.xaxis.ticktext)
+    assert ticks[0] == "e" and "&lt;b&gt;" in ticks[6] and VAL_COLOR in ticks[6]
+    assert VAL_COLOR not in ticks[3]
+    assert fig.layout.yaxis.type != "log"
+    assert figure_next_token(bars, 1.5, log_y=True).layout.yaxis.type == "log"
+
+
+def test_figure_next_token_without_cuts_has_two_traces() -> None:
+    fig = figure_next_token(token_bars(LOGITS, VOCAB, SamplingConfig()), 1.0)
+    assert len(fig.data) == 2
+
+
+def test_figure_step_probabilities() -> None:
+    fig = figure_step_probabilities({"LSTM": [0.5, 0.25], "GPT": [0.9]},
+                                    {"LSTM": [" ", "a"], "GPT": ["<"]})
+    assert [t.name for t in fig.data] == ["LSTM", "GPT"]
+    assert list(fig.data[0].x) == [1, 2] and list(fig.data[0].y) == [0.5, 0.25]
+    assert list(fig.data[1].customdata) == ["&lt;"]
+    assert fig.data[0].line.color != fig.data[1].line.color
+    assert len(figure_step_probabilities({}).data) == 0

@@ -1,0 +1,108 @@
+"""Training-lesson helpers (plan, runs table rows, samples, blow-up) and the training figures."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from lmviz.figures.style import VAL_COLOR
+from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss
+from lmviz.presets import View, configs
+from lmviz.run import Event, Run, run_key
+from lmviz.run_compare import (
+    blowup,
+    evaluation_samples,
+    plan_summary,
+    run_row,
+    run_sample,
+    target_loss,
+)
+
+
+def event(step: int, loss: float, val: float | None = None, sample: str | None = None,
+          grad: float = 1.0) -> Event:
+    return Event(step, 30, loss, val, grad, 1e-3, 100.0, step / 10, sample)
+
+
+EVENTS = [event(1, 4.0), event(2, 3.0, 3.1, "ab"), event(3, 2.5), event(4, 2.0, 2.2, "abc")]
+
+
+def test_configs_take_a_device_outside_the_run_key() -> None:
+    view = View()
+    _, _, auto = configs(view)
+    tokenizer, model, cpu = configs(view, device="cpu")
+    assert auto.device == "auto" and cpu.device == "cpu"
+    assert replace(cpu, device="auto") == auto
+    assert run_key("text", tokenizer, model, cpu) == run_key("text", tokenizer, model, auto)
+    assert configs(view, "gpt", "cpu")[1].family == "gpt"
+
+
+def test_plan_summary_names_defaults_and_ignored_settings() -> None:
+    text = plan_summary(View())
+    assert "LSTM, 1 layer(s) (default)" in text and "600 steps (default)" in text
+    assert "learning rate 0.003" in text and "clipping at 1" in text
+    assert "Heads apply to the GPT only" in text
+    gpt = plan_summary(View(model="gpt", layers=3, steps=50, clip=0.0, heads=3))
+    assert "GPT, 3 layer(s) ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt
+    assert "does not split into 3 heads: 1 head is used" in gpt and "1 head(s)" in gpt
+    assert "4 head(s)" in plan_summary(View(model="gpt"))
+
+
+def test_evaluation_samples() -> None:
+    assert evaluation_samples(EVENTS) == [(2, "ab"), (4, "abc")]
+    assert evaluation_samples([]) == []
+
+
+def test_run_row_and_sample(lstm_run: Run) -> None:
+    sample = run_sample(lstm_run, "The ")
+    assert sample is not None and sample.startswith("The ") and len(sample) > len("The ")
+    assert run_sample(lstm_run, "The ") == sample  # seeded
+    with_samples = replace(lstm_run, history=tuple(EVENTS))
+    assert run_sample(with_samples, "The ") == "abc"  # the last evaluation's sample
+    row = run_row(lstm_run, sample)
+    assert row["key"] == lstm_run.key and row["model"] == "lstm" and row["heads"] is None
+    assert row["weights"] == lstm_run.parameters and row["device"] == lstm_run.device
+    assert row["val loss"] == pytest.approx(lstm_run.val_loss, abs=1e-3)
+    assert row["bits/char"] == pytest.approx(lstm_run.bits_per_char, abs=1e-3)
+    assert row["outcome"] == "finished" and row["sample"] == sample
+    assert run_row(lstm_run, None)["sample"] == "—"
+
+
+def test_target_is_sixty_percent_of_unigram_entropy(lstm_run: Run) -> None:
+    assert target_loss(lstm_run) == pytest.approx(0.6 * lstm_run.unigram_entropy)
+
+
+def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
+    assert blowup(lstm_run) is None
+    history = (*EVENTS, replace(event(5, math.nan, grad=math.inf), outcome="diverged"))
+    diverged = replace(lstm_run, outcome="diverged", history=history)
+    found = blowup(diverged)
+    assert found is not None and found.step == 5 and math.isnan(found.loss)
+    assert found.grad_norm == math.inf and found.best_loss == 2.0
+    assert found.uniform_loss == pytest.approx(math.log(lstm_run.model_config.vocab_size))
+    assert run_sample(diverged, "The ") is None
+    row = run_row(diverged, None)
+    assert row["outcome"] == "diverged" and row["val loss"] is None and row["bits/char"] is None
+
+
+def test_figure_blowup() -> None:
+    history = [*EVENTS, event(5, 40.0, grad=900.0)]
+    fig = figure_blowup(history, 4.2)
+    (loss,) = fig.data
+    assert list(loss.x) == [1, 2, 3, 4, 5] and list(loss.y) == [4.0, 3.0, 2.5, 2.0, 40.0]
+    assert list(loss.customdata)[-1] == 900.0 and fig.layout.yaxis.type == "log"
+    shapes = fig.layout.shapes
+    assert any(s.y0 == 4.2 for s in shapes)  # the uniform-guess line
+    assert any(s.x0 == 5 and s.line.color == VAL_COLOR for s in shapes)  # where it stopped
+    nan = figure_blowup([event(1, math.nan)], 4.2)
+    assert list(nan.data[0].y) == [None]
+
+
+def test_loss_and_grad_figures_still_draw_the_target() -> None:
+    fig = figure_loss(EVENTS, target=1.5)
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert list(fig.data[1].x) == [2, 4] and any(s.y0 == 1.5 for s in fig.layout.shapes)
+    assert [t.name for t in figure_grad_lr(EVENTS).data] == ["gradient norm", "learning rate"]
+
