@@ -13,14 +13,20 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from lmviz.corpora import corpus_names
+from lmviz.corpora import corpus_names, load_corpus
 from lmviz.jobs import SHIPPED_RUNS
-from lmviz.presets import View, cli_args
+from lmviz.presets import View, cli_args, configs
+from lmviz.run import run_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ship(view: View, family: str) -> str:
+    """Train one default run with the CLI unless a run with its key is already shipped."""
+    key = run_key(load_corpus(view.corpus), *configs(view, family))
+    if (SHIPPED_RUNS / key).is_dir():
+        print(f"{view.corpus:<10} {family:<4} {key} already shipped")
+        return key
     tmp = SHIPPED_RUNS / "_training"
     command = [sys.executable, "-m", "lmviz", "train", *cli_args(view, family), "--out", str(tmp)]
     result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
