@@ -19,7 +19,7 @@ DEFAULT_PROMPT = "The keeper climbed the stairs and"
 # A prompt that shows each corpus's structure.
 CORPUS_PROMPTS = {
     "story": DEFAULT_PROMPT,
-    "brackets": "x = f([a, (b, {c: 1}), \"d\"])",
+    "brackets": "out = f([x, (y, {i, 12}), \"ok\"], g(n))",
     "copy": "kqz bol ent | kqz bol",
     "agreement": "the dogs that the cat sees",
 }

@@ -11,6 +11,7 @@ from lmviz.tokenizers import Encoding
 
 MAX_TICK_LABELS = 40
 MAX_LABEL_CHARS = 8
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:")
 
 
 def short_labels(pieces: list[str], max_chars: int = MAX_LABEL_CHARS) -> list[str]:
@@ -34,3 +35,8 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
     """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
     chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]
     return chips_html(chips, whitespace=True)
+
+
+def markdown_text(text: str) -> str:
+    """`text` shown literally inside Streamlit markdown: markup and `$` (LaTeX) escaped."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)

@@ -14,6 +14,14 @@ MAX_HEATMAP_LABELS = 24  # heatmaps sit two to a row: fewer labels than a full-w
 TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
           "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",
           "reset_gate": "Reset gate r", "update_gate": "Update gate z"}
+GRU_TITLES = {"candidate": "Candidate n"}  # PyTorch's name for the GRU's candidate
+
+
+def gate_title(family: str, name: str) -> str:
+    """The chart title of one of GATE_NAMES[family]."""
+    return (GRU_TITLES if family == "gru" else {}).get(name, TITLES.get(name, name))
+
+
 # One sentence per chart: what to look at.
 NOTES: dict[str, dict[str, str]] = {
     "lstm": {
@@ -37,7 +45,8 @@ NOTES: dict[str, dict[str, str]] = {
 
 
 def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
-                        current: int | None = None, height: int = 300) -> go.Figure:
+                        current: int | None = None, height: int = 300,
+                        title: str | None = None) -> go.Figure:
     """A (T, H) gate as a heatmap: tokens along x, units along y; the current step outlined.
 
     Gates (sigmoid, in [0, 1]) use GATE_SCALE; the rest DIVERGING_SCALE on a symmetric range."""
@@ -58,7 +67,7 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     if current is not None and 0 <= current < length:
         fig.add_shape(type="rect", x0=current - 0.5, x1=current + 0.5, y0=-0.5, y1=units - 0.5,
                       line={"color": ACCENT, "width": 3})
-    return base_layout(fig, TITLES.get(name, name), height=height)
+    return base_layout(fig, title or TITLES.get(name, name), height=height)
 
 
 def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,

@@ -7,13 +7,14 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from lmviz.figures.labels import current_token_html, short_labels, tick_positions
+from lmviz.figures.labels import current_token_html, markdown_text, short_labels, tick_positions
 from lmviz.figures.lstm import (
     NOTES,
     equations_latex,
     figure_correlations,
     figure_gate_heatmap,
     figure_unit_line,
+    gate_title,
 )
 from lmviz.figures.style import DIVERGING_SCALE, GATE_SCALE
 from lmviz.lstm_math import StepError, most_varying_unit, recurrent_step, step_values
@@ -126,7 +127,7 @@ def test_current_token_chips_escape_user_text(lstm_run: Run) -> None:
     text = "<b>x</b> a"
     encoding = lstm_run.tokenizer.encode(text)
     out = current_token_html(encoding, text, current=1)
-    assert "<b>" not in out and "&lt;b&gt;" in out  # <unk> chips keep the escaped original
+    assert "<b>" not in out and "&lt;" in out  # <unk> chips keep the escaped original
     assert out.count("2px solid") == 1  # only the current token is outlined
     assert out.count('class="lmviz-chip"') == len(encoding.ids)
 
@@ -138,8 +139,21 @@ def test_labels_and_ticks() -> None:
     assert len(tick_positions(500)) <= 40 and tick_positions(500)[0] == 0
 
 
+def test_markdown_text_is_literal() -> None:
+    assert markdown_text("3:$x$ *b*") == "3\\:\\$x\\$ \\*b\\*"
+    assert markdown_text("plain") == "plain"
+
+
 def test_most_varying_unit() -> None:
     values = np.zeros((6, 3))
     values[:, 2] = [0, 1, 0, 1, 0, 1]
     assert most_varying_unit(values) == 2
     assert most_varying_unit(np.zeros((0, 0))) == 0
+
+
+def test_gate_titles() -> None:
+    assert gate_title("lstm", "candidate") == "Candidate g"
+    assert gate_title("gru", "candidate") == "Candidate n"
+    assert gate_title("gru", "update_gate") == "Update gate z"
+    assert figure_gate_heatmap(np.zeros((2, 2)), ["a", "b"], "candidate",
+                               title="Candidate n").layout.title.text == "Candidate n"

@@ -1,0 +1,147 @@
+"""Attention: every head of the GPT at once, one head in detail, one query step by step with this
+input's numbers, and a search for a copy (induction) head."""
+
+import numpy as np
+import streamlit as st
+
+from lmviz.attention_math import induction_scores, query_step
+from lmviz.figures.attention import (
+    figure_attention,
+    figure_head_grid,
+    figure_induction,
+    figure_query_steps,
+    figure_weighted_sum,
+    query_latex,
+    query_rows,
+)
+from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.presets import CORPUS_PROMPTS
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    current_view,
+    ensure_prompt,
+    require_app,
+    run_for,
+    trace_for,
+)
+
+require_app()
+
+LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
+
+
+def _use_copy() -> None:
+    st.session_state["corpus"] = "copy"
+    st.session_state["prompt"] = CORPUS_PROMPTS["copy"]
+
+
+def _show_head(layer: int, head: int) -> None:
+    st.session_state[LAYER] = layer
+    st.session_state[HEAD] = head
+
+
+def _clamp(key: str, count: int, default: int) -> None:
+    if not 0 <= st.session_state.get(key, -1) < count:
+        st.session_state[key] = default
+
+
+st.title("4 · Attention — every token looks back")
+st.markdown(
+    "In a transformer each token builds a **query** (what am I looking for?), a **key** (what do I "
+    "contain?) and a **value** (what do I pass on?). A head compares one token's query with the key "
+    "of every token **before** it, turns the scores into weights that add to 1, and passes on the "
+    "weighted sum of their values. The causal mask hides later tokens: no peeking at the answer.")
+view = current_view()
+if view.model != "gpt":
+    st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}, which has no attention; "
+               "this page shows the GPT trained on the same corpus.")
+
+run = run_for(view, "gpt")
+prompt = ensure_prompt(view)
+text_trace = trace_for(run, prompt) if run is not None and prompt is not None else None
+if text_trace is None:
+    st.stop()
+trace = text_trace.trace
+layers, heads, length, _ = trace.attention.shape
+labels = short_labels(text_trace.tokens)
+head_size = trace.queries.shape[-1]
+st.caption(f"{layers} layers × {heads} heads, head size d = {head_size}, {length} tokens "
+           f"(context: {run.model_config.context}).")
+
+st.subheader("All heads at once")
+_clamp(LAYER, layers, 0)
+_clamp(HEAD, heads, 0)
+st.plotly_chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER],
+                                                            st.session_state[HEAD])),
+                width="stretch", key="attn_grid")
+st.caption("One square per head, rows are layers: a bright diagonal looks at the token itself, a "
+           "bright first column at the first token, a stripe just left of the diagonal at the "
+           "previous token. Grey cells are the future, masked out.")
+
+st.subheader("One head")
+left, right = st.columns(2)
+layer = left.selectbox("Layer", range(layers), key=LAYER, format_func=lambda i: f"layer {i}")
+head = right.selectbox("Head", range(heads), key=HEAD, format_func=lambda i: f"head {i}")
+_clamp(QUERY, length, length - 1)
+if length > 1:
+    query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
+                             help="The token whose attention is taken apart below.")
+else:
+    query = 0
+st.markdown(current_token_html(text_trace.encoding, text_trace.text, query), unsafe_allow_html=True)
+st.plotly_chart(figure_attention(trace.attention[layer, head], labels,
+                                 f"Layer {layer}, head {head}: who looks at whom", query=query),
+                width="stretch", key="attn_head_map")
+st.caption("Each row is a query token, each column a key it may look at; each row's weights add up "
+           "to 1. The outlined row is the query taken apart below.")
+
+st.subheader(f"Query {markdown_text(labels[query])}, step by step")
+step = query_step(trace, layer, head, query)
+st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
+st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
+           "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
+_clamp(KEY, query + 1, step.top_keys(1)[0])
+key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
+                   format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
+st.latex(query_latex(step, key))
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(figure_weighted_sum(step, labels), width="stretch", key="attn_sum")
+    st.caption("The head's output is the weighted sum of the value vectors: the rows above the "
+               "line (the most attended keys, each already times its weight) add up, with the rest, "
+               "to the last row.")
+with right:
+    st.dataframe(query_rows(step, labels), hide_index=True, height=320, key="attn_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("q·k", "q·k / √d", "weight", "‖v‖")})
+    st.caption(f"Sum of the weights: {step.weight_sum:.6f}. Output norm ‖o‖ = {step.output_norm:.4f}.")
+
+st.subheader("Looking for a copy head (induction)")
+st.markdown(
+    "When a text repeats itself, a model can predict the repeat by looking back at the earlier "
+    "occurrence of the current token and copying **the token that came after it**. A head that does "
+    "this is called an *induction head*. Below, for each head: how much attention, on average, each "
+    "repeated token pays to the token(s) after its earlier occurrence(s).")
+example = CORPUS_PROMPTS["copy"]
+if view.corpus != "copy":
+    st.info("The **copy** corpus is made of lines that repeat a random span: the place to look for "
+            "this pattern.")
+    st.button("Switch to the copy corpus and a prompt with a repeated span", key="attn_to_copy",
+              on_click=_use_copy, icon=":material/content_copy:")
+elif view.prompt != example:
+    st.button(f"Use a prompt with a repeated span: “{example}”", key="attn_copy_prompt",
+              on_click=_use_copy)
+scores = induction_scores(trace)
+if scores.queries == 0:
+    st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
+else:
+    st.plotly_chart(figure_induction(scores), width="stretch", key="attn_induction")
+    best = np.unravel_index(int(np.argmax(scores.scores)), scores.scores.shape)
+    best_layer, best_head = int(best[0]), int(best[1])
+    st.caption(
+        f"Measured over {scores.queries} repeated tokens. A head far above the uniform value "
+        f"({scores.chance:.2f}) leans toward the token after the earlier occurrence; in its map "
+        "that shows as a stripe parallel to the diagonal, (span length − 1) tokens to its left. This "
+        "small model may not have learned to copy well: the numbers show what it did learn.")
+    st.button(f"Show layer {best_layer}, head {best_head} (highest score) above", key="attn_best",
+              on_click=_show_head, args=(best_layer, best_head))

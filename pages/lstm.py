@@ -1,0 +1,199 @@
+"""Recurrent gates: every gate over the prompt, one timestep in detail with its equations and
+this input's numbers, and units that track bracket depth."""
+
+import streamlit as st
+
+from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.figures.lstm import (
+    NOTES,
+    TITLES,
+    equations_latex,
+    figure_correlations,
+    figure_gate_heatmap,
+    figure_unit_line,
+    gate_title,
+)
+from lmviz.lstm_math import most_varying_unit, recurrent_step
+from lmviz.models import GATE_NAMES
+from lmviz.presets import CORPUS_PROMPTS
+from lmviz.probes import MEASURES, TextTrace, correlated_units
+from lmviz.run import Run
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    current_view,
+    ensure_prompt,
+    recurrent_family,
+    require_app,
+    run_for,
+    trace_for,
+)
+
+require_app()
+
+PLAY_SECONDS = 1.0
+STEP, SLIDER, PLAYING = "lstm_t", "lstm_step", "lstm_playing"  # STEP: the step on screen
+ADVANCE = "lstm_advance"  # while playing: the next run shows the next step
+UNIT, LAYER, MEASURE, PROBE_UNIT = "lstm_unit", "lstm_layer", "lstm_measure", "lstm_probe_unit"
+INTRO = {
+    "lstm": "An LSTM reads the prompt one token at a time. At every step three **gates** between 0 "
+            "and 1 decide what to write (input *i*), what to keep (forget *f*) and what to show "
+            "(output *o*); the **candidate** *g* is the new content, the **cell state** *c* is the "
+            "memory and the **hidden state** *h* is what the prediction sees.",
+    "gru": "A GRU reads the prompt one token at a time. Its **reset** gate decides how much of the "
+           "past feeds the new **candidate**, its **update** gate how much of the old **hidden "
+           "state** to keep.",
+    "rnn": "A vanilla RNN has no gates: at each token it rewrites its whole **hidden state** "
+           "through tanh, which is why it forgets quickly.",
+}
+
+
+def _use_brackets() -> None:
+    st.session_state["corpus"] = "brackets"
+    st.session_state["prompt"] = CORPUS_PROMPTS["brackets"]
+
+
+def _move(delta: int, last: int) -> None:
+    st.session_state[STEP] = min(max(st.session_state.get(STEP, 0) + delta, 0), last)
+    st.session_state[ADVANCE] = False
+
+
+def _slider_moved() -> None:
+    st.session_state[STEP] = st.session_state[SLIDER]
+
+
+def _toggle_play(last: int) -> None:
+    playing = not st.session_state.get(PLAYING, False)
+    if playing and st.session_state.get(STEP, 0) >= last:
+        st.session_state[STEP] = 0  # play again from the start
+    st.session_state[PLAYING] = playing
+    st.session_state[ADVANCE] = False
+
+
+def _set_unit(unit: int) -> None:
+    st.session_state[UNIT] = unit
+
+
+def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
+    """Everything that follows the current timestep (a fragment: it reruns alone while playing)."""
+    values = text_trace.trace.layers[layer]
+    tokens = text_trace.tokens
+    labels = short_labels(tokens)
+    last = len(tokens) - 1
+    playing = bool(st.session_state.get(PLAYING))
+    t = int(st.session_state.get(STEP, 0)) + (1 if playing and st.session_state.get(ADVANCE) else 0)
+    t = min(max(t, 0), last)
+    st.session_state[STEP] = st.session_state[SLIDER] = t
+    prev_col, next_col, slider_col = st.columns([1, 1, 10], vertical_alignment="bottom")
+    prev_col.button("◀", key="lstm_prev", on_click=_move, args=(-1, last), disabled=t == 0,
+                    width="stretch", help="Previous token")
+    next_col.button("▶", key="lstm_next", on_click=_move, args=(1, last), disabled=t == last,
+                    width="stretch", help="Next token")
+    if playing:  # no slider while playing: the browser would send it back stale
+        slider_col.progress(t / max(last, 1),
+                            text=f"Playing: step {t} of {last}, token {markdown_text(labels[t])}")
+    elif last > 0:
+        slider_col.select_slider("Timestep", range(last + 1), key=SLIDER, format_func=labels.__getitem__,
+                                 on_change=_slider_moved)
+    st.markdown(current_token_html(text_trace.encoding, text_trace.text, t), unsafe_allow_html=True)
+
+    names = GATE_NAMES[family]
+    columns = st.columns(2)
+    for index, name in enumerate(names):
+        with columns[index % 2]:
+            st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
+                                                title=gate_title(family, name)),
+                            width="stretch", key=f"lstm_heat_{name}")
+            st.caption(NOTES[family][name])
+
+    units = values["hidden_state"].shape[1]
+    memory = "cell_state" if "cell_state" in values else "hidden_state"
+    if not 0 <= st.session_state.get(UNIT, -1) < units:
+        st.session_state[UNIT] = most_varying_unit(values[memory])
+    st.subheader("One step, one unit, with its numbers")
+    unit = st.number_input("Unit", 0, units - 1, key=UNIT,
+                           help="Which unit's equations to show (the default changes most along the prompt).")
+    step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
+    st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
+                "from the model's own weights (σ is the sigmoid, ⊙ multiplies unit by unit).")
+    st.latex(equations_latex(step))
+    st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
+                                     current=t), width="stretch", key="lstm_unit_line")
+    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt: flat stretches are "
+               "memory being kept, jumps are memory being written.")
+
+    if playing:
+        st.session_state[ADVANCE] = t < last
+        if t >= last:
+            st.session_state[PLAYING] = False
+            st.rerun()  # a full run turns the timer off
+
+
+def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
+    """Units whose memory tracks bracket depth or position in a word (brackets corpus)."""
+    st.subheader("Which units count brackets?")
+    if corpus != "brackets":
+        st.info("On the **brackets** corpus some units learn to count how deeply brackets are "
+                "nested. Switch to it to look for them.")
+        st.button("Switch to the brackets corpus and its example", key="lstm_to_brackets",
+                  on_click=_use_brackets, icon=":material/data_array:")
+        return
+    values = text_trace.trace.layers[layer]
+    memory = "cell_state" if "cell_state" in values else "hidden_state"
+    measure_name = st.radio("Measure", list(MEASURES), key=MEASURE, horizontal=True)
+    measure = MEASURES[measure_name](text_trace.text, text_trace.encoding.offsets)
+    top = correlated_units(values[memory], measure, top=8)
+    if not top:
+        st.info(f"The {measure_name} does not change along this prompt (or it is under 3 tokens): "
+                "try a prompt with nested brackets and words.")
+        st.button("Use the brackets example prompt", key="lstm_bracket_prompt", on_click=_use_brackets)
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(figure_correlations(top, measure_name), width="stretch", key="lstm_corr")
+        st.caption(f"Pearson r between each unit's {TITLES[memory].lower()} and the {measure_name}, "
+                   "over this prompt: near ±1 means the unit follows it.")
+        if st.session_state.get(PROBE_UNIT) not in [u for u, _ in top]:
+            st.session_state[PROBE_UNIT] = top[0][0]
+        chosen = st.selectbox("Unit to plot", [u for u, _ in top], key=PROBE_UNIT,
+                              format_func=lambda u: f"unit {u} (r = {dict(top)[u]:+.2f})")
+        st.button(f"Show unit {chosen} in the equations above", key="lstm_probe_to_unit",
+                  on_click=_set_unit, args=(chosen,))
+    with right:
+        labels = short_labels(text_trace.tokens)
+        st.plotly_chart(figure_unit_line(values[memory][:, chosen], labels,
+                                         f"{TITLES[memory]}, unit {chosen}", measure=measure,
+                                         measure_name=measure_name), width="stretch", key="lstm_probe_line")
+        st.caption(f"Solid: the unit; dashed: the {measure_name}. Over one short prompt a high r "
+                   "can be chance: try other bracketed prompts and see if the same unit stays on top.")
+
+
+st.title("3 · Recurrent gates — memory, one step at a time")
+view = current_view()
+family = recurrent_family(view)
+st.markdown(INTRO[family])
+if view.model != family:
+    st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page shows an LSTM "
+               "trained on the same corpus.")
+
+run = run_for(view, family)
+prompt = ensure_prompt(view)
+text_trace = trace_for(run, prompt) if run is not None and prompt is not None else None
+if text_trace is None:
+    st.stop()
+
+layer_count = len(text_trace.trace.layers)
+layer = 0
+if layer_count > 1:
+    if st.session_state.get(LAYER, 0) >= layer_count:
+        st.session_state[LAYER] = 0
+    layer = st.selectbox("Layer", range(layer_count), key=LAYER,
+                         format_func=lambda i: f"layer {i}" + (" (reads the embeddings)" if i == 0 else
+                                                               f" (reads layer {i - 1})"))
+
+st.subheader(f"Every gate, every token — {MODEL_LABELS[family]}, layer {layer}")
+last = len(text_trace.tokens) - 1
+playing = bool(st.session_state.get(PLAYING))
+st.button("⏸ Pause" if playing else "▶ Play", key="lstm_play", on_click=_toggle_play, args=(last,),
+          help="Step through the prompt, one token per second; stops at the end.")
+st.fragment(stepper, run_every=PLAY_SECONDS if playing else None)(run, text_trace, layer, family)
+probes(text_trace, layer, view.corpus)

@@ -1,0 +1,87 @@
+"""The attention page (/attention): head grid, one head, one query step by step, induction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lmviz.presets import CORPUS_PROMPTS
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(**params: str) -> AppTest:
+    """The page, with sidebar settings given as link parameters."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def test_default_page_takes_a_query_apart() -> None:
+    at = open_page()
+    assert charts(at) == 5  # grid, one head, query steps, weighted sum, induction scores
+    assert any("which has no attention" in c.value for c in at.caption)  # the sidebar says LSTM
+    last = len(CORPUS_PROMPTS["story"]) - 1
+    assert at.select_slider(key="attn_query").value == last
+    latex = at.latex[0].value
+    assert r"\sqrt{32}" in latex and "1.000000" in latex
+    assert len(at.dataframe[0].value) == last + 1
+
+    at.selectbox(key="attn_layer").set_value(1).run()
+    at.selectbox(key="attn_head").set_value(3).run()
+    assert not at.exception and "Layer 1, head 3" in at.get("plotly_chart")[1].proto.spec
+
+    at.select_slider(key="attn_query").set_value(0).run()
+    assert not at.exception and r"q_{0} \cdot k_{0}" in at.latex[0].value
+    assert at.selectbox(key="attn_key").options == ["0:T (weight 1.000)"]
+    assert len(at.dataframe[0].value) == 1
+
+    at.select_slider(key="attn_query").set_value(5).run()
+    at.selectbox(key="attn_key").set_value(2).run()
+    assert not at.exception and r"q_{5} \cdot k_{2}" in at.latex[0].value
+
+
+def test_copy_switch_and_induction_head() -> None:
+    at = open_page()
+    at.selectbox(key="model").set_value("gpt").run()
+    assert not at.exception and not any("which has no attention" in c.value for c in at.caption)
+    at.button(key="attn_to_copy").click().run()
+    assert not at.exception
+    assert at.session_state["corpus"] == "copy" and at.session_state["prompt"] == CORPUS_PROMPTS["copy"]
+    assert charts(at) == 5
+    assert any("may not have learned to copy" in c.value for c in at.caption)
+    label = at.button(key="attn_best").label
+    layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
+    at.button(key="attn_best").click().run()
+    assert not at.exception
+    assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+
+
+def test_long_prompt_is_truncated_to_the_context() -> None:
+    at = open_page(prompt="the keeper " * 20)
+    assert any("longer than the model's context" in i.value for i in at.info)
+    assert len(at.select_slider(key="attn_query").options) == 64 and charts(at) == 5
+    head_map = at.get("plotly_chart")[1].proto.spec
+    assert head_map.count('"tickvals"') >= 1
+
+
+def test_bad_and_tiny_prompts() -> None:
+    at = open_page()
+    at.text_area(key="prompt").set_value("").run()
+    assert not at.exception and any("empty" in w.value for w in at.warning) and charts(at) == 0
+
+    at.text_area(key="prompt").set_value("T").run()  # one token: no slider, one key
+    assert not at.exception and not at.main.select_slider and r"q_{0} \cdot k_{0}" in at.latex[0].value
+    assert any("nothing to copy" in i.value for i in at.info)
+
+    at.text_area(key="prompt").set_value("<b>x</b><script>").run()
+    chips = next(m.value for m in at.markdown if "lmviz-chips" in m.value)
+    assert not at.exception and "<script>" not in chips and "<b>" not in chips and "&lt;" in chips

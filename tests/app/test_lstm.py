@@ -1,0 +1,128 @@
+"""The recurrent-gates page (/lstm): heatmaps, the timestep stepper, equations, bracket probes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lmviz.presets import CORPUS_PROMPTS
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(**params: str) -> AppTest:
+    """The page, with sidebar settings given as link parameters."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/lstm.py").run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def test_default_page_steps_and_equations() -> None:
+    at = open_page()
+    assert charts(at) == 7  # six gate heatmaps + one unit's cell state
+    latex = at.latex[0].value
+    assert r"i_t &= \sigma(W_{ii} x_t" in latex and r"h_t &= o_t \odot \tanh(c_t)" in latex
+    assert at.button(key="lstm_prev").disabled and at.session_state["lstm_t"] == 0
+
+    at.button(key="lstm_next").click().run()
+    assert not at.exception and at.session_state["lstm_t"] == 1
+    assert at.select_slider(key="lstm_step").value == 1 and at.latex[0].value != latex
+
+    last = len(CORPUS_PROMPTS["story"]) - 1
+    at.select_slider(key="lstm_step").set_value(last).run()
+    assert not at.exception and at.button(key="lstm_next").disabled
+    for unit in (0, 127):
+        at.number_input(key="lstm_unit").set_value(unit).run()
+        assert not at.exception
+        assert any(f"unit {unit} of layer 0" in m.value for m in at.markdown)
+
+
+def test_play_advances_and_stops_at_the_end() -> None:
+    at = open_page()
+    at.button(key="lstm_play").click().run()
+    assert at.button(key="lstm_play").label.endswith("Pause")
+    assert not at.main.select_slider and "step 0 of" in at.get("progress")[0].proto.text  # shows the start
+    at.run()  # a tick of the timer
+    assert "step 1 of" in at.get("progress")[0].proto.text and at.session_state["lstm_t"] == 1
+    last = len(CORPUS_PROMPTS["story"]) - 1
+    at.session_state["lstm_t"] = last - 2
+    at.run()
+    assert f"step {last - 1} of" in at.get("progress")[0].proto.text
+    at.run()
+    assert not at.exception
+    assert at.session_state["lstm_playing"] is False and at.button(key="lstm_play").label.endswith("Play")
+    assert at.select_slider(key="lstm_step").value == last  # stopped on the last token
+    at.button(key="lstm_play").click().run()  # play at the end starts over
+    assert "step 0 of" in at.get("progress")[0].proto.text and at.session_state["lstm_playing"]
+    at.run()
+    at.button(key="lstm_play").click().run()  # pause: the slider stays on the token shown
+    assert at.select_slider(key="lstm_step").value == 1 and not at.session_state["lstm_playing"]
+
+
+def test_brackets_switch_and_correlated_units() -> None:
+    at = open_page()
+    assert any("brackets" in i.value for i in at.info)
+    at.button(key="lstm_to_brackets").click().run()
+    assert not at.exception
+    assert at.session_state["corpus"] == "brackets"
+    assert at.session_state["prompt"] == CORPUS_PROMPTS["brackets"]
+    assert charts(at) == 9  # + correlation bars + the chosen unit against the measure
+    assert at.radio(key="lstm_measure").value == "bracket depth"
+    options = at.selectbox(key="lstm_probe_unit").options
+    assert len(options) == 8 and "r = " in options[0]
+
+    chosen = int(options[1].split()[1])
+    at.selectbox(key="lstm_probe_unit").set_value(chosen).run()
+    at.button(key="lstm_probe_to_unit").click().run()
+    assert not at.exception and at.number_input(key="lstm_unit").value == chosen
+
+    at.radio(key="lstm_measure").set_value("position in word").run()
+    assert not at.exception and charts(at) == 9
+
+
+def test_gpt_in_the_sidebar_still_shows_an_lstm() -> None:
+    at = open_page()
+    at.selectbox(key="model").set_value("gpt").run()
+    assert not at.exception and charts(at) == 7
+    assert any("this page shows an LSTM" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("family", "heatmaps"), [("gru", 4), ("rnn", 1)])
+def test_gru_and_rnn_show_their_own_gates(family: str, heatmaps: int) -> None:
+    at = open_page(model=family, hidden_size="16", steps="20", prompt="(a [b] c)")
+    assert charts(at) == heatmaps + 1
+    assert at.latex and "h_t" in at.latex[0].value
+    if family == "gru":
+        assert "z_t" in at.latex[0].value and "r_t" in at.latex[0].value
+
+
+def test_two_layers_get_a_layer_selector() -> None:
+    at = open_page(layers="2", hidden_size="16", steps="20", prompt="ab ab")
+    assert at.selectbox(key="lstm_layer").options == ["layer 0 (reads the embeddings)",
+                                                      "layer 1 (reads layer 0)"]
+    at.selectbox(key="lstm_layer").set_value(1).run()
+    assert not at.exception and "of layer 1" in " ".join(m.value for m in at.markdown)
+
+
+def test_bad_prompts() -> None:
+    at = open_page()
+    at.text_area(key="prompt").set_value("   ").run()
+    assert not at.exception and any("empty" in w.value for w in at.warning)
+    assert charts(at) == 0
+
+    at.text_area(key="prompt").set_value("<b>x</b><script>").run()
+    assert not at.exception
+    chips = next(m.value for m in at.markdown if "lmviz-chips" in m.value)
+    assert "&lt;" in chips and "<script>" not in chips and "<b>" not in chips
+
+    at.text_area(key="prompt").set_value("x" * 500).run()  # the longest prompt: no truncation needed
+    assert not at.exception and charts(at) == 7
