@@ -20,13 +20,15 @@ def plan_summary(view: View) -> str:
     """What the view trains, in words: the effective settings and what is ignored."""
     _, model, train = configs(view)
     default = " (default)"
-    parts = [f"{model.family.upper()}, {model.layers} layer(s)" + ("" if view.layers else default),
+    parts = [f"{model.family.upper()} on {view.corpus} ({view.tokenizer} tokens)",
+             f"hidden size {model.hidden_size}",
+             f"{model.layers} layer(s)" + ("" if view.layers else default),
              f"{train.steps} steps" + ("" if view.steps else default),
              f"learning rate {train.lr:g}",
              f"clipping at {train.clip:g}" if train.clip else "clipping off",
              f"dropout {model.dropout:g}"]
     if model.family == "gpt":
-        parts.insert(1, f"{model.heads} head(s)")
+        parts.insert(3, f"{model.heads} head(s)")
     note = ""
     if model.family != "gpt":
         note = " Heads apply to the GPT only."

@@ -41,7 +41,10 @@ def _show_head(layer: int, head: int) -> None:
 
 
 def _clamp(key: str, count: int, default: int) -> None:
-    if not 0 <= st.session_state.get(key, -1) < count:
+    """Reset a selection that no longer fits (its options changed; a browser may then hand back
+    the old label, a str) to `default`."""
+    value = st.session_state.get(key)
+    if not isinstance(value, int) or not 0 <= value < count:
         st.session_state[key] = default
 
 

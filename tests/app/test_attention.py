@@ -85,3 +85,4 @@ def test_bad_and_tiny_prompts() -> None:
     at.text_area(key="prompt").set_value("<b>x</b><script>").run()
     chips = next(m.value for m in at.markdown if "lmviz-chips" in m.value)
     assert not at.exception and "<script>" not in chips and "<b>" not in chips and "&lt;" in chips
+

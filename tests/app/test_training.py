@@ -57,7 +57,7 @@ def test_controls_come_from_the_link() -> None:
     assert at.selectbox(key="device").value == at.selectbox(key="device").options[0]
     assert any("settings in the sidebar" in m.value for m in at.markdown)
     plan = at.caption[0].value
-    assert "LSTM, 2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
+    assert "LSTM on story (char tokens)" in plan and "2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
     assert any("press **Train**" in i.value for i in at.info)
     assert at.button(key="train_cancel").disabled
 

@@ -1,0 +1,64 @@
+"""The home page (/): lesson path, the model on screen, link validation notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_home(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_default_home_shows_the_shipped_model() -> None:
+    at = open_home()
+    assert at.title[0].value == "Watch small language models think"
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Validation loss"]) < 2.0  # the shipped LSTM has learned something
+    assert float(metrics["Bits per character"]) < 3.0
+    assert len(at.get("plotly_chart")) == 1  # its learning curve
+    assert any("LSTM, hidden size 128" in m.value for m in at.markdown)
+    assert [s.label for s in at.sidebar.selectbox] == ["Corpus", "Tokenizer", "Model family"]
+
+
+def test_switching_family_and_corpus_shows_that_run() -> None:
+    at = open_home()
+    before = {m.label: m.value for m in at.metric}["Validation loss"]
+    at.selectbox(key="model").set_value("gpt").run()
+    assert not at.exception
+    assert any("GPT (transformer)" in m.value for m in at.markdown)
+    at.selectbox(key="corpus").set_value("agreement").run()
+    assert not at.exception
+    after = {m.label: m.value for m in at.metric}["Validation loss"]
+    assert after != before and float(after) < 1.0  # the agreement grammar is easy to predict
+
+
+def test_bad_link_values_fall_back_with_a_note() -> None:
+    at = open_home(corpus="nonsense", hidden_size="100", temperature="9")
+    notes = " ".join(w.value for w in at.warning)
+    for key in ("corpus", "hidden_size", "temperature"):
+        assert f"ignored {key}=" in notes
+    assert any("LSTM, hidden size 128" in m.value for m in at.markdown)  # the defaults
+
+
+def test_example_prompt_button_sets_the_prompt() -> None:
+    at = open_home(corpus="brackets")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["prompt"].startswith("out = f(")
+
+
+def test_upload_without_text_asks_for_it_and_bad_text_is_refused() -> None:
+    at = open_home(corpus="upload")
+    assert any("your own text" in i.value or "Upload or paste" in i.value for i in at.info)
+    at.text_area(key="lmviz_upload_paste").input("too short").run()
+    assert not at.exception
+    assert any("too short" in e.value for e in at.error)

@@ -1,0 +1,86 @@
+"""Every page in a real browser: opens by direct link, draws charts, survives slider moves.
+
+Set LMVIZ_SCREENSHOTS=docs/screenshots to refresh the README's screenshots from these tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.browser import (
+    SLIDER,
+    assert_no_exception,
+    count_charts,
+    find_slider,
+    move_slider,
+    open_app,
+    screenshot,
+    wait_for_charts,
+)
+
+# attention first: on a fresh server the first visit is a direct link to a page that is not "/"
+PAGES = ["attention", "", "tokenization", "embeddings", "lstm", "sampling", "training"]
+MAIN_SLIDER = f'[data-testid="stMain"] {SLIDER} [data-testid="stWidgetLabel"]'
+
+
+def shot(page, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("LMVIZ_SCREENSHOTS", tmp_path))
+    path = screenshot(page, folder / f"{name or 'home'}.png")
+    assert path.stat().st_size > 10_000  # a real picture, not a blank page
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_opens_draws_and_takes_a_slider(page, app_server, path, tmp_path) -> None:
+    open_app(page, f"{app_server}/{path}")
+    assert_no_exception(page)
+    # app.py ran around the page (a direct link used to run the page file alone)
+    assert page.get_by_test_id("stSidebar").get_by_text("Hidden size", exact=True).count() == 1
+    assert page.locator("h1").count() >= 1
+    if path != "training":  # the training page draws once Train is pressed
+        assert wait_for_charts(page, 1) >= 1
+    shot(page, path, tmp_path)
+    labels = page.locator(MAIN_SLIDER).all_inner_texts()
+    if labels:
+        handle = find_slider(page, labels[0]).locator('input[type="range"]')
+        before = handle.input_value()
+        at_end = before == handle.get_attribute("max")
+        move_slider(page, labels[0], 2, "ArrowLeft" if at_end else "ArrowRight")
+        after = find_slider(page, labels[0]).locator('input[type="range"]').input_value()
+        assert after != before, f"{labels[0]!r} did not move"
+        assert_no_exception(page)
+
+
+def test_temperature_link_slider_and_url(page, app_server) -> None:
+    open_app(page, f"{app_server}/sampling?temperature=0.3")
+    handle = find_slider(page, "Temperature").locator('input[type="range"]')
+    assert float(handle.input_value()) == pytest.approx(0.3)
+    charts = wait_for_charts(page, 1)
+    value = move_slider(page, "Temperature", 2)
+    assert float(value) == pytest.approx(0.4)
+    assert_no_exception(page)
+    assert count_charts(page) >= charts
+    assert parse_qs(urlparse(page.url).query)["temperature"] == ["0.4"]
+
+
+def test_hidden_size_moves_on_training_page(page, app_server) -> None:
+    open_app(page, f"{app_server}/training")
+    value = move_slider(page, "Hidden size", 1, "ArrowLeft")
+    assert value == "64"
+    assert parse_qs(urlparse(page.url).query)["hidden_size"] == ["64"]
+    assert_no_exception(page)
+    plan = page.get_by_text("This trains:", exact=False).inner_text()  # what Train will train
+    assert "hidden size 64" in plan
+
+
+def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
+    open_app(page, f"{app_server}/?steps=40&hidden_size=32")
+    assert_no_exception(page)
+    assert wait_for_charts(page, 1) == 1
+    move_slider(page, "Hidden size", 1, "ArrowLeft", timeout_ms=180_000)
+    assert_no_exception(page)
+    assert wait_for_charts(page, 1) == 1
+    assert page.get_by_text("hidden size 16", exact=False).count() >= 1
