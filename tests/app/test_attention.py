@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from lmviz.presets import CORPUS_PROMPTS
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.app.apptest import open_app_page
 
 
 def open_page(**params: str) -> AppTest:
-    """The page, with sidebar settings given as link parameters."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("pages/attention.py").run()
-    assert not at.exception
-    return at
+    return open_app_page('pages/attention.py', **params)
 
 
 def charts(at: AppTest) -> int:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+from tests.app.apptest import open_app_page
 
 
 def open_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("pages/embeddings.py").run()
-    assert not at.exception
-    return at
+    return open_app_page('pages/embeddings.py', **params)
 
 
 def figures(at: AppTest) -> list[dict]:

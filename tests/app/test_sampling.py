@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from threads; on busy shared cores spinning threads cost 10x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.app.apptest import open_app_page
 
 
 def open_page(state: dict | None = None, **params: str) -> AppTest:
-    """The page (inside app.py, sidebar and all) with settings given as link parameters or, for
-    values a link cannot carry, as session state."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    for key, value in (state or {}).items():
-        at.session_state[key] = value
-    at.switch_page("pages/sampling.py").run()
-    assert not at.exception
-    return at
+    return open_app_page('pages/sampling.py', state, **params)
 
 
 def metric(at: AppTest, label: str) -> str:
