@@ -7,6 +7,7 @@ CHROMIUM_PATH (env, default /usr/bin/chromium) picks the browser.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM_ARGS, CHROMIUM_PATH, VIEWPORT, track_runs
+from tests.e2e.browser import CHROMIUM_ARGS, CHROMIUM_PATH, VIEWPORT, screenshot, track_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -37,17 +38,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Attach the tail of the server log to every failed test that used the server."""
+    """On failure: attach what the page showed (text, screenshot path) and the server log."""
     report = yield
-    if report.failed and "app_server" in getattr(item, "fixturenames", ()):
+    if not report.failed:
+        return report
+    page = getattr(item, "funcargs", {}).get("page")
+    if page is not None and not page.is_closed():
+        report.sections.append(("app at failure", _page_state(page, item.name)))
+    if "app_server" in getattr(item, "fixturenames", ()):
         report.sections.append(("streamlit server log (tail)", _log_tail()))
     return report
+
+
+def _page_state(page, name: str) -> str:
+    try:
+        stem = re.sub(r"\W+", "_", name)
+        shot = screenshot(page, Path(tempfile.gettempdir()) / "lmviz-e2e-failures" / f"{stem}.png")
+        text = page.locator('[data-testid="stApp"]').inner_text(timeout=5_000)
+        return f"{page.url}\nscreenshot: {shot}\n{text[-LOG_TAIL_CHARS:]}"
+    except Exception as err:  # the page may be gone or hung: report that instead
+        return f"(could not read the page: {err})"
+
+
+# uvicorn's access lines ("GET /static/...", websocket open/close) drown the errors
+_NOISE = re.compile(r'"(GET|HEAD|POST) /|"WebSocket /| connection (open|closed)$')
 
 
 def _log_tail() -> str:
     if _server_log is None or not _server_log.exists():
         return "(no server log)"
-    return _server_log.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+    lines = _server_log.read_text(errors="replace").splitlines()
+    return "\n".join(line for line in lines if not _NOISE.search(line))[-LOG_TAIL_CHARS:]
 
 
 def _free_port() -> int:
