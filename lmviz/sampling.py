@@ -113,6 +113,36 @@ def next_logits(model: LanguageModel, ids: list[int]) -> np.ndarray:
     return logits.float().cpu().numpy()
 
 
+class _LogitStream:
+    """Next-token logits as tokens are appended. Recurrent models carry their state, so each new
+    token costs one step; the GPT re-reads its last `context` tokens."""
+
+    def __init__(self, model: LanguageModel, ids: list[int]) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.recurrent = model.config.family != "gpt"
+        self.ids = list(ids)
+        self.state = None
+        if self.recurrent:
+            self._advance(self.ids)
+
+    def _advance(self, new_ids: list[int]) -> None:
+        with torch.no_grad():
+            x = self.model.embedding(torch.tensor([new_ids], device=self.device))
+            out, self.state = self.model.rnn(x, self.state)
+            self.logits = self.model.head(out[0, -1]).float().cpu().numpy()
+
+    def current(self) -> np.ndarray:
+        if self.recurrent:
+            return self.logits
+        return next_logits(self.model, self.ids[-self.model.config.context:])
+
+    def append(self, token_id: int) -> None:
+        self.ids.append(token_id)
+        if self.recurrent:
+            self._advance([token_id])
+
+
 def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: SamplingConfig,
              max_new_tokens: int, seed: int = 0, top_n: int = 10) -> Generation:
     """Sample max_new_tokens tokens after prompt. The same seed gives the same steps, and a
@@ -123,10 +153,10 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: Sa
     limit = getattr(model.config, "context", None) if model.config.family == "gpt" else None
     truncated = limit is not None and len(ids) > limit
     rng = np.random.default_rng(seed)
+    stream = _LogitStream(model, ids) if max_new_tokens else None
     steps: list[Step] = []
     for _ in range(max_new_tokens):
-        window = ids[-limit:] if limit else ids
-        logits = next_logits(model, window)
+        logits = stream.current()
         probs = distribution(logits, config)
         order = ranked(probs)
         cumulative = np.cumsum(probs[order])
@@ -136,6 +166,6 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: Sa
         rank = int(np.nonzero(order == pick)[0][0]) + 1
         top = [TopEntry(tokenizer.vocab[i], int(i), float(probs[i])) for i in order[:top_n]]
         steps.append(Step(tokenizer.vocab[pick], pick, float(probs[pick]), rank, top, logits, probs))
-        ids.append(pick)
+        stream.append(pick)
     text = prompt + "".join(s.token for s in steps)
     return Generation(prompt, text, steps, truncated)

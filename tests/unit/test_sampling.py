@@ -18,6 +18,7 @@ from lmviz.sampling import (
     distribution,
     entropy_bits,
     generate,
+    next_logits,
     ranked,
     softmax,
 )
@@ -183,7 +184,8 @@ def test_empirical_frequencies_match_distribution(monkeypatch: pytest.MonkeyPatc
     tokenizer = CharTokenizer.train("abcdefgh")
     logits = np.array([-1.0, 1.5, 0.2, 0.9, -0.4, 2.0, 0.0, 1.1, -3.0], dtype=np.float32)
     monkeypatch.setattr(sampling, "next_logits", lambda model, ids: logits)
-    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, embed_size=2, hidden_size=2))
+    model = build_model(ModelConfig(family="gpt", vocab_size=tokenizer.vocab_size, hidden_size=4, heads=1,
+                                    context=8))  # the GPT path asks next_logits at every step
     config = SamplingConfig(temperature=1.3, top_k=6)
     draws = 4000
     generation = generate(model, tokenizer, "a", config, draws, seed=123, top_n=1)
@@ -212,3 +214,13 @@ def test_generate_edge_cases(lstm_run: Run) -> None:
     assert len(empty.steps) == 3 and empty.text == "".join(s.token for s in empty.steps)
     with pytest.raises(SamplingError):
         generate(lstm_run.model, lstm_run.tokenizer, "abc", SamplingConfig(), -1)
+
+
+def test_recurrent_generation_carries_state_like_a_full_recompute(lstm_run: Run) -> None:
+    """The LSTM keeps its hidden state between tokens; every step's logits equal a fresh pass."""
+    generation = generate(lstm_run.model, lstm_run.tokenizer, "the keeper", SamplingConfig(0.9), 12,
+                          seed=5)
+    ids = lstm_run.tokenizer.encode("the keeper").ids
+    for step in generation.steps:
+        np.testing.assert_allclose(step.logits, next_logits(lstm_run.model, ids), atol=1e-4)
+        ids.append(step.id)
