@@ -234,6 +234,26 @@ class GPT(nn.Module):
         return self.head(self.ln_f(x))  # (B, T, V)
 
     @torch.no_grad()
+    def extend(self, ids: torch.Tensor, cache: list | None = None) -> tuple[torch.Tensor, list]:
+        """Logits for new tokens ids (1, n) after the cached keys and values of earlier ones
+        (positions continue from the cache): one token per step when generating."""
+        start = 0 if cache is None else cache[0][0].shape[2]
+        positions = torch.arange(start, start + ids.shape[1], device=ids.device)
+        x = self.embedding(ids) + self.position(positions)  # (1, n, C)
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            q, k, v = block.split_heads(x)  # (1, nh, n, hs)
+            if cache is not None:
+                k = torch.cat([cache[i][0], k], dim=2)  # (1, nh, start + n, hs)
+                v = torch.cat([cache[i][1], v], dim=2)
+            new_cache.append((k, v))
+            # new token j sits at start + j: it sees every cached key and the new ones up to j
+            visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=x.device)
+            visible = visible.tril(diagonal=start)
+            x = block.finish(x, F.scaled_dot_product_attention(q, k, v, attn_mask=visible))
+        return self.head(self.ln_f(x)), new_cache
+
+    @torch.no_grad()
     def trace(self, ids: list[int]) -> Trace:
         device = self.head.weight.device
         x = self.embed(torch.tensor([ids], device=device))  # (1, T, C)

@@ -114,32 +114,37 @@ def next_logits(model: LanguageModel, ids: list[int]) -> np.ndarray:
 
 
 class _LogitStream:
-    """Next-token logits as tokens are appended. Recurrent models carry their state, so each new
-    token costs one step; the GPT re-reads its last `context` tokens."""
+    """Next-token logits as tokens are appended, one step per token: recurrent models carry
+    their state, the GPT its keys and values (re-read once the text slides past its context)."""
 
     def __init__(self, model: LanguageModel, ids: list[int]) -> None:
         self.model = model
         self.device = next(model.parameters()).device
-        self.recurrent = model.config.family != "gpt"
+        self.context = model.config.context if model.config.family == "gpt" else None
         self.ids = list(ids)
-        self.state = None
-        if self.recurrent:
-            self._advance(self.ids)
+        self.state = None  # (h, c) / h for recurrent models, [(keys, values)] for the GPT
+        self._advance(self.ids[-self.context:] if self.context else self.ids, fresh=True)
 
-    def _advance(self, new_ids: list[int]) -> None:
+    def _advance(self, new_ids: list[int], fresh: bool = False) -> None:
+        state = None if fresh else self.state
         with torch.no_grad():
-            x = self.model.embedding(torch.tensor([new_ids], device=self.device))
-            out, self.state = self.model.rnn(x, self.state)
-            self.logits = self.model.head(out[0, -1]).float().cpu().numpy()
+            tokens = torch.tensor([new_ids], device=self.device)
+            if self.context:
+                logits, self.state = self.model.extend(tokens, state)
+                self.logits = logits[0, -1].float().cpu().numpy()
+            else:
+                out, self.state = self.model.rnn(self.model.embedding(tokens), state)
+                self.logits = self.model.head(out[0, -1]).float().cpu().numpy()
 
     def current(self) -> np.ndarray:
-        if self.recurrent:
-            return self.logits
-        return next_logits(self.model, self.ids[-self.model.config.context:])
+        return self.logits
 
     def append(self, token_id: int) -> None:
         self.ids.append(token_id)
-        if self.recurrent:
+        cached = self.state[0][0].shape[2] if self.context else 0
+        if self.context and cached + 1 > self.context:  # positions shift: read the window again
+            self._advance(self.ids[-self.context:], fresh=True)
+        else:
             self._advance([token_id])
 
 

@@ -32,7 +32,7 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     assert sharp <= base  # T < 1 sharpens
     assert any("divides the logits before the softmax" in c.value for c in at.caption)
     assert any("z / T" in m.value and "/ 0.3 =" in m.value for m in at.markdown)
-    texts = [c.value for c in at.main.code]  # the LSTM's and the GPT's 60 tokens
+    texts = [c.value for c in at.main.code]  # the LSTM's and the GPT's 40 tokens
     assert len(texts) == 2 and all(t.startswith("The keeper climbed the stairs and") for t in texts)
     assert any("LSTM" in m.value for m in at.markdown) and any("GPT" in m.value for m in at.markdown)
 

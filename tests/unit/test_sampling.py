@@ -183,9 +183,8 @@ def test_top_n_limits_the_listed_alternatives(lstm_run: Run) -> None:
 def test_empirical_frequencies_match_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
     tokenizer = CharTokenizer.train("abcdefgh")
     logits = np.array([-1.0, 1.5, 0.2, 0.9, -0.4, 2.0, 0.0, 1.1, -3.0], dtype=np.float32)
-    monkeypatch.setattr(sampling, "next_logits", lambda model, ids: logits)
-    model = build_model(ModelConfig(family="gpt", vocab_size=tokenizer.vocab_size, hidden_size=4, heads=1,
-                                    context=8))  # the GPT path asks next_logits at every step
+    monkeypatch.setattr(sampling._LogitStream, "current", lambda self: logits)  # fixed logits
+    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, embed_size=2, hidden_size=2))
     config = SamplingConfig(temperature=1.3, top_k=6)
     draws = 4000
     generation = generate(model, tokenizer, "a", config, draws, seed=123, top_n=1)
@@ -223,4 +222,17 @@ def test_recurrent_generation_carries_state_like_a_full_recompute(lstm_run: Run)
     ids = lstm_run.tokenizer.encode("the keeper").ids
     for step in generation.steps:
         np.testing.assert_allclose(step.logits, next_logits(lstm_run.model, ids), atol=1e-4)
+        ids.append(step.id)
+
+
+def test_gpt_generation_with_cache_equals_full_passes(gpt_run: Run) -> None:
+    """The GPT's cached keys and values give each step's logits of a fresh pass over the last
+    `context` tokens, before and after the text slides past the context."""
+    generation = generate(gpt_run.model, gpt_run.tokenizer, "the keeper", SamplingConfig(0.9), 30,
+                          seed=5)
+    context = gpt_run.model_config.context
+    ids = gpt_run.tokenizer.encode("the keeper").ids
+    assert len(ids) + 30 > context  # the window slides during this generation
+    for step in generation.steps:
+        np.testing.assert_allclose(step.logits, next_logits(gpt_run.model, ids[-context:]), atol=1e-4)
         ids.append(step.id)
