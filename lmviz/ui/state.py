@@ -132,9 +132,16 @@ def sidebar() -> View:
         example = CORPUS_PROMPTS.get(view.corpus)
         if example and example != view.prompt:
             st.button("Use an example prompt for this corpus", on_click=_set_prompt, args=(example,))
-        st.caption("Share this view: copy the link.")
-        st.code("?" + urlencode(to_params(view)), language=None)
+        st.caption("Share this view: copy the link (the button on its right).")
+        st.code(share_link(view), language=None)
     return view
+
+
+def share_link(view: View) -> str:
+    """This page's address with the view's non-default settings in the query string."""
+    page = (st.context.url or "").split("?")[0]
+    params = to_params(view)
+    return page + ("?" + urlencode(params) if params else "")
 
 
 def _set_prompt(text: str) -> None:

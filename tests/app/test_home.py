@@ -55,3 +55,10 @@ def test_upload_without_text_asks_for_it_and_bad_text_is_refused() -> None:
     at.text_area(key="lmviz_upload_paste").input("too short").run()
     assert not at.exception
     assert any("too short" in e.value for e in at.error)
+
+
+def test_share_link_carries_the_changed_settings() -> None:
+    at = open_home(temperature="0.3", hidden_size="64")
+    link = at.sidebar.code[0].value
+    assert "temperature=0.3" in link and "hidden_size=64" in link
+    assert "corpus=" not in link  # defaults stay out of the link
