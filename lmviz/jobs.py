@@ -83,10 +83,6 @@ class RunStore:
             while len(self.runs) > self.max_runs:
                 self.runs.popitem(last=False)
 
-    def job(self, key: str) -> Job | None:
-        with self.lock:
-            return self.jobs.get(key)
-
     def submit(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
                train: TrainConfig) -> Job:
         """Start (or join) the training for these settings; a finished run gives a done job."""
@@ -125,7 +121,3 @@ class RunStore:
             with self.lock:  # finished runs live in self.runs; a failed key may be tried again
                 if self.jobs.get(job.key) is job:
                     del self.jobs[job.key]
-
-    def queued(self) -> int:
-        with self.lock:
-            return sum(1 for j in self.jobs.values() if j.state == "queued")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from lmviz.figures.labels import markdown_text
 from lmviz.figures.sampling import figure_next_token, figure_step_probabilities
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
@@ -13,7 +14,6 @@ from lmviz.ui.generation import (
     MAX_TOKENS,
     generation_for,
     logits_for,
-    plain,
     sampling_config,
 )
 from lmviz.ui.state import (
@@ -87,10 +87,10 @@ ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
 st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
 if ex.scaled is None:
     st.markdown(f"With **T = 0** there is no division: the most likely token "
-                f"“{plain(show_whitespace(ex.piece))}” (logit z = {ex.logit:.2f}) gets p = 1 "
+                f"“{markdown_text(show_whitespace(ex.piece))}” (logit z = {ex.logit:.2f}) gets p = 1 "
                 f"(it had p = {ex.base_probability:.3f} at T = 1).")
 else:
-    st.markdown(f"For the most likely token “{plain(show_whitespace(ex.piece))}”: z = {ex.logit:.2f}, "
+    st.markdown(f"For the most likely token “{markdown_text(show_whitespace(ex.piece))}”: z = {ex.logit:.2f}, "
                 f"z / T = {ex.logit:.2f} / {ex.temperature:g} = {ex.scaled:.2f}, so p = "
                 f"{ex.probability:.3f} at T = {ex.temperature:g} against {ex.base_probability:.3f} "
                 "at T = 1 (before top-k and top-p).")
@@ -130,7 +130,7 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
     if count >= MAX_TOKENS:
         st.caption(f"The stepper stops at {MAX_TOKENS} tokens: press Reset to start again.")
     last = result.steps[-1]
-    st.markdown(f"Step {len(result.steps)} picked “{plain(show_whitespace(last.token))}” with "
+    st.markdown(f"Step {len(result.steps)} picked “{markdown_text(show_whitespace(last.token))}” with "
                 f"probability {last.probability:.3f} (rank {last.rank} of {run.tokenizer.vocab_size}).")
     st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")

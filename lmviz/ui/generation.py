@@ -59,10 +59,3 @@ def sampling_config(temperature: float, top_k: int, top_p: float) -> SamplingCon
         st.warning(f"Cannot sample with these settings: {err}")
         return None
 
-
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
-
-
-def plain(text: str) -> str:
-    """Text shown literally inside st.markdown: markdown, LaTeX ($) and HTML characters escaped."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIALS else c for c in text)

@@ -28,6 +28,7 @@ from lmviz.presets import (
 )
 from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run
+from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
@@ -183,20 +184,15 @@ def submit(view: View, family: str | None = None, device: str = "auto") -> Job |
         return None
 
 
-def wait_with_progress(job: Job, label: str) -> None:
-    """Show progress until the job ends; a rerun (any click) stops watching, not the training."""
-    from lmviz.ui.train_view import live_training
-
-    live_training(job, label, compact=True)
-
-
 def run_for(view: View, family: str | None = None, device: str = "auto") -> Run | None:
     """The finished run for a view, training it first (with progress) if no one has yet."""
     job = submit(view, family, device)
     if job is None:
         return None
     if not job.done:
-        wait_with_progress(job, f"Training the {MODEL_LABELS[family or view.model]} for this view")
+        # a rerun (any click) stops watching, not the training
+        live_training(job, f"Training the {MODEL_LABELS[family or view.model]} for this view",
+                      compact=True)
     if job.state == "failed":
         st.error(f"Training failed: {job.error}")
         return None
