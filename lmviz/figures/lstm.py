@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.figures.labels import tick_positions
-from lmviz.figures.style import ACCENT, DIVERGING_SCALE, GATE_SCALE, MUTED, TRAIN_COLOR, base_layout
+from lmviz.figures.style import ACCENT, DIVERGING_SCALE, GATE_SCALE, MUTED, TRAIN_COLOR, figure
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
 
 MAX_HEATMAP_LABELS = 24  # heatmaps sit two to a row: fewer labels than a full-width chart
@@ -57,17 +57,18 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
         span = float(np.nanmax(np.abs(values))) if values.size else 1.0
         span = span if span > 0 else 1.0
         colors = {"colorscale": DIVERGING_SCALE, "zmin": -span, "zmid": 0.0, "zmax": span}
-    fig = go.Figure(go.Heatmap(
-        z=values.T, x=list(range(length)), y=list(range(units)), **colors,
-        colorbar={"thickness": 12}, hovertemplate="step %{x}, unit %{y}: %{z:.3f}<extra></extra>"))
+    heatmap = {"type": "heatmap", "z": values.T, "x": list(range(length)), "y": list(range(units)),
+               **colors, "colorbar": {"thickness": 12},
+               "hovertemplate": "step %{x}, unit %{y}: %{z:.3f}<extra></extra>"}
     ticks = tick_positions(length, max_labels=MAX_HEATMAP_LABELS)
-    fig.update_xaxes(tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-60,
-                     tickfont={"size": 10})
-    fig.update_yaxes(title="unit", autorange="reversed")
+    shapes = []
     if current is not None and 0 <= current < length:
-        fig.add_shape(type="rect", x0=current - 0.5, x1=current + 0.5, y0=-0.5, y1=units - 0.5,
-                      line={"color": ACCENT, "width": 3})
-    return base_layout(fig, title or TITLES.get(name, name), height=height)
+        shapes.append({"type": "rect", "x0": current - 0.5, "x1": current + 0.5, "y0": -0.5,
+                       "y1": units - 0.5, "line": {"color": ACCENT, "width": 3}})
+    return figure([heatmap], title or TITLES.get(name, name), height=height, shapes=shapes,
+                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
+                         "tickfont": {"size": 10}},
+                  yaxis={"title": {"text": "unit"}, "autorange": "reversed"})
 
 
 def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,
@@ -75,33 +76,35 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
     """One unit's value along the text, optionally with a measure (e.g. bracket depth) on a
     second axis; the current step marked."""
     steps = list(range(len(values)))
-    fig = go.Figure()
-    fig.add_scatter(x=steps, y=values, mode="lines+markers", name=title, line={"color": TRAIN_COLOR},
-                    hovertemplate="%{customdata}: %{y:.3f}<extra></extra>", customdata=labels)
+    traces: list[dict] = [{"type": "scatter", "x": steps, "y": values, "mode": "lines+markers",
+                           "name": title, "line": {"color": TRAIN_COLOR}, "customdata": labels,
+                           "hovertemplate": "%{customdata}: %{y:.3f}<extra></extra>"}]
+    extra: dict[str, object] = {}
     if measure is not None:
-        fig.add_scatter(x=steps, y=measure, mode="lines", name=measure_name or "measure", yaxis="y2",
-                        line={"color": MUTED, "dash": "dash", "shape": "hv"})
+        traces.append({"type": "scatter", "x": steps, "y": measure, "mode": "lines",
+                       "name": measure_name or "measure", "yaxis": "y2",
+                       "line": {"color": MUTED, "dash": "dash", "shape": "hv"}})
         integer = bool(np.all(np.mod(measure, 1) == 0)) and float(np.max(measure, initial=0)) <= 12
-        fig.update_layout(yaxis2={"title": measure_name, "overlaying": "y", "side": "right",
-                                  "showgrid": False, "dtick": 1 if integer else None,
-                                  "rangemode": "tozero"})
+        extra["yaxis2"] = {"title": {"text": measure_name}, "overlaying": "y", "side": "right",
+                           "showgrid": False, "dtick": 1 if integer else None, "rangemode": "tozero"}
     if current is not None and 0 <= current < len(values):
-        fig.add_vline(x=current, line={"color": ACCENT, "width": 2})
+        extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current,
+                            "y0": 0, "y1": 1, "line": {"color": ACCENT, "width": 2}}]
     ticks = tick_positions(len(values))
-    fig.update_xaxes(tickvals=ticks, ticktext=[labels[i] for i in ticks], tickangle=-60)
-    fig.update_layout(yaxis_title=title, legend={"orientation": "h", "y": 1.12})
-    return base_layout(fig, None, height=320)
+    return figure(traces, None, height=320, legend={"orientation": "h", "y": 1.12},
+                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60},
+                  yaxis={"title": {"text": title}}, **extra)
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:
     """The top units by |r| with a measure, as horizontal bars (positive red, negative blue)."""
     labels = [f"unit {u}" for u, _ in units]
     rs = [r for _, r in units]
-    fig = go.Figure(go.Bar(x=rs, y=labels, orientation="h", text=[f"{r:+.2f}" for r in rs],
-                           marker={"color": ["#d6604d" if r >= 0 else "#4393c3" for r in rs]}))
-    fig.update_xaxes(range=[-1, 1], title=f"correlation r with {measure_name}")
-    fig.update_yaxes(autorange="reversed")
-    return base_layout(fig, None, height=60 + 32 * max(1, len(units)))
+    bars = {"type": "bar", "x": rs, "y": labels, "orientation": "h", "text": [f"{r:+.2f}" for r in rs],
+            "marker": {"color": ["#d6604d" if r >= 0 else "#4393c3" for r in rs]}}
+    return figure([bars], None, height=60 + 32 * max(1, len(units)),
+                  xaxis={"range": [-1, 1], "title": {"text": f"correlation r with {measure_name}"}},
+                  yaxis={"autorange": "reversed"})
 
 
 def _n(x: float) -> str:

@@ -17,6 +17,7 @@ ACCENT = "#ff7f0e"
 MUTED = "#b0b7c3"
 KIND_COLORS = {"letter": "#4C78A8", "digit": "#F58518", "space": "#9D9D9D",
                "punctuation": "#E45756", "other": "#72B7B2"}
+LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 # A qualitative palette; token id i always gets TOKEN_PALETTE[i % len].
 TOKEN_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
                  "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3", "#b2df8a",
