@@ -248,8 +248,11 @@ class GPT(nn.Module):
                 v = torch.cat([cache[i][1], v], dim=2)
             new_cache.append((k, v))
             # new token j sits at start + j: it sees every cached key and the new ones up to j
-            visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=x.device)
-            visible = visible.tril(diagonal=start)
+            # (one new token sees them all: no mask, the common case while generating)
+            visible = None
+            if q.shape[2] > 1:
+                visible = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=x.device)
+                visible = visible.tril(diagonal=start)
             x = block.finish(x, F.scaled_dot_product_attention(q, k, v, attn_mask=visible))
         return self.head(self.ln_f(x)), new_cache
 

@@ -8,7 +8,7 @@ from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
-from lmviz.sampling import SamplingConfig
+from lmviz.sampling import Generation, SamplingConfig
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
@@ -141,24 +141,26 @@ stepper(run, prompt, config, view.seed)
 st.subheader("Same prompt, same settings: a recurrent model and a GPT")
 st.caption(f"Each model generates {COMPARE_TOKENS} tokens with seed {view.seed}. The chart shows "
            "how sure each was of the token it picked: a high line is a confident model.")
-series: dict[str, list[float]] = {}
-picked: dict[str, list[str]] = {}
+results: dict[str, Generation] = {}
 for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
     with column:
-        label = MODEL_LABELS[family]
         model_run = run_for(view, family)
         result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
         if model_run is None or result is None:
             continue
-        st.markdown(f"**{label}** · {model_run.parameters:,} parameters")
+        st.markdown(f"**{MODEL_LABELS[family]}** · {model_run.parameters:,} parameters")
         st.code(result.text, language=None, wrap_lines=True)
         surprise = mean_log_probability_bits(result.steps)
         st.metric("Average surprise of its picks", f"{surprise:.2f} bits" if surprise is not None else "—",
                   help="Mean of −log₂ p over the picked tokens: 0 = it was always sure.")
-        with st.expander("Per-step probabilities"):
-            st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
-                         column_config=STEP_COLUMNS, key=f"sampling_compare_{family}")
-        series[label] = [s.probability for s in result.steps]
-        picked[label] = [s.token for s in result.steps]
-if series:
-    st.plotly_chart(figure_step_probabilities(series, picked), width="stretch", key="sampling_compare")
+        results[MODEL_LABELS[family]] = result
+if results:
+    st.plotly_chart(figure_step_probabilities({k: [s.probability for s in r.steps] for k, r in results.items()},
+                                              {k: [s.token for s in r.steps] for k, r in results.items()}),
+                    width="stretch", key="sampling_compare")
+    # drawn only on request: two tables on every Temperature move cost more than the chart
+    if st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
+        for n, (column, (label, result)) in enumerate(zip(st.columns(2), results.items(), strict=False)):
+            column.markdown(f"**{label}**")
+            column.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
+                             column_config=STEP_COLUMNS, key=f"sampling_compare_{n}")

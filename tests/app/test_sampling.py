@@ -106,3 +106,14 @@ def test_html_in_the_prompt_is_shown_as_text() -> None:
     assert any("<unk>" in i.value for i in at.info)  # < and > are not in the story's characters
     assert all("<script>" not in m.value for m in at.markdown)  # never raw HTML in markdown
     assert at.code[0].value.startswith("<b>x</b><script>")  # shown literally, in a code block
+
+
+def test_comparison_tables_on_request_match_the_chart() -> None:
+    at = open_page(temperature="0")
+    assert len(at.dataframe) == 0  # the stepper is empty and the tables are off
+    at.toggle(key="sampling_compare_tables").set_value(True).run()
+    assert not at.exception and len(at.dataframe) == 2
+    chart = at.get("plotly_chart")[1].proto.spec
+    for table in (d.value for d in at.dataframe):
+        assert len(table) == 40 and set(table["rank"]) == {1}  # greedy: always the top token
+        assert f"{table['probability'].iloc[0]:.6g}"[:5] in chart  # the chart plots these values

@@ -236,3 +236,14 @@ def test_gpt_generation_with_cache_equals_full_passes(gpt_run: Run) -> None:
     for step in generation.steps:
         np.testing.assert_allclose(step.logits, next_logits(gpt_run.model, ids[-context:]), atol=1e-4)
         ids.append(step.id)
+
+
+@pytest.mark.parametrize("split", [1, 5, 8])
+def test_gpt_extend_by_several_tokens_after_a_cache_equals_one_pass(gpt_run: Run, split: int) -> None:
+    """Several new tokens after cached ones: each sees the cache and the new ones up to itself."""
+    ids = torch.tensor([gpt_run.tokenizer.encode("the keeper climbed").ids[:12]])
+    full = gpt_run.model(ids)
+    _, cache = gpt_run.model.extend(ids[:, :split])
+    logits, cache = gpt_run.model.extend(ids[:, split:], cache)
+    torch.testing.assert_close(logits, full[:, split:], atol=1e-5, rtol=1e-5)
+    assert cache[0][0].shape[2] == ids.shape[1]
