@@ -7,7 +7,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.figures.labels import tick_positions
-from lmviz.figures.style import ACCENT, DIVERGING_SCALE, GATE_SCALE, MUTED, TRAIN_COLOR, figure
+from lmviz.figures.style import (
+    ACCENT,
+    DIVERGING_SCALE,
+    GATE_SCALE,
+    MUTED,
+    TRAIN_COLOR,
+    data_revision,
+    figure,
+)
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
 
 MAX_HEATMAP_LABELS = 24  # heatmaps sit two to a row: fewer labels than a full-width chart
@@ -65,7 +73,9 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     if current is not None and 0 <= current < length:
         shapes.append({"type": "rect", "x0": current - 0.5, "x1": current + 0.5, "y0": -0.5,
                        "y1": units - 0.5, "line": {"color": ACCENT, "width": 3}})
+    # only the outline moves with the timestep: the same revision keeps the heatmap as drawn
     return figure([heatmap], title or TITLES.get(name, name), height=height, shapes=shapes,
+                  datarevision=data_revision(values, labels), uirevision=name,
                   xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
                          "tickfont": {"size": 10}},
                   yaxis={"title": {"text": "unit"}, "autorange": "reversed"})
@@ -91,7 +101,9 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
         extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current,
                             "y0": 0, "y1": 1, "line": {"color": ACCENT, "width": 2}}]
     ticks = tick_positions(len(values))
+    revision = data_revision(values, labels, measure if measure is not None else [])
     return figure(traces, None, height=320, legend={"orientation": "h", "y": 1.12},
+                  datarevision=revision, uirevision=title,
                   xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60},
                   yaxis={"title": {"text": title}}, **extra)
 

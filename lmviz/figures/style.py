@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -37,6 +40,18 @@ def show_whitespace(piece: str) -> str:
 def token_labels(pieces: list[str]) -> list[str]:
     """Unique axis labels for a sequence of pieces: 'position:piece'."""
     return [f"{i}:{show_whitespace(p)}" for i, p in enumerate(pieces)]
+
+
+def data_revision(*parts: np.ndarray | list) -> str:
+    """A digest of a figure's data (numbers or labels) for layout.datarevision: while it stays
+    the same, the browser's Plotly.react skips the data and redraws only what changed (a moved
+    outline); any change of the data changes it."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        array = np.ascontiguousarray(part)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def layout(title: str | None = None, height: int = 360, **extra: object) -> dict[str, object]:

@@ -157,3 +157,18 @@ def test_gate_titles() -> None:
     assert gate_title("gru", "update_gate") == "Update gate z"
     assert figure_gate_heatmap(np.zeros((2, 2)), ["a", "b"], "candidate",
                                title="Candidate n").layout.title.text == "Candidate n"
+
+
+def test_moving_the_timestep_keeps_the_data_revision() -> None:
+    """Plotly.react redraws only the outline while datarevision stays; new data changes it."""
+    values = np.random.default_rng(1).uniform(0, 1, (12, 4))
+    labels = short_labels(list("abcdefghijkl"))
+    revisions = {figure_gate_heatmap(values, labels, "input_gate", current=t).layout.datarevision
+                 for t in range(12)}
+    assert len(revisions) == 1
+    assert figure_gate_heatmap(values + 1e-6, labels, "input_gate").layout.datarevision not in revisions
+    assert figure_gate_heatmap(values, labels[::-1], "input_gate").layout.datarevision not in revisions
+    line = [figure_unit_line(values[:, 0], labels, "cell", current=t).layout.datarevision for t in (0, 5)]
+    assert line[0] == line[1]
+    depth = np.arange(12.0)
+    assert figure_unit_line(values[:, 0], labels, "cell", measure=depth).layout.datarevision != line[0]
