@@ -5,80 +5,104 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from lmviz.attention_math import InductionScores, QueryStep, masked_attention
 from lmviz.figures.labels import tick_positions
-from lmviz.figures.style import ACCENT, GATE_SCALE, MUTED, TRAIN_COLOR, base_layout
+from lmviz.figures.style import ACCENT, GATE_SCALE, MUTED, TRAIN_COLOR, figure, layout
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
 
 
-def _token_axes(fig: go.Figure, labels: list[str], **where) -> None:
-    ticks = tick_positions(len(labels), max_labels=32)
-    text = [labels[i] for i in ticks]
-    fig.update_xaxes(tickvals=ticks, ticktext=text, tickangle=-60, showgrid=False, **where)
-    fig.update_yaxes(tickvals=ticks, ticktext=text, autorange="reversed", showgrid=False, **where)
+def _ticks(labels: list[str], count: int) -> dict[str, object]:
+    """Axis ticks for positions 0..count-1, at most 32 of them labelled."""
+    ticks = tick_positions(count, max_labels=32)
+    return {"tickvals": ticks, "ticktext": [labels[i] for i in ticks]}
+
+
+def _cell(index: int) -> str:
+    """The axes suffix of a grid's cell: '' for the first (x, y), then '2', '3', ... (x2, y2)."""
+    return str(index + 1) if index else ""
+
+
+def _grid(rows: int, cols: int, titles: list[str], horizontal_spacing: float = 0.02,
+          vertical_spacing: float = 0.06) -> tuple[dict[str, dict[str, object]], list[dict[str, object]]]:
+    """make_subplots' grid as dicts: the x and y axis of every cell over its domain ("xaxis",
+    "yaxis", "xaxis2", ... for cells row by row from the top) and the cells' title annotations."""
+    width = (1 - horizontal_spacing * (cols - 1)) / cols
+    height = (1 - vertical_spacing * (rows - 1)) / rows
+    axes: dict[str, dict[str, object]] = {}
+    annotations: list[dict[str, object]] = []
+    for index, title in enumerate(titles):
+        row, col = divmod(index, cols)
+        left, bottom = col * (width + horizontal_spacing), (rows - 1 - row) * (height + vertical_spacing)
+        n = _cell(index)
+        axes[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [left, left + width]}
+        axes[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [bottom, bottom + height]}
+        annotations.append({"text": title, "x": left + width / 2, "y": bottom + height, "xref": "paper",
+                            "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                            "showarrow": False, "font": {"size": 16}})
+    return axes, annotations
 
 
 def figure_attention(weights: np.ndarray, labels: list[str], title: str | None = None,
                      query: int | None = None) -> go.Figure:
     """One head's (T, T) weights: rows are queries, columns keys; masked (future) cells grey."""
     length = weights.shape[0]
-    z = masked_attention(weights)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(length)), y=list(range(length)), colorscale=GATE_SCALE, zmin=0, zmax=1,
-        colorbar={"thickness": 12, "title": "weight"}, hoverongaps=False,
-        hovertemplate="query %{y} → key %{x}: %{z:.3f}<extra></extra>"))
-    _token_axes(fig, labels)
-    fig.update_xaxes(title="key (attended to)")
-    fig.update_yaxes(title="query (attending)")
+    ticks = _ticks(labels, len(labels))
+    heatmap = {"type": "heatmap", "z": masked_attention(weights), "x": list(range(length)),
+               "y": list(range(length)), "colorscale": GATE_SCALE, "zmin": 0, "zmax": 1,
+               "colorbar": {"thickness": 12, "title": "weight"}, "hoverongaps": False,
+               "hovertemplate": "query %{y} → key %{x}: %{z:.3f}<extra></extra>"}
+    shapes = []
     if query is not None and 0 <= query < length:
-        fig.add_shape(type="rect", x0=-0.5, x1=query + 0.5, y0=query - 0.5, y1=query + 0.5,
-                      line={"color": ACCENT, "width": 3})
-    size = min(620, 260 + 8 * length)
-    return base_layout(fig, title, height=size).update_layout(plot_bgcolor=MASKED_COLOR)
+        shapes.append({"type": "rect", "x0": -0.5, "x1": query + 0.5, "y0": query - 0.5,
+                       "y1": query + 0.5, "line": {"color": ACCENT, "width": 3}})
+    return figure([heatmap], title, height=min(620, 260 + 8 * length), shapes=shapes,
+                  plot_bgcolor=MASKED_COLOR,
+                  xaxis={**ticks, "tickangle": -60, "showgrid": False, "title": "key (attended to)"},
+                  yaxis={**ticks, "autorange": "reversed", "showgrid": False,
+                         "title": "query (attending)"})
 
 
 def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:
     """All heads as small multiples: one row per layer, one column per head."""
     layers, heads = attention.shape[:2]
-    fig = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.02, vertical_spacing=0.06,
-                        subplot_titles=[f"L{ly} H{h}" for ly in range(layers) for h in range(heads)])
-    for ly in range(layers):
-        for h in range(heads):
-            fig.add_trace(go.Heatmap(
-                z=masked_attention(attention[ly, h]), coloraxis="coloraxis", hoverongaps=False,
-                hovertemplate=f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"),
-                row=ly + 1, col=h + 1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
-    if selected is not None:
-        ly, h = selected
-        fig.update_xaxes(showline=True, linecolor=ACCENT, linewidth=3, mirror=True, row=ly + 1, col=h + 1)
-        fig.update_yaxes(showline=True, linecolor=ACCENT, linewidth=3, mirror=True, row=ly + 1, col=h + 1)
-    fig.update_layout(coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1,
-                                 "colorbar": {"thickness": 12}})
-    base_layout(fig, None, height=60 + 190 * layers)
-    fig.update_layout(plot_bgcolor=MASKED_COLOR, margin={"t": 40})
-    return fig
+    cells = [(ly, h) for ly in range(layers) for h in range(heads)]
+    axes, titles = _grid(layers, heads, [f"L{ly} H{h}" for ly, h in cells])
+    frame = {"showline": True, "linecolor": ACCENT, "linewidth": 3, "mirror": True}
+    for index, cell in enumerate(cells):
+        outline = frame if cell == selected else {}
+        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, constrain="domain", **outline)
+        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, autorange="reversed", **outline)
+    traces = [{"type": "heatmap", "z": masked_attention(attention[ly, h]), "coloraxis": "coloraxis",
+               "hoverongaps": False, "xaxis": f"x{_cell(index)}", "yaxis": f"y{_cell(index)}",
+               "hovertemplate": f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"}
+              for index, (ly, h) in enumerate(cells)]
+    spec = layout(None, height=60 + 190 * layers, annotations=titles, plot_bgcolor=MASKED_COLOR,
+                  coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1, "colorbar": {"thickness": 12}},
+                  **axes)
+    spec["margin"] = {**layout()["margin"], "t": 40}  # room for the cell titles
+    return go.Figure(data=traces, layout=spec)
 
 
 def figure_query_steps(step: QueryStep, labels: list[str]) -> go.Figure:
     """Three rows over the visible keys: raw q·k, divided by √d, and the softmax weights."""
     keys = list(range(step.query + 1))
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=[
-        "1 · raw score q·k", f"2 · scaled: q·k / √{step.head_size} = q·k / {step.scale:.2f}",
-        f"3 · softmax weight (sums to {step.weight_sum:.4f})"])
-    for row, (values, color) in enumerate(((step.scores, MUTED), (step.scaled, TRAIN_COLOR),
-                                           (step.weights, ACCENT)), start=1):
-        fig.add_bar(x=keys, y=values, marker={"color": color}, showlegend=False, row=row, col=1,
-                    customdata=[labels[j] for j in keys],
-                    hovertemplate="key %{customdata}: %{y:.4f}<extra></extra>")
-    ticks = tick_positions(len(keys), max_labels=32)
-    fig.update_xaxes(tickvals=ticks, ticktext=[labels[j] for j in ticks], tickangle=-60, row=3, col=1)
-    fig.update_yaxes(range=[0, 1], row=3, col=1)
-    return base_layout(fig, None, height=520)
+    axes, titles = _grid(3, 1, ["1 · raw score q·k",
+                                f"2 · scaled: q·k / √{step.head_size} = q·k / {step.scale:.2f}",
+                                f"3 · softmax weight (sums to {step.weight_sum:.4f})"],
+                         vertical_spacing=0.08)
+    for upper in ("xaxis", "xaxis2"):  # the x axis is shared: the upper rows follow the bottom one
+        axes[upper].update(matches="x3", showticklabels=False)
+    axes["xaxis3"].update(_ticks(labels, len(keys)), tickangle=-60)
+    axes["yaxis3"]["range"] = [0, 1]
+    pieces = [labels[j] for j in keys]
+    bars = [{"type": "bar", "x": keys, "y": values, "marker": {"color": color}, "showlegend": False,
+             "customdata": pieces, "hovertemplate": "key %{customdata}: %{y:.4f}<extra></extra>",
+             "xaxis": f"x{_cell(row)}", "yaxis": f"y{_cell(row)}"}
+            for row, (values, color) in enumerate(((step.scores, MUTED), (step.scaled, TRAIN_COLOR),
+                                                   (step.weights, ACCENT)))]
+    return figure(bars, None, height=520, annotations=titles, **axes)
 
 
 def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go.Figure:
@@ -89,25 +113,25 @@ def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go
     z = np.vstack([contributions, step.output[None, :]])
     names = [f"{step.weights[j]:.2f} · v[{labels[j]}]" for j in top] + ["output Σ w·v"]
     span = float(np.abs(z).max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=z, y=names, colorscale="RdBu_r", zmin=-span, zmid=0, zmax=span,
-                               colorbar={"thickness": 12},
-                               hovertemplate="%{y}, dim %{x}: %{z:.3f}<extra></extra>"))
-    fig.add_hline(y=len(top) - 0.5, line={"color": "#333", "width": 2})
-    fig.update_xaxes(title="dimension of the head's value vector")
-    fig.update_yaxes(autorange="reversed")
-    return base_layout(fig, None, height=120 + 34 * len(names))
+    heatmap = {"type": "heatmap", "z": z, "y": names, "colorscale": "RdBu_r", "zmin": -span, "zmid": 0,
+               "zmax": span, "colorbar": {"thickness": 12},
+               "hovertemplate": "%{y}, dim %{x}: %{z:.3f}<extra></extra>"}
+    line = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": len(top) - 0.5,
+            "y1": len(top) - 0.5, "line": {"color": "#333", "width": 2}}  # output row below the line
+    return figure([heatmap], None, height=120 + 34 * len(names), shapes=[line],
+                  xaxis={"title": "dimension of the head's value vector"}, yaxis={"autorange": "reversed"})
 
 
 def figure_induction(scores: InductionScores) -> go.Figure:
     """Per head (layers × heads), the prefix-matching score, with uniform attention as a reference."""
     layers, heads = scores.scores.shape
-    fig = go.Figure(go.Heatmap(
-        z=scores.scores, x=[f"head {h}" for h in range(heads)], y=[f"layer {ly}" for ly in range(layers)],
-        colorscale=GATE_SCALE, zmin=0, zmax=1, text=np.round(scores.scores, 2), texttemplate="%{text}",
-        colorbar={"thickness": 12}, hovertemplate="%{y} %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    return base_layout(fig, f"Attention to “the token after the earlier occurrence” "
-                            f"(uniform attention: {scores.chance:.2f})", height=110 + 60 * layers)
+    heatmap = {"type": "heatmap", "z": scores.scores, "x": [f"head {h}" for h in range(heads)],
+               "y": [f"layer {ly}" for ly in range(layers)], "colorscale": GATE_SCALE, "zmin": 0,
+               "zmax": 1, "text": np.round(scores.scores, 2), "texttemplate": "%{text}",
+               "colorbar": {"thickness": 12}, "hovertemplate": "%{y} %{x}: %{z:.3f}<extra></extra>"}
+    return figure([heatmap], f"Attention to “the token after the earlier occurrence” "
+                             f"(uniform attention: {scores.chance:.2f})",
+                  height=110 + 60 * layers, yaxis={"autorange": "reversed"})
 
 
 def query_latex(step: QueryStep, key: int) -> str:

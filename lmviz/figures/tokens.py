@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from lmviz.figures.style import ACCENT, TRAIN_COLOR, base_layout, show_whitespace, token_color
+from lmviz.figures.style import ACCENT, TRAIN_COLOR, figure, show_whitespace, token_color
 from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
@@ -158,15 +158,13 @@ def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4) ->
 
 def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None = None) -> go.Figure:
     """Tokens needed for the same text by each tokenizer, labelled with characters per token."""
-    fig = go.Figure()
-    fig.add_bar(
-        x=[c.kind for c in counts], y=[c.tokens for c in counts], marker_color=TRAIN_COLOR,
-        text=[f"{c.tokens} tokens · {c.chars_per_token:.2f} chars/token" for c in counts],
-        textposition="auto",
-        customdata=[[c.vocab_size, c.chars_per_token] for c in counts],
-        hovertemplate="%{x}: %{y} tokens<br>%{customdata[1]:.2f} characters per token"
-                      "<br>vocabulary %{customdata[0]}<extra></extra>",
-    )
-    fig.update_xaxes(title="tokenizer")
-    fig.update_yaxes(title="tokens")
-    return base_layout(fig, title, height=280)
+    bar = {
+        "type": "bar", "x": [c.kind for c in counts], "y": [c.tokens for c in counts],
+        "marker": {"color": TRAIN_COLOR},
+        "text": [f"{c.tokens} tokens · {c.chars_per_token:.2f} chars/token" for c in counts],
+        "textposition": "auto",
+        "customdata": [[c.vocab_size, c.chars_per_token] for c in counts],
+        "hovertemplate": "%{x}: %{y} tokens<br>%{customdata[1]:.2f} characters per token"
+                         "<br>vocabulary %{customdata[0]}<extra></extra>",
+    }
+    return figure([bar], title, height=280, xaxis={"title": "tokenizer"}, yaxis={"title": "tokens"})
