@@ -72,7 +72,3 @@ def figure(traces: list[dict], title: str | None = None, height: int = 360,
     on every slider move (measured in benchmarks/app_latency.py)."""
     return go.Figure(data=traces, layout=layout(title, height, **layout_extra))
 
-
-def base_layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
-    """Transitional: the shared layout applied to a figure built call by call."""
-    return fig.update_layout(**layout(title, height))
