@@ -25,5 +25,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 init_session()
-sidebar()
+# The sampling page's settings rerun only a fragment of it, which leaves the sidebar as it was:
+# that page shows the link to the view itself, next to those settings.
+sidebar(share=page.url_path != "sampling")
 page.run()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lmviz.figures.labels import markdown_text
-from lmviz.figures.sampling import figure_next_token, figure_step_probabilities
+from lmviz.figures.sampling import figure_next_token, generation_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
@@ -23,10 +23,13 @@ from lmviz.ui.state import (
     recurrent_family,
     require_app,
     run_for,
+    share_box,
 )
 
 require_app()
 
+SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
+           "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
 STEP_COLUMNS = {
     "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
@@ -40,60 +43,62 @@ st.markdown(
     "scores into probabilities and **sampling picks one token**, which is appended to the text "
     "before the next step. These three settings change only the picking, never the model."
 )
-cols = st.columns(3)
-cols[0].slider("Temperature", 0.0, 2.0, View().temperature, step=0.05, key="temperature",
-               bind="query-params", persist_state="session",
-               help="Divides the logits before softmax. 0 = greedy: always the most likely token.")
-cols[1].slider("Top-k", 0, 200, View().top_k, key="top_k", bind="query-params",
-               persist_state="session", help="Keep only the k most likely tokens. 0 = off.")
-cols[2].slider("Top-p (nucleus)", 0.05, 1.0, View().top_p, step=0.05, key="top_p",
-               bind="query-params", persist_state="session",
-               help="Keep the fewest most likely tokens whose probabilities add up to p. 1 = off.")
-
-view = current_view()
-config = sampling_config(view.temperature, view.top_k, view.top_p)
-prompt = ensure_prompt(view)
-run = run_for(view) if prompt is not None and config is not None else None
-if run is None or config is None or prompt is None:
-    st.stop()
-
-logits, read = logits_for(run, prompt)
-if read.truncated:
-    st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
-            "the model reads only its end.")
-if read.unknown:
-    st.info(f"{read.unknown} token(s) of the prompt are not in the vocabulary and read as <unk>.")
-
-st.subheader(f"The next token after your prompt — {MODEL_LABELS[view.model]}")
-bars = token_bars(logits, run.tokenizer.vocab, config)
-metrics = st.columns(3)
-metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
-                  delta=f"{bars.entropy_bits - bars.base_entropy_bits:+.2f} bits vs T = 1",
-                  delta_color="off", help="How unsure the pick is: 0 bits = one certain token.")
-metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
-                  help="The model's own distribution, before any sampling setting.")
-metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}")
-log_y = st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
-st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch",
-                key="sampling_bars")
+st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
 st.caption(
     "Temperature divides the logits before the softmax: below 1 the tall bars grow and the short "
     "ones shrink (sharper), above 1 the bars even out (flatter), at 0 only the tallest is left. "
-    "Grey: the model's own distribution at T = 1. Hatched red: tokens top-k or top-p cut away; "
-    "what is left is rescaled to sum to 1. The 30 most likely tokens are shown."
+    "In the chart, grey is the model's own distribution at T = 1 and hatched red marks tokens "
+    "top-k or top-p cut away; what is left is rescaled to sum to 1."
 )
 
-ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
-st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
-if ex.scaled is None:
-    st.markdown(f"With **T = 0** there is no division: the most likely token "
-                f"“{markdown_text(show_whitespace(ex.piece))}” (logit z = {ex.logit:.2f}) gets p = 1 "
-                f"(it had p = {ex.base_probability:.3f} at T = 1).")
-else:
-    st.markdown(f"For the most likely token “{markdown_text(show_whitespace(ex.piece))}”: z = {ex.logit:.2f}, "
-                f"z / T = {ex.logit:.2f} / {ex.temperature:g} = {ex.scaled:.2f}, so p = "
-                f"{ex.probability:.3f} at T = {ex.temperature:g} against {ex.base_probability:.3f} "
-                "at T = 1 (before top-k and top-p).")
+
+def settings() -> None:
+    cols = st.columns(3)
+    cols[0].slider("Temperature", 0.0, 2.0, View().temperature, step=0.05, key="temperature",
+                   bind="query-params", persist_state="session",
+                   help="Divides the logits before softmax. 0 = greedy: always the most likely token.")
+    cols[1].slider("Top-k", 0, 200, View().top_k, key="top_k", bind="query-params",
+                   persist_state="session", help="Keep only the k most likely tokens. 0 = off.")
+    cols[2].slider("Top-p (nucleus)", 0.05, 1.0, View().top_p, step=0.05, key="top_p",
+                   bind="query-params", persist_state="session",
+                   help="Keep the fewest most likely tokens whose probabilities add up to p. 1 = off.")
+
+
+def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> None:
+    """The next-token bars at these settings, their entropy, and one token's numbers."""
+    logits, read = logits_for(run, prompt)
+    if read.truncated:
+        st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
+                "the model reads only its end.")
+    if read.unknown:
+        st.info(f"{read.unknown} token(s) of the prompt are not in the vocabulary and read as <unk>.")
+    st.subheader(f"The next token after your prompt — {MODEL_LABELS[model]}")
+    bars = token_bars(logits, run.tokenizer.vocab, config)
+    metrics = st.columns(3)
+    metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
+                      delta=f"{bars.entropy_bits - bars.base_entropy_bits:+.2f} bits vs T = 1",
+                      delta_color="off", help="How unsure the pick is: 0 bits = one certain token.")
+    metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
+                      help="The model's own distribution, before any sampling setting.")
+    metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}")
+    log_y = st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
+    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch",
+                    key="sampling_bars")
+    ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
+    piece = markdown_text(show_whitespace(ex.piece))
+    if ex.scaled is None:
+        st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. With **T = 0** there is "
+                    f"no division: the most likely token “{piece}” (logit z = {ex.logit:.2f}) gets "
+                    f"p = 1 (it had p = {ex.base_probability:.3f} at T = 1).")
+    else:
+        st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. For the most likely, "
+                    f"“{piece}”: z = {ex.logit:.2f}, z / T = {ex.logit:.2f} / {ex.temperature:g} = "
+                    f"{ex.scaled:.2f}, so p = {ex.probability:.3f} at T = {ex.temperature:g} against "
+                    f"{ex.base_probability:.3f} at T = 1 (before top-k and top-p).")
+
+
+def show_generation(result: Generation) -> None:
+    st.markdown(generation_html(result.prompt, result.steps), unsafe_allow_html=True)  # escaped
 
 
 def _add(tokens: int) -> None:
@@ -113,7 +118,7 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
     """Clicks here rerun only this part: the text is regenerated from the seed each time."""
     st.subheader("Step by step")
     st.caption(f"Each click samples with the settings above and seed {seed}: the same seed gives "
-               "the same tokens, so the text grows by one token per click.")
+               f"the same tokens, so the text grows by one token per click. {SHADING}")
     buttons = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     buttons[0].button("Next token", key="sampling_next", on_click=_add, args=(1,), type="primary")
     n = buttons[1].number_input("N (tokens at once)", 1, MAX_TOKENS, 20, key="sampling_n")
@@ -126,7 +131,7 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
     result = generation_for(run, prompt, config, count, seed)
     if result is None:
         return
-    st.code(result.text, language=None, wrap_lines=True)
+    show_generation(result)
     if count >= MAX_TOKENS:
         st.caption(f"The stepper stops at {MAX_TOKENS} tokens: press Reset to start again.")
     last = result.steps[-1]
@@ -136,31 +141,48 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
 
-stepper(run, prompt, config, view.seed)
-
-st.subheader("Same prompt, same settings: a recurrent model and a GPT")
-st.caption(f"Each model generates {COMPARE_TOKENS} tokens with seed {view.seed}. The chart shows "
-           "how sure each was of the token it picked: a high line is a confident model.")
-results: dict[str, Generation] = {}
-for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
-    with column:
-        model_run = run_for(view, family)
-        result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
-        if model_run is None or result is None:
-            continue
-        st.markdown(f"**{MODEL_LABELS[family]}** · {model_run.parameters:,} parameters")
-        st.code(result.text, language=None, wrap_lines=True)
-        surprise = mean_log_probability_bits(result.steps)
-        st.metric("Average surprise of its picks", f"{surprise:.2f} bits" if surprise is not None else "—",
-                  help="Mean of −log₂ p over the picked tokens: 0 = it was always sure.")
-        results[MODEL_LABELS[family]] = result
-if results:
-    st.plotly_chart(figure_step_probabilities({k: [s.probability for s in r.steps] for k, r in results.items()},
-                                              {k: [s.token for s in r.steps] for k, r in results.items()}),
-                    width="stretch", key="sampling_compare")
-    # drawn only on request: two tables on every Temperature move cost more than the chart
-    if st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
+def compare(view: View, prompt: str, config: SamplingConfig) -> None:
+    """The same prompt and settings through a recurrent model and the GPT, side by side."""
+    st.subheader("Same prompt, same settings: a recurrent model and a GPT")
+    st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens with seed {view.seed}. "
+               f"{SHADING} Average surprise sums it up: lower is a surer model.")
+    results: dict[str, Generation] = {}
+    for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
+        with column:
+            model_run = run_for(view, family)
+            result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
+            if model_run is None or result is None:
+                continue
+            st.markdown(f"**{MODEL_LABELS[family]}** · {model_run.parameters:,} parameters")
+            show_generation(result)
+            surprise = mean_log_probability_bits(result.steps)
+            st.metric("Average surprise of its picks", f"{surprise:.2f} bits" if surprise is not None else "—",
+                      help="Mean of −log₂ p over the picked tokens: 0 = it was always sure.")
+            results[MODEL_LABELS[family]] = result
+    # drawn only on request: two tables on every Temperature move would slow each move down
+    if results and st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
         for n, (column, (label, result)) in enumerate(zip(st.columns(2), results.items(), strict=False)):
             column.markdown(f"**{label}**")
             column.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
                              column_config=STEP_COLUMNS, key=f"sampling_compare_{n}")
+
+
+@st.fragment
+def sampling_view() -> None:
+    """Everything the three settings change. A fragment: moving one reruns this part only, not
+    the sidebar and the text above, so a move redraws fast. The sidebar's link would go stale
+    here, so this page shows the link itself (share_box), under the settings."""
+    settings()
+    view = current_view()
+    share_box(view)
+    config = sampling_config(view.temperature, view.top_k, view.top_p)
+    prompt = ensure_prompt(view)
+    run = run_for(view) if prompt is not None and config is not None else None
+    if run is None or config is None or prompt is None:
+        return
+    next_token(run, prompt, config, view.model)
+    stepper(run, prompt, config, view.seed)
+    compare(view, prompt, config)
+
+
+sampling_view()

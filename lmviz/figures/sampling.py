@@ -1,16 +1,16 @@
-"""Next-token bars at the chosen sampling settings over T = 1, and per-step probabilities."""
+"""Next-token bars at the chosen sampling settings over T = 1, and generated text shaded by confidence."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
 from lmviz.figures.style import LEGEND_ABOVE, MUTED, VAL_COLOR, figure, show_whitespace, token_color
+from lmviz.figures.tokens import escape_html
 from lmviz.next_token import TokenBars
-
-MODEL_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+from lmviz.sampling import Step
 
 
 def bar_labels(pieces: Sequence[str]) -> list[str]:
@@ -45,25 +45,31 @@ def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
              for label, c in zip(labels, bars.cut, strict=True)]
     yaxis = ({"title": {"text": "probability (log scale)"}, "type": "log", "exponentformat": "power",
               "dtick": 1} if log_y else {"title": {"text": "probability"}, "rangemode": "tozero"})
+    yaxis.update(automargin=False, ticklabeloverflow="allow")
     return figure(traces, title, height=380, barmode="overlay", bargap=0.1, legend=LEGEND_ABOVE,
                   xaxis={"tickmode": "array", "tickvals": x, "ticktext": ticks, "tickangle": 0,
-                         "title": {"text": "next token (most likely at T = 1 first)"}},
+                         "title": {"text": "next token (most likely at T = 1 first)"}, "automargin": False, "ticklabeloverflow": "allow"},
+                  margin={"l": 60, "r": 20, "t": 40, "b": 60},
                   yaxis=yaxis)
 
 
-def figure_step_probabilities(series: Mapping[str, Sequence[float]],
-                              tokens: Mapping[str, Sequence[str]] | None = None,
-                              title: str | None = None) -> go.Figure:
-    """The probability each model gave the token it picked, step by step."""
-    traces = []
-    for n, (name, probs) in enumerate(series.items()):
-        picked = bar_labels(tokens[name]) if tokens and name in tokens else None
-        traces.append({
-            "type": "scatter", "x": list(range(1, len(probs) + 1)), "y": list(probs),
-            "mode": "lines+markers", "name": name,
-            "line": {"color": MODEL_COLORS[n % len(MODEL_COLORS)]}, "customdata": picked,
-            "hovertemplate": ("step %{x}: %{customdata} p=%{y:.3f}" if picked else "step %{x}: p=%{y:.3f}")
-            + "<extra>" + html.escape(name) + "</extra>"})
-    return figure(traces, title, height=300, legend=LEGEND_ABOVE,
-                  xaxis={"title": {"text": "generated token"}},
-                  yaxis={"title": {"text": "probability of the picked token"}, "range": [0, 1.05]})
+def _shade(probability: float) -> str:
+    """Background of a generated token: pale for an unsure pick, deep blue for a sure one."""
+    return f"rgba(37,99,235,{0.08 + 0.62 * min(max(probability, 0.0), 1.0):.2f})"
+
+
+def generation_html(prompt: str, steps: Sequence[Step]) -> str:
+    """The prompt in grey, then each generated token shaded by the probability the model gave it
+    (hover: p and rank). Spaces keep their width, a newline shows as ↵ and breaks the line.
+
+    Safe for `st.markdown(..., unsafe_allow_html=True)`: every piece is escaped and the result has
+    no newline (a blank line would end the HTML block)."""
+    def text(piece: str) -> str:
+        return escape_html(piece).replace("\n", "↵<br>").replace("\t", "⇥")
+
+    spans = "".join(
+        f'<span title="p = {s.probability:.3f} · rank {s.rank}" style="background:{_shade(s.probability)};'
+        f'border-radius:3px">{text(s.token) or "∅"}</span>' for s in steps)
+    return ('<div class="lmviz-generation" style="font-family:monospace;white-space:pre-wrap;'
+            'line-height:1.8;padding:8px 10px;border:1px solid #e2e8f0;border-radius:6px">'
+            f'<span style="color:#64748b">{text(prompt)}</span>{spans}</div>')

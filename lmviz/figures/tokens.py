@@ -102,7 +102,7 @@ def _label(piece: str, whitespace: bool) -> str:
     return piece.replace("\n", "↵").replace("\t", "⇥") or "∅"
 
 
-def _escape(text: str) -> str:
+def escape_html(text: str) -> str:
     # `$` would start LaTeX in st.markdown; the rest is plain HTML escaping.
     return html.escape(text, quote=True).replace("$", "&#36;")
 
@@ -119,11 +119,11 @@ def _chip_span(chip: Chip, whitespace: bool) -> str:
         below = str(chip.token_id) if known else "·"
         title = f"id {chip.token_id}: {show_whitespace(chip.piece)!r}" if known else show_whitespace(chip.piece)
     return (
-        f'<span class="lmviz-chip" title="{_escape(title)}" style="display:inline-flex;'
+        f'<span class="lmviz-chip" title="{escape_html(title)}" style="display:inline-flex;'
         f"flex-direction:column;align-items:center;background:{color};border:{border};"
         'border-radius:6px;padding:2px 6px;margin:2px;font-family:monospace;vertical-align:middle">'
-        f'<span style="white-space:pre;font-size:1.05em;color:#0f172a">{_escape(_label(chip.piece, whitespace))}</span>'
-        f'<span style="font-size:0.7em;color:#475569">{_escape(below)}</span></span>'
+        f'<span style="white-space:pre;font-size:1.05em;color:#0f172a">{escape_html(_label(chip.piece, whitespace))}</span>'
+        f'<span style="font-size:0.7em;color:#475569">{escape_html(below)}</span></span>'
     )
 
 

@@ -17,7 +17,7 @@ from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, next_logits
 
 MAX_TOKENS = 200  # the stepper's longest generation
-COMPARE_TOKENS = 40  # each model continues the prompt by this many tokens, side by side
+COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
 _EMPTY = np.empty(0)
 
 

@@ -112,8 +112,9 @@ def current_view() -> View:
     return replace(view, prompt=(view.prompt or "")[:MAX_PROMPT_CHARS])
 
 
-def sidebar() -> View:
-    """The controls that define the model every page shows (kept in the URL)."""
+def sidebar(share: bool = True) -> View:
+    """The controls that define the model every page shows (kept in the URL), and the link to
+    this view unless the page shows it itself (`share=False`)."""
     with st.sidebar:
         st.subheader("Model")
         st.selectbox("Corpus", CHOICES["corpus"], key="corpus", bind="query-params",
@@ -133,9 +134,16 @@ def sidebar() -> View:
         example = CORPUS_PROMPTS.get(view.corpus)
         if example and example != view.prompt:
             st.button("Use an example prompt for this corpus", on_click=_set_prompt, args=(example,))
-        st.caption("Share this view: copy the link (the button on its right).")
-        st.code(share_link(view), language=None)
+        if share:
+            share_box(view)
+        else:
+            st.caption("The link to this view is on the page, under its settings.")
     return view
+
+
+def share_box(view: View) -> None:
+    st.caption("Share this view: copy the link (the button on its right).")
+    st.code(share_link(view), language=None)
 
 
 def share_link(view: View) -> str:

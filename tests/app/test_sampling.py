@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.ui.generation import COMPARE_TOKENS
 from tests.app.apptest import open_app_page
 
 
@@ -16,6 +17,16 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def texts(at: AppTest) -> list[str]:
+    """The generated texts as the page draws them (escaped HTML, one span per picked token):
+    the stepper's when it has one, then the LSTM's and the GPT's."""
+    return [m.value for m in at.main.markdown if 'class="lmviz-generation"' in m.value]
+
+
+def picks(text: str) -> int:
+    return text.count('title="p = ')
+
+
 def steps_table(at: AppTest):
     return at.dataframe[0].value  # the stepper's table comes before the comparison's
 
@@ -25,15 +36,16 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     assert at.slider(key="temperature").value == pytest.approx(0.3)
     assert at.slider(key="temperature").label == "Temperature"
     assert at.slider(key="top_k").value == 0 and at.slider(key="top_p").value == 1.0
-    assert len(at.get("plotly_chart")) == 2  # next-token bars + LSTM vs GPT probabilities
+    assert len(at.get("plotly_chart")) == 1  # the next-token bars
     assert metric(at, "Tokens that can be picked") == "67 of 67"
     sharp = float(metric(at, "Entropy at these settings").split()[0])
     base = float(metric(at, "Entropy at T = 1").split()[0])
     assert sharp <= base  # T < 1 sharpens
     assert any("divides the logits before the softmax" in c.value for c in at.caption)
     assert any("z / T" in m.value and "/ 0.3 =" in m.value for m in at.markdown)
-    texts = [c.value for c in at.main.code]  # the LSTM's and the GPT's 40 tokens
-    assert len(texts) == 2 and all(t.startswith("The keeper climbed the stairs and") for t in texts)
+    compared = texts(at)  # the LSTM's and the GPT's continuations
+    assert len(compared) == 2 and all(picks(t) == COMPARE_TOKENS for t in compared)
+    assert all(">The keeper climbed the stairs and</span>" in t for t in compared)
     assert any("LSTM" in m.value for m in at.markdown) and any("GPT" in m.value for m in at.markdown)
 
     at.slider(key="temperature").set_value(2.0).run()  # only the sampling changes
@@ -47,16 +59,17 @@ def test_stepper_grows_the_same_text_and_resets() -> None:
     assert any("Press **Next token**" in i.value for i in at.info)
     at.button(key="sampling_next").click().run()
     assert not at.exception and at.session_state["sampling_count"] == 1
-    one = at.code[0].value
+    one = texts(at)[0]
     assert len(steps_table(at)) == 1
     at.button(key="sampling_next").click().run()
-    two = at.code[0].value
-    assert two.startswith(one) and len(two) > len(one)  # same seed, same prefix
+    two = texts(at)[0]
+    assert two.startswith(one.removesuffix("</div>")) and picks(one) == 1 and picks(two) == 2  # same seed
     at.number_input(key="sampling_n").set_value(200).run()
     at.button(key="sampling_generate").click().run()
     assert not at.exception and at.session_state["sampling_count"] == 200  # capped
     table = steps_table(at)
-    assert len(table) == 200 and at.code[0].value.startswith(two)
+    assert len(table) == 200 and texts(at)[0].startswith(two.removesuffix("</div>"))
+    assert picks(texts(at)[0]) == 200
     assert table["rank"].min() >= 1 and table["probability"].between(0, 1).all()
     assert any("stops at 200 tokens" in c.value for c in at.caption)
     at.button(key="sampling_reset").click().run()
@@ -83,7 +96,7 @@ def test_extreme_top_k_and_top_p_cut_the_tail() -> None:
     at.slider(key="top_p").set_value(1.0).run()
     assert metric(at, "Tokens that can be picked") == "67 of 67"
     at.toggle(key="sampling_log").set_value(True).run()
-    assert not at.exception and len(at.get("plotly_chart")) == 2
+    assert not at.exception and len(at.get("plotly_chart")) == 1
 
 
 def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
@@ -91,7 +104,7 @@ def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
     at = open_page(state={"prompt": prompt}, model="gpt", corpus="brackets")
     assert any("GPT" in s.value for s in at.subheader)
     assert any("longer than the model's context (64 tokens)" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 2 and len(at.main.code) == 2
+    assert len(at.get("plotly_chart")) == 1 and len(texts(at)) == 2
 
 
 def test_empty_prompt_shows_a_message() -> None:
@@ -105,15 +118,27 @@ def test_html_in_the_prompt_is_shown_as_text() -> None:
     assert not at.exception
     assert any("<unk>" in i.value for i in at.info)  # < and > are not in the story's characters
     assert all("<script>" not in m.value for m in at.markdown)  # never raw HTML in markdown
-    assert at.code[0].value.startswith("<b>x</b><script>")  # shown literally, in a code block
+    shown = texts(at)
+    assert len(shown) == 2 and all("&lt;b&gt;x&lt;/b&gt;&lt;script&gt;" in t for t in shown)
 
 
-def test_comparison_tables_on_request_match_the_chart() -> None:
-    at = open_page(temperature="0")
+def test_comparison_tables_on_request_match_the_shaded_text() -> None:
+    at = open_page(temperature="1.3")
     assert len(at.dataframe) == 0  # the stepper is empty and the tables are off
     at.toggle(key="sampling_compare_tables").set_value(True).run()
     assert not at.exception and len(at.dataframe) == 2
-    chart = at.get("plotly_chart")[1].proto.spec
-    for table in (d.value for d in at.dataframe):
-        assert len(table) == 40 and set(table["rank"]) == {1}  # greedy: always the top token
-        assert f"{table['probability'].iloc[0]:.6g}"[:5] in chart  # the chart plots these values
+    for table, text in zip((d.value for d in at.dataframe), texts(at), strict=True):
+        assert len(table) == COMPARE_TOKENS and table["rank"].min() >= 1
+        hovers = [f'title="p = {p:.3f} · rank {r}"' for p, r in zip(table["probability"], table["rank"],
+                                                                     strict=True)]
+        assert all(h in text for h in hovers)  # the same picks, probabilities and ranks
+
+
+def test_the_page_shows_the_link_with_its_settings_and_the_sidebar_points_to_it() -> None:
+    """The settings rerun a fragment that leaves the sidebar alone: the link lives on the page."""
+    at = open_page()
+    assert not at.sidebar.code and any("link to this view is on the page" in c.value for c in at.sidebar.caption)
+    at.slider(key="temperature").set_value(1.4).run()
+    at.slider(key="top_k").set_value(12).run()
+    links = [c.value for c in at.main.code]
+    assert len(links) == 1 and "temperature=1.4" in links[0] and "top_k=12" in links[0]

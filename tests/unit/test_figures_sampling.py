@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from lmviz.figures.sampling import bar_labels, figure_next_token, figure_step_probabilities
+from lmviz.figures.sampling import bar_labels, figure_next_token, generation_html
 from lmviz.figures.style import MUTED, VAL_COLOR, token_color
 from lmviz.next_token import (
     mean_log_probability_bits,
@@ -121,11 +122,15 @@ def test_figure_next_token_without_cuts_has_two_traces() -> None:
     assert len(fig.data) == 2
 
 
-def test_figure_step_probabilities() -> None:
-    fig = figure_step_probabilities({"LSTM": [0.5, 0.25], "GPT": [0.9]},
-                                    {"LSTM": [" ", "a"], "GPT": ["<"]})
-    assert [t.name for t in fig.data] == ["LSTM", "GPT"]
-    assert list(fig.data[0].x) == [1, 2] and list(fig.data[0].y) == [0.5, 0.25]
-    assert list(fig.data[1].customdata) == ["&lt;"]
-    assert fig.data[0].line.color != fig.data[1].line.color
-    assert len(figure_step_probabilities({}).data) == 0
+def test_generation_html_shades_each_pick_and_escapes_everything(lstm_run: Run) -> None:
+    result = generate(lstm_run.model, lstm_run.tokenizer, "The ", SamplingConfig(1.5), 12, seed=1)
+    page = generation_html("<b>$x</b>\n", result.steps)
+    assert "<b>" not in page and "&lt;b&gt;&#36;x&lt;/b&gt;↵<br>" in page  # prompt escaped, no LaTeX
+    assert "\n" not in page  # one HTML block
+    assert page.count('title="p = ') == 12
+    for step in result.steps:
+        assert f'title="p = {step.probability:.3f} · rank {step.rank}"' in page
+    sure, unsure = (generation_html("", [replace(result.steps[0], probability=p)]) for p in (1.0, 0.01))
+    assert "rgba(37,99,235,0.70)" in sure and "rgba(37,99,235,0.09)" in unsure  # deep = sure
+    odd = replace(result.steps[0], token="</span><script>")
+    assert "<script>" not in generation_html("", [odd])
