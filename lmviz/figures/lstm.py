@@ -10,6 +10,7 @@ from lmviz.figures.labels import tick_positions
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
+    FIXED_AXIS,
     GATE_SCALE,
     MUTED,
     TRAIN_COLOR,
@@ -76,9 +77,10 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     # only the outline moves with the timestep: the same revision keeps the heatmap as drawn
     return figure([heatmap], title or TITLES.get(name, name), height=height, shapes=shapes,
                   datarevision=data_revision(values, labels), uirevision=name,
+                  margin={"l": 60, "r": 20, "t": 50, "b": 64},
                   xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
-                         "tickfont": {"size": 10}},
-                  yaxis={"title": {"text": "unit"}, "autorange": "reversed"})
+                         "tickfont": {"size": 10}, **FIXED_AXIS},
+                  yaxis={"title": {"text": "unit"}, "autorange": "reversed", **FIXED_AXIS})
 
 
 def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,
@@ -104,8 +106,10 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
     revision = data_revision(values, labels, measure if measure is not None else [])
     return figure(traces, None, height=320, legend={"orientation": "h", "y": 1.12},
                   datarevision=revision, uirevision=title,
-                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60},
-                  yaxis={"title": {"text": title}}, **extra)
+                  margin={"l": 60, "r": 60, "t": 40, "b": 70},
+                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
+                         **FIXED_AXIS},
+                  yaxis={"title": {"text": title}, **FIXED_AXIS}, **extra)
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:

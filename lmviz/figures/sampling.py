@@ -7,7 +7,15 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lmviz.figures.style import LEGEND_ABOVE, MUTED, VAL_COLOR, figure, show_whitespace, token_color
+from lmviz.figures.style import (
+    FIXED_AXIS,
+    LEGEND_ABOVE,
+    MUTED,
+    VAL_COLOR,
+    figure,
+    show_whitespace,
+    token_color,
+)
 from lmviz.figures.tokens import escape_html
 from lmviz.next_token import TokenBars
 from lmviz.sampling import Step
@@ -45,10 +53,10 @@ def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
              for label, c in zip(labels, bars.cut, strict=True)]
     yaxis = ({"title": {"text": "probability (log scale)"}, "type": "log", "exponentformat": "power",
               "dtick": 1} if log_y else {"title": {"text": "probability"}, "rangemode": "tozero"})
-    yaxis.update(automargin=False, ticklabeloverflow="allow")
+    yaxis.update(FIXED_AXIS)
     return figure(traces, title, height=380, barmode="overlay", bargap=0.1, legend=LEGEND_ABOVE,
                   xaxis={"tickmode": "array", "tickvals": x, "ticktext": ticks, "tickangle": 0,
-                         "title": {"text": "next token (most likely at T = 1 first)"}, "automargin": False, "ticklabeloverflow": "allow"},
+                         "title": {"text": "next token (most likely at T = 1 first)"}, **FIXED_AXIS},
                   margin={"l": 60, "r": 20, "t": 40, "b": 60},
                   yaxis=yaxis)
 

@@ -20,6 +20,10 @@ ACCENT = "#ff7f0e"
 MUTED = "#b0b7c3"
 KIND_COLORS = {"letter": "#4C78A8", "digit": "#F58518", "space": "#9D9D9D",
                "punctuation": "#E45756", "other": "#72B7B2"}
+# Axes of charts redrawn on every slider move: Plotly's automatic margins and tick-label overflow
+# checks measure every label in the browser, twice (more than half of a move's drawing time,
+# measured): these charts set their margins instead.
+FIXED_AXIS = {"automargin": False, "ticklabeloverflow": "allow"}
 LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
 # A qualitative palette; token id i always gets TOKEN_PALETTE[i % len].
 TOKEN_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
