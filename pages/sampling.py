@@ -8,7 +8,7 @@ from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
-from lmviz.sampling import Generation, SamplingConfig
+from lmviz.sampling import Generation, SamplingConfig, SamplingError
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
@@ -97,8 +97,10 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
                     f"{ex.base_probability:.3f} at T = 1 (before top-k and top-p).")
 
 
-def show_generation(result: Generation) -> None:
-    st.markdown(generation_html(result.prompt, result.steps), unsafe_allow_html=True)  # escaped
+def show_generation(result: Generation, heading: str = "") -> None:
+    """The shaded text, under an optional heading (HTML made here, never user text)."""
+    text = generation_html(result.prompt, result.steps)  # every piece of it escaped
+    st.markdown(f"<div>{heading}</div>{text}" if heading else text, unsafe_allow_html=True)
 
 
 def _add(tokens: int) -> None:
@@ -114,10 +116,20 @@ def _reset() -> None:
 
 
 @st.fragment
-def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
-    """Clicks here rerun only this part: the text is regenerated from the seed each time."""
-    st.subheader("Step by step")
-    st.caption(f"Each click samples with the settings above and seed {seed}: the same seed gives "
+def stepper() -> None:
+    """Step by step; clicks rerun only this part, and the text is sampled again from the seed on
+    each one. Moving the settings reruns their own fragment, not this one: so the text says
+    which settings it was sampled with, and the next click samples with the settings as they are."""
+    view = current_view()
+    try:
+        config = SamplingConfig(float(view.temperature), int(view.top_k), float(view.top_p))
+    except SamplingError:
+        return  # the settings above already say why
+    run = run_for(view) if view.prompt.strip() else None
+    if run is None:
+        return
+    st.subheader("Step by step: sample it yourself")
+    st.caption(f"Each click samples with the settings above and the seed: the same seed gives "
                f"the same tokens, so the text grows by one token per click. {SHADING}")
     buttons = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     buttons[0].button("Next token", key="sampling_next", on_click=_add, args=(1,), type="primary")
@@ -128,12 +140,13 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
     if count == 0:
         st.info("Press **Next token** to sample the first token after your prompt.")
         return
-    result = generation_for(run, prompt, config, count, seed)
+    result = generation_for(run, view.prompt, config, count, view.seed)
     if result is None:
         return
     show_generation(result)
-    if count >= MAX_TOKENS:
-        st.caption(f"The stepper stops at {MAX_TOKENS} tokens: press Reset to start again.")
+    st.caption(f"Sampled by the {MODEL_LABELS[view.model]} at {settings_text(config)}, seed {view.seed}"
+               + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."
+                  if count >= MAX_TOKENS else "."))
     last = result.steps[-1]
     st.markdown(f"Step {len(result.steps)} picked “{markdown_text(show_whitespace(last.token))}” with "
                 f"probability {last.probability:.3f} (rank {last.rank} of {run.tokenizer.vocab_size}).")
@@ -141,11 +154,18 @@ def stepper(run: Run, prompt: str, config: SamplingConfig, seed: int) -> None:
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
 
+def settings_text(config: SamplingConfig) -> str:
+    top_k = f"top-k {config.top_k}" if config.top_k else "top-k off"
+    top_p = f"top-p {config.top_p:g}" if config.top_p < 1 else "top-p off"
+    return f"T = {config.temperature:g}, {top_k}, {top_p}"
+
+
 def compare(view: View, prompt: str, config: SamplingConfig) -> None:
     """The same prompt and settings through a recurrent model and the GPT, side by side."""
     st.subheader("Same prompt, same settings: a recurrent model and a GPT")
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens with seed {view.seed}. "
-               f"{SHADING} Average surprise sums it up: lower is a surer model.")
+               f"{SHADING} Average surprise (−log₂ p of the picks, averaged) sums it up: lower is a "
+               "surer model.")
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
@@ -153,11 +173,12 @@ def compare(view: View, prompt: str, config: SamplingConfig) -> None:
             result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
             if model_run is None or result is None:
                 continue
-            st.markdown(f"**{MODEL_LABELS[family]}** · {model_run.parameters:,} parameters")
-            show_generation(result)
-            surprise = mean_log_probability_bits(result.steps)
-            st.metric("Average surprise of its picks", f"{surprise:.2f} bits" if surprise is not None else "—",
-                      help="Mean of −log₂ p over the picked tokens: 0 = it was always sure.")
+            bits = mean_log_probability_bits(result.steps)
+            surprise = f"{bits:.2f} bits" if bits is not None else "—"
+            heading = (f"<b>{MODEL_LABELS[family]}</b> · {model_run.parameters:,} parameters · "
+                       '<span title="Mean of −log₂ p over the picked tokens: 0 = it was always sure">'
+                       f"average surprise <b>{surprise}</b></span>")
+            show_generation(result, heading)  # one element per model: each one costs a redraw
             results[MODEL_LABELS[family]] = result
     # drawn only on request: two tables on every Temperature move would slow each move down
     if results and st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
@@ -181,8 +202,8 @@ def sampling_view() -> None:
     if run is None or config is None or prompt is None:
         return
     next_token(run, prompt, config, view.model)
-    stepper(run, prompt, config, view.seed)
     compare(view, prompt, config)
 
 
 sampling_view()
+stepper()

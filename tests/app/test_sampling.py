@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.presets import View
 from lmviz.ui.generation import COMPARE_TOKENS
 from tests.app.apptest import open_app_page
 
@@ -19,8 +20,17 @@ def metric(at: AppTest, label: str) -> str:
 
 def texts(at: AppTest) -> list[str]:
     """The generated texts as the page draws them (escaped HTML, one span per picked token):
-    the stepper's when it has one, then the LSTM's and the GPT's."""
+    the LSTM's and the GPT's (under a heading), then the stepper's when it has one."""
     return [m.value for m in at.main.markdown if 'class="lmviz-generation"' in m.value]
+
+
+def compared(at: AppTest) -> list[str]:
+    return [t for t in texts(at) if t.startswith("<div><b>")]
+
+
+def stepped(at: AppTest) -> str:
+    (text,) = [t for t in texts(at) if not t.startswith("<div><b>")]
+    return text
 
 
 def picks(text: str) -> int:
@@ -43,9 +53,11 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     assert sharp <= base  # T < 1 sharpens
     assert any("divides the logits before the softmax" in c.value for c in at.caption)
     assert any("z / T" in m.value and "/ 0.3 =" in m.value for m in at.markdown)
-    compared = texts(at)  # the LSTM's and the GPT's continuations
-    assert len(compared) == 2 and all(picks(t) == COMPARE_TOKENS for t in compared)
-    assert all(">The keeper climbed the stairs and</span>" in t for t in compared)
+    both = compared(at)  # the LSTM's and the GPT's continuations
+    assert len(both) == 2 and all(picks(t) == COMPARE_TOKENS for t in both)
+    assert all(">The keeper climbed the stairs and</span>" in t for t in both)
+    assert "<b>LSTM</b>" in both[0] and "<b>GPT (transformer)</b>" in both[1]
+    assert all("average surprise <b>" in t for t in both)
     assert any("LSTM" in m.value for m in at.markdown) and any("GPT" in m.value for m in at.markdown)
 
     at.slider(key="temperature").set_value(2.0).run()  # only the sampling changes
@@ -59,19 +71,24 @@ def test_stepper_grows_the_same_text_and_resets() -> None:
     assert any("Press **Next token**" in i.value for i in at.info)
     at.button(key="sampling_next").click().run()
     assert not at.exception and at.session_state["sampling_count"] == 1
-    one = texts(at)[0]
+    one = stepped(at)
     assert len(steps_table(at)) == 1
     at.button(key="sampling_next").click().run()
-    two = texts(at)[0]
+    two = stepped(at)
     assert two.startswith(one.removesuffix("</div>")) and picks(one) == 1 and picks(two) == 2  # same seed
     at.number_input(key="sampling_n").set_value(200).run()
     at.button(key="sampling_generate").click().run()
     assert not at.exception and at.session_state["sampling_count"] == 200  # capped
     table = steps_table(at)
-    assert len(table) == 200 and texts(at)[0].startswith(two.removesuffix("</div>"))
-    assert picks(texts(at)[0]) == 200
+    assert len(table) == 200 and stepped(at).startswith(two.removesuffix("</div>"))
+    assert picks(stepped(at)) == 200
     assert table["rank"].min() >= 1 and table["probability"].between(0, 1).all()
     assert any("stops at 200 tokens" in c.value for c in at.caption)
+    label = f"Sampled by the LSTM at T = {View().temperature:g}, top-k off, top-p off, seed 0"
+    assert any(c.value.startswith(label) for c in at.caption)  # the settings the text came from
+    at.slider(key="top_k").set_value(5).run()
+    assert any(c.value.startswith(f"Sampled by the LSTM at T = {View().temperature:g}, top-k 5,")
+               for c in at.caption) and picks(stepped(at)) == 200
     at.button(key="sampling_reset").click().run()
     assert at.session_state["sampling_count"] == 0
     assert any("Press **Next token**" in i.value for i in at.info)
@@ -104,7 +121,7 @@ def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
     at = open_page(state={"prompt": prompt}, model="gpt", corpus="brackets")
     assert any("GPT" in s.value for s in at.subheader)
     assert any("longer than the model's context (64 tokens)" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 1 and len(texts(at)) == 2
+    assert len(at.get("plotly_chart")) == 1 and len(compared(at)) == 2
 
 
 def test_empty_prompt_shows_a_message() -> None:
@@ -118,7 +135,7 @@ def test_html_in_the_prompt_is_shown_as_text() -> None:
     assert not at.exception
     assert any("<unk>" in i.value for i in at.info)  # < and > are not in the story's characters
     assert all("<script>" not in m.value for m in at.markdown)  # never raw HTML in markdown
-    shown = texts(at)
+    shown = compared(at)
     assert len(shown) == 2 and all("&lt;b&gt;x&lt;/b&gt;&lt;script&gt;" in t for t in shown)
 
 
@@ -127,7 +144,7 @@ def test_comparison_tables_on_request_match_the_shaded_text() -> None:
     assert len(at.dataframe) == 0  # the stepper is empty and the tables are off
     at.toggle(key="sampling_compare_tables").set_value(True).run()
     assert not at.exception and len(at.dataframe) == 2
-    for table, text in zip((d.value for d in at.dataframe), texts(at), strict=True):
+    for table, text in zip((d.value for d in at.dataframe), compared(at), strict=True):
         assert len(table) == COMPARE_TOKENS and table["rank"].min() >= 1
         hovers = [f'title="p = {p:.3f} · rank {r}"' for p, r in zip(table["probability"], table["rank"],
                                                                      strict=True)]
