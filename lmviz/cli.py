@@ -12,7 +12,7 @@ from lmviz.corpora import CorpusError, list_corpora, load_corpus_or_path
 from lmviz.device import DEVICE_CHOICES, DeviceError
 from lmviz.models import MODEL_FAMILIES, ModelConfig, ModelConfigError
 from lmviz.probes import trace_text
-from lmviz.run import RunError, TrainConfig, load_run, save_run
+from lmviz.run import PRECISIONS, RunError, TrainConfig, load_run, save_run
 from lmviz.sampling import SamplingConfig, SamplingError, generate
 from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig, TokenizerError, train_tokenizer
 from lmviz.training import Training, TrainingError
@@ -48,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     train = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                         clip=args.clip, eval_every=args.eval_every or max(1, args.steps // 10),
                         log_every=args.eval_every or max(1, args.steps // 10), device=args.device,
-                        sample_tokens=0)
+                        precision=args.precision, sample_tokens=0)
     training = Training(text, corpus, TokenizerConfig(args.tokenizer, args.vocab_size), model, train)
     for event in training:
         if event.val_loss is not None or event.outcome:
@@ -123,6 +123,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--eval-every", type=positive(int), default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    train.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                       help="bf16: bfloat16 autocast for the forward pass (weights stay fp32)")
     train.add_argument("--out", default=None, help="folder to save the run in")
     train.set_defaults(func=cmd_train)
 

@@ -24,6 +24,9 @@ class RunError(ValueError):
     """A run folder that cannot be read; the message is for the user."""
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 600
@@ -38,9 +41,11 @@ class TrainConfig:
     eval_windows: int = 64
     sample_tokens: int = 80  # a sample at each evaluation; 0 for none
     device: str = "auto"
+    precision: str = "fp32"  # "bf16": forward and loss under bfloat16 autocast (weights stay fp32)
 
     def __post_init__(self) -> None:
         checks = [
+            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (1 <= self.steps <= 1_000_000, "steps must be between 1 and 1000000"),
             (1 <= self.batch_size <= 4096, "batch size must be between 1 and 4096"),
             (0.0 < self.lr <= 100.0 and math.isfinite(self.lr), "learning rate must be in (0, 100]"),
@@ -73,12 +78,15 @@ class Event:
 
 # Settings that change how often training reports, not the weights it produces.
 REPORTING_FIELDS = ("eval_every", "log_every", "eval_windows", "sample_tokens", "device")
+# Fields added after runs were shipped: left out of the key at these values, so older keys hold.
+LATER_FIELDS = {"precision": "fp32"}
 
 
 def run_key(corpus_text: str, tokenizer: TokenizerConfig, model: ModelConfig, train: TrainConfig) -> str:
     """Hash of everything that determines a run's weights: identical settings give the same key,
     so the CLI can produce a run the app then finds (reporting settings and device are left out)."""
-    weights = {k: v for k, v in asdict(train).items() if k not in REPORTING_FIELDS}
+    weights = {k: v for k, v in asdict(train).items()
+               if k not in REPORTING_FIELDS and not (k in LATER_FIELDS and LATER_FIELDS[k] == v)}
     blob = json.dumps({
         "corpus": hashlib.sha256(corpus_text.encode("utf-8")).hexdigest(),
         "tokenizer": asdict(tokenizer), "model": asdict(model), "train": weights,

@@ -130,6 +130,8 @@ class Training:
         generator = torch.Generator(device=device).manual_seed(config.seed)
         context, batch = self.model_config.context, config.batch_size
         offsets = torch.arange(context + 1, device=device)  # (T+1,)
+        # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
         high = len(self.train_ids) - context - 1
         loss_sum = torch.zeros((), device=device)
         grad_norm = torch.zeros((), device=device)
@@ -147,8 +149,9 @@ class Training:
                 group["lr"] = lr
             starts = torch.randint(0, high + 1, (batch,), device=device, generator=generator)
             window = self.train_ids[starts[:, None] + offsets]  # (B, T+1), sampled on the device
-            logits = model(window[:, :-1])  # (B, T, V)
-            loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())
+            with autocast:
+                logits = model(window[:, :-1])  # (B, T, V)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), window[:, 1:].flatten())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)

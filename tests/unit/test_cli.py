@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lmviz.run import load_run
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = {"model.safetensors", "config.json", "tokenizer.json", "history.json"}
 LSTM_GATES = {"input_gate", "forget_gate", "candidate", "output_gate", "cell_state", "hidden_state"}
@@ -59,6 +61,7 @@ BAD_ARGUMENTS = {
     "unknown-corpus": (("train", "--corpus", "no-such-corpus"), "no-such-corpus"),
     "missing-run": (("trace", "/no/such/run/folder", "--text", "hi"), "not a run folder"),
     "negative-steps": (("train", "--steps", "-5"), "-5"),
+    "unknown-precision": (("train", "--precision", "fp16"), "fp16"),
 }
 
 
@@ -71,7 +74,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict:
     first = {
         "train-lstm": command("train", *TINY, "--out", str(lstm)),
         "train-gpt": command("train", *TINY, "--model", "gpt", "--heads", "2", "--steps", "10",
-                             "--out", str(gpt)),
+                             "--precision", "bf16", "--out", str(gpt)),
         "corpora": command("corpora"),
         "tokenize": command("tokenize", "--corpus", "story", "--tokenizer", "bpe",
                             "--vocab-size", "300", "--text", TOKENIZE_TEXT, "--json"),
@@ -117,6 +120,7 @@ def test_train_gpt(cli: dict) -> None:
     summary = ok_json_lines(cli["train-gpt"])[-1]
     assert summary["model"] == "gpt" and summary["steps"] == 10
     assert {p.name for p in cli["gpt"].iterdir()} == RUN_FILES
+    assert load_run(cli["gpt"]).train_config.precision == "bf16"  # --precision reaches training
 
 
 def test_trace_lstm_json(cli: dict) -> None:

@@ -9,7 +9,10 @@ from dataclasses import replace
 import pytest
 import torch
 
+from lmviz.corpora import load_corpus
+from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
+from lmviz.presets import View, configs
 from lmviz.run import Event, Run, TrainConfig, run_key
 from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import Training, TrainingError, lr_at, train_run, unigram_entropy
@@ -141,7 +144,8 @@ def test_single_token_validation_split_still_trains() -> None:
 
 def test_train_config_rejects_bad_values() -> None:
     for settings in ({"steps": 0}, {"batch_size": 0}, {"lr": 0.0}, {"lr": math.nan},
-                     {"lr": 1000.0}, {"clip": -1.0}, {"eval_every": 0}, {"log_every": 0}):
+                     {"lr": 1000.0}, {"clip": -1.0}, {"eval_every": 0}, {"log_every": 0},
+                     {"precision": "fp16"}):
         with pytest.raises(ValueError):
             TrainConfig(**settings)
 
@@ -162,6 +166,7 @@ def test_run_key_tracks_every_setting(text: str) -> None:
         run_key(text, CHAR, LSTM, replace(TRAIN, lr=1e-3)),
         run_key(text, CHAR, LSTM, replace(TRAIN, batch_size=4)),
         run_key(text, CHAR, LSTM, replace(TRAIN, clip=0.0)),
+        run_key(text, CHAR, LSTM, replace(TRAIN, precision="bf16")),
     ]
     assert base not in variants
     assert len(set(variants)) == len(variants)
@@ -177,3 +182,26 @@ def test_schedule_and_unigram_entropy() -> None:
     assert schedule == sorted(schedule, reverse=True)
     assert unigram_entropy([0, 1, 0, 1]) == pytest.approx(math.log(2))
     assert unigram_entropy([5, 5, 5]) == 0.0
+
+
+def test_the_shipped_runs_keep_their_keys() -> None:
+    """Fields added later (precision) stay out of the key at their default: the app still finds
+    every shipped default run under the key its view gives."""
+    for corpus in ("story", "brackets", "copy", "agreement"):
+        for family in ("lstm", "gpt"):
+            tokenizer, model, train = configs(View(corpus=corpus, model=family))
+            assert train.precision == "fp32"
+            key = run_key(load_corpus(corpus), tokenizer, model, train)
+            assert (SHIPPED_RUNS / key / "model.safetensors").is_file(), (corpus, family)
+
+
+def test_bf16_autocast_trains_and_keeps_fp32_weights(text: str) -> None:
+    train = replace(TRAIN, precision="bf16", steps=30)
+    run = train_run(text, "t", CHAR, LSTM, train)
+    assert run.outcome == "finished" and run.train_config.precision == "bf16"
+    assert all(p.dtype == torch.float32 for p in run.model.parameters())
+    assert run.history[-1].train_loss < run.history[0].train_loss
+    fp32 = train_run(text, "t", CHAR, LSTM, replace(train, precision="fp32"))
+    head, head_fp32 = run.model.head.weight, fp32.model.head.weight
+    assert not torch.equal(head, head_fp32)  # the switch changed the arithmetic...
+    assert torch.allclose(head, head_fp32, atol=0.05)  # ...not what was learned
