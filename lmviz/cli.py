@@ -40,16 +40,21 @@ def cmd_corpora(args: argparse.Namespace) -> None:
         print(f"{info.name:<10} {kind:<9} {info.description}")
 
 
-def cmd_train(args: argparse.Namespace) -> None:
-    text = load_corpus_or_path(args.corpus, seed=args.seed)
-    corpus = args.corpus if args.corpus in {c.name for c in list_corpora()} else "file"
+def train_configs(args: argparse.Namespace) -> tuple[TokenizerConfig, ModelConfig, TrainConfig]:
+    """The configs `train` trains with (the app's `presets.cli_args` relies on them)."""
     model = ModelConfig(family=args.model, embed_size=args.embed_size, hidden_size=args.hidden_size,
                         layers=args.layers, heads=args.heads, context=args.context, dropout=args.dropout)
     train = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                         clip=args.clip, eval_every=args.eval_every or max(1, args.steps // 10),
                         log_every=args.eval_every or max(1, args.steps // 10), device=args.device,
                         precision=args.precision, sample_tokens=0)
-    training = Training(text, corpus, TokenizerConfig(args.tokenizer, args.vocab_size), model, train)
+    return TokenizerConfig(args.tokenizer, args.vocab_size), model, train
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    text = load_corpus_or_path(args.corpus, seed=args.seed)
+    corpus = args.corpus if args.corpus in {c.name for c in list_corpora()} else "file"
+    training = Training(text, corpus, *train_configs(args))
     for event in training:
         if event.val_loss is not None or event.outcome:
             print(_json({"step": event.step, "train_loss": _finite(event.train_loss),

@@ -8,12 +8,16 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from lmviz.corpora import corpus_names
 from lmviz.models import MODEL_FAMILIES, ModelConfig
-from lmviz.run import TrainConfig
+from lmviz.run import PRECISIONS, TrainConfig
 from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig
 
 UPLOAD = "upload"  # the corpus name of a visitor's own text
 HIDDEN_SIZES = (16, 32, 64, 128, 256, 512)
-GPU_HIDDEN_SIZES = (*HIDDEN_SIZES, 768, 1024)
+CONTEXTS = (32, 64, 128)
+# Offered when CUDA is present: sizes a GPU trains in seconds and a CPU in minutes (384 is the
+# width of a 6-layer GPT with 6 or 8 heads).
+GPU_HIDDEN_SIZES = (16, 32, 64, 128, 256, 384, 512, 768, 1024)
+GPU_CONTEXTS = (*CONTEXTS, 256)
 MAX_PROMPT_CHARS = 500
 DEFAULT_PROMPT = "The keeper climbed the stairs and"
 # A prompt that shows each corpus's structure.
@@ -37,10 +41,12 @@ class View:
     hidden_size: int = 128
     layers: int = 0  # 0: the family's default
     heads: int = 4
+    context: int = 64  # tokens the model reads at once (the GPT's positions, the windows trained on)
     steps: int = 0  # 0: the family's default
     lr: float = 3e-3
     dropout: float = 0.0
     clip: float = 1.0
+    precision: str = "fp32"
     seed: int = 0
     prompt: str = DEFAULT_PROMPT
     temperature: float = 1.0
@@ -54,6 +60,8 @@ CHOICES: dict[str, tuple] = {
     "tokenizer": TOKENIZER_KINDS,
     "model": MODEL_FAMILIES,
     "hidden_size": GPU_HIDDEN_SIZES,
+    "context": GPU_CONTEXTS,
+    "precision": PRECISIONS,
 }
 RANGES: dict[str, tuple[float, float]] = {
     "vocab_size": (64, 2000), "layers": (0, 6), "heads": (1, 8), "steps": (0, 5000),
@@ -117,10 +125,11 @@ def configs(view: View, family: str | None = None,
     heads = view.heads if width % view.heads == 0 else 1
     tokenizer = TokenizerConfig(view.tokenizer, view.vocab_size if view.tokenizer != "char" else 256)
     model = ModelConfig(family=family, hidden_size=width, embed_size=32, layers=layers,
-                        heads=heads, context=64, dropout=view.dropout)
+                        heads=heads, context=view.context, dropout=view.dropout)
     steps = view.steps if view.steps and same_family else DEFAULT_STEPS[family]
     train = TrainConfig(steps=steps, batch_size=32, lr=view.lr, clip=view.clip, seed=view.seed,
-                        eval_every=max(1, steps // 10), log_every=max(1, steps // 50), device=device)
+                        eval_every=max(1, steps // 10), log_every=max(1, steps // 50), device=device,
+                        precision=view.precision)
     return tokenizer, model, train
 
 
@@ -132,4 +141,5 @@ def cli_args(view: View, family: str | None = None) -> list[str]:
             "--embed-size", str(model.embed_size), "--layers", str(model.layers),
             "--heads", str(model.heads), "--context", str(model.context),
             "--batch-size", str(train.batch_size), "--steps", str(train.steps), "--lr", repr(train.lr),
-            "--clip", repr(train.clip), "--dropout", repr(model.dropout), "--seed", str(train.seed)]
+            "--clip", repr(train.clip), "--dropout", repr(model.dropout), "--seed", str(train.seed),
+            "--precision", train.precision]

@@ -23,12 +23,13 @@ def plan_summary(view: View) -> str:
     parts = [f"{model.family.upper()} on {view.corpus} ({view.tokenizer} tokens)",
              f"hidden size {model.hidden_size}",
              f"{model.layers} layer(s)" + ("" if view.layers else default),
+             *([f"{model.heads} head(s)"] if model.family == "gpt" else []),
+             f"context {model.context}",
              f"{train.steps} steps" + ("" if view.steps else default),
              f"learning rate {train.lr:g}",
              f"clipping at {train.clip:g}" if train.clip else "clipping off",
-             f"dropout {model.dropout:g}"]
-    if model.family == "gpt":
-        parts.insert(3, f"{model.heads} head(s)")
+             f"dropout {model.dropout:g}",
+             *([f"{train.precision} autocast"] if train.precision != "fp32" else [])]
     note = ""
     if model.family != "gpt":
         note = " Heads apply to the GPT only."

@@ -5,9 +5,9 @@ import streamlit as st
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import View
-from lmviz.run import Run
+from lmviz.run import PRECISIONS, Run
 from lmviz.run_compare import blowup, evaluation_samples, plan_summary, target_loss
-from lmviz.ui.state import current_view, require_app
+from lmviz.ui.state import contexts, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
     SAFE_CLIP,
@@ -41,11 +41,19 @@ st.markdown(
 )
 
 family = current_view().model
+if has_cuda():
+    st.info("This machine has a GPU, so bigger models are offered: hidden size up to 1024 in the "
+            "sidebar, and a context of 256 tokens here — a GPT of width 384 with 6 layers and 8 "
+            "heads trains in seconds on a GPU and would take many minutes on a CPU.",
+            icon=":material/memory:")
 left, middle, right = st.columns(3)
 with left:
     st.slider("Layers", 0, 6, View().layers, key="layers", help="0 = the family's default.", **BOUND)
     st.slider("Heads", 1, 8, View().heads, key="heads", disabled=family != "gpt",
               help="Attention heads per layer (GPT only).", **BOUND)
+    st.select_slider("Context", contexts(), value=View().context, key="context",
+                     help="Tokens the model reads at once: the windows it trains on, and the GPT's "
+                          "positions. Longer sees further back and trains slower.", **BOUND)
 with middle:
     st.slider("Steps", 0, 5000, View().steps, step=10, key="steps",
               help="Optimizer updates; 0 = the default.", **BOUND)
@@ -60,9 +68,13 @@ with right:
               help="Caps the gradient's norm before each update; 0 = off.", **BOUND)
 view = current_view()
 st.caption(plan_summary(view))
-device_col, train_col, cancel_col, _ = st.columns([2, 1, 1, 2], vertical_alignment="bottom")
+device_col, precision_col, train_col, cancel_col = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
 device = device_col.selectbox("Device", available_devices(), key="device", persist_state="session",
                               help="Where the training runs; the first is the fastest found.")
+precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
+                        help="bf16: the forward pass in bfloat16 (weights, gradients and the "
+                             "optimizer stay fp32). Can be faster on a GPU with bf16 units; at these "
+                             "sizes often not, and on a CPU usually slower.")
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:"):
     start_training(view, device)
 current = started_training()

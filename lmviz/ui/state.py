@@ -16,7 +16,9 @@ from lmviz.jobs import Job, RunStore
 from lmviz.models import RECURRENT_FAMILIES
 from lmviz.presets import (
     CHOICES,
+    CONTEXTS,
     CORPUS_PROMPTS,
+    GPU_CONTEXTS,
     GPU_HIDDEN_SIZES,
     HIDDEN_SIZES,
     MAX_PROMPT_CHARS,
@@ -62,8 +64,16 @@ def corpus_text(view: View) -> str | None:
     return _builtin_text(view.corpus)
 
 
+def has_cuda() -> bool:
+    return "cuda" in available_devices()
+
+
 def hidden_sizes() -> tuple[int, ...]:
-    return GPU_HIDDEN_SIZES if "cuda" in available_devices() else HIDDEN_SIZES
+    return GPU_HIDDEN_SIZES if has_cuda() else HIDDEN_SIZES
+
+
+def contexts() -> tuple[int, ...]:
+    return GPU_CONTEXTS if has_cuda() else CONTEXTS
 
 
 def configure_torch() -> None:
@@ -107,8 +117,10 @@ def current_view() -> View:
     values = {name: st.session_state[name] for name in View.__dataclass_fields__
               if name in st.session_state and st.session_state[name] is not None}
     view = replace(linked, **values)
-    if view.hidden_size not in hidden_sizes():
+    if view.hidden_size not in hidden_sizes():  # a GPU size in a link opened on a CPU
         view = replace(view, hidden_size=View().hidden_size)
+    if view.context not in contexts():
+        view = replace(view, context=View().context)
     return replace(view, prompt=(view.prompt or "")[:MAX_PROMPT_CHARS])
 
 

@@ -41,6 +41,39 @@ def test_controls_come_from_the_link() -> None:
     assert at.button(key="train_cancel").disabled
 
 
+def test_context_and_precision_train_what_they_say() -> None:
+    at = open_page(steps="20", seed="21", context="32", precision="bf16")
+    assert at.select_slider(key="context").options == ["32", "64", "128"]  # a CPU: no 256
+    assert at.select_slider(key="context").value == 32 and at.selectbox(key="precision").value == "bf16"
+    assert not any("has a GPU" in i.value for i in at.info)
+    assert "context 32" in at.caption[0].value and "bf16 autocast" in at.caption[0].value
+    at.button(key="train").click().run()
+    assert not at.exception
+    table = runs_table(at)
+    assert len(table) == 1 and table["outcome"][0] == "finished"
+
+
+def test_a_gpu_offers_bigger_models_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the offer is checked here (nothing trains): tests/unit/test_gpu.py trains on CUDA."""
+    import lmviz.ui.state as state
+
+    monkeypatch.setattr(state, "available_devices", lambda: ["cuda", "cpu"])
+    at = open_page(hidden_size="384", context="256", layers="6", heads="8", model="gpt")
+    assert not at.exception
+    assert any("has a GPU" in i.value and "width 384 with 6 layers" in i.value for i in at.info)
+    assert at.select_slider(key="context").value == 256 and "256" in at.select_slider(key="context").options
+    assert at.sidebar.select_slider(key="hidden_size").value == 384
+    assert "1024" in at.sidebar.select_slider(key="hidden_size").options
+    assert "hidden size 384 · 6 layer(s) · 8 head(s) · context 256" in at.caption[0].value
+
+
+def test_gpu_sizes_in_a_link_fall_back_on_a_cpu() -> None:
+    at = open_page(hidden_size="1024", context="256")
+    assert at.sidebar.select_slider(key="hidden_size").value == 128
+    assert at.select_slider(key="context").value == 64
+    assert "hidden size 128" in at.caption[0].value and "context 64" in at.caption[0].value
+
+
 def test_train_shows_an_existing_run_instantly() -> None:
     at = open_page()
     at.button(key="train").click().run()

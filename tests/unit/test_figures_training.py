@@ -48,6 +48,9 @@ def test_plan_summary_names_defaults_and_ignored_settings() -> None:
     assert "GPT on story (char tokens) · hidden size 128 · 3 layer(s) ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt
     assert "does not split into 3 heads: 1 head is used" in gpt and "1 head(s)" in gpt
     assert "4 head(s)" in plan_summary(View(model="gpt"))
+    big = plan_summary(View(model="gpt", hidden_size=384, layers=6, heads=8, context=256, precision="bf16"))
+    assert "hidden size 384 · 6 layer(s) · 8 head(s) · context 256 ·" in big and big.endswith("bf16 autocast.")
+    assert "context 64" in text and "autocast" not in text
 
 
 def test_evaluation_samples() -> None:

@@ -1,0 +1,43 @@
+"""Views from links, the configs a view trains, and the CLI arguments that reproduce them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from lmviz.cli import build_parser, train_configs
+from lmviz.corpora import load_corpus
+from lmviz.presets import View, cli_args, configs, parse_params, to_params
+from lmviz.run import run_key
+
+
+def test_context_and_precision_come_from_the_link_and_reach_the_configs() -> None:
+    view, notes = parse_params({"context": "128", "precision": "bf16", "model": "gpt"})
+    assert notes == [] and view.context == 128 and view.precision == "bf16"
+    _, model, train = configs(view)
+    assert model.context == 128 and train.precision == "bf16"
+    assert to_params(view) == {"context": "128", "precision": "bf16", "model": "gpt"}
+
+
+@pytest.mark.parametrize("name, raw", [("context", "100"), ("context", "4096"), ("precision", "fp16"),
+                                       ("precision", ""), ("hidden_size", "300")])
+def test_values_a_link_cannot_use_fall_back_with_a_note(name: str, raw: str) -> None:
+    view, notes = parse_params({name: raw})
+    assert getattr(view, name) == getattr(View(), name)
+    assert len(notes) == 1 and name in notes[0]
+
+
+@pytest.mark.parametrize("view", [View(), View(model="gpt"), View(model="gru", context=32),
+                                  View(model="gpt", hidden_size=384, layers=6, heads=8, context=256,
+                                       precision="bf16", tokenizer="bpe", vocab_size=300, seed=3)])
+def test_cli_arguments_train_what_the_app_trains(view: View) -> None:
+    """scripts/ship_runs.py trains the app's default runs with the CLI: same configs, same key."""
+    args = build_parser().parse_args(["train", *cli_args(view)])
+    from_cli = train_configs(args)
+    tokenizer, model, train = configs(view)
+    assert from_cli[0] == tokenizer and from_cli[1] == model
+    assert from_cli[2] == replace(train, eval_every=from_cli[2].eval_every, log_every=from_cli[2].log_every,
+                                  sample_tokens=0, device=from_cli[2].device)
+    text = load_corpus(view.corpus)
+    assert run_key(text, *from_cli) == run_key(text, tokenizer, model, train)
