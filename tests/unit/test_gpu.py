@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from lmviz.corpora import load_corpus
 from lmviz.models import ModelConfig
+from lmviz.presets import View, configs
 from lmviz.probes import trace_text
 from lmviz.run import TrainConfig, load_run, save_run
 from lmviz.sampling import SamplingConfig, generate
 from lmviz.tokenizers import TokenizerConfig
-from lmviz.training import train_run
+from lmviz.training import make_model, make_optimizer, train_run
 
 pytestmark = pytest.mark.gpu
 TEXT = "The keeper climbed the stairs and lit the lamp."
@@ -55,3 +58,49 @@ def test_seeded_sample_same_text_on_cpu_and_cuda(cuda_run):
     gpu_model.load_state_dict(cuda_run.model.state_dict())
     on_gpu = generate(gpu_model, cuda_run.tokenizer, "The ", config, 40, seed=7)
     assert on_gpu.text == on_cpu.text
+
+
+def _syncs_while_training(steps: int) -> int:
+    """Host synchronisations CUDA reports while a run of `steps` steps trains and logs once."""
+    train = TrainConfig(steps=steps, batch_size=16, eval_every=steps, log_every=steps,
+                        sample_tokens=0, device="cuda")
+    model = ModelConfig(family="lstm", hidden_size=64, context=32)
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train_run(TEXT * 40, "t", TokenizerConfig("char"), model, train)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def test_training_does_not_synchronise_every_step():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    assert _syncs_while_training(20) == _syncs_while_training(80)  # per log point, not per step
+
+
+def test_fused_adamw_and_bf16_on_cuda():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    model = make_model(ModelConfig(family="gpt", hidden_size=64, layers=2, context=32), 0,
+                       torch.device("cuda"))
+    assert make_optimizer(model, TrainConfig(), torch.device("cuda")).defaults["fused"] is True
+    train = TrainConfig(steps=40, batch_size=16, eval_every=20, sample_tokens=0, device="cuda",
+                        precision="bf16")
+    run = train_run(TEXT * 40, "t", TokenizerConfig("char"), ModelConfig(family="gpt", hidden_size=64,
+                                                                          layers=2, context=32), train)
+    assert run.outcome == "finished" and run.history[-1].train_loss < run.history[0].train_loss
+    assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in run.model.parameters())
+
+
+def test_the_gpu_sizes_train():
+    """The Training page's GPU offer: a GPT of width 384, 6 layers, 8 heads, context 256."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    tokenizer, model, train = configs(View(model="gpt", hidden_size=384, layers=6, heads=8,
+                                           context=256, steps=20), device="cuda")
+    run = train_run(load_corpus("story"), "story", tokenizer, model, train)
+    assert run.outcome == "finished" and run.device == "cuda"
+    assert run.model_config.context == 256 and run.parameters > 10_000_000
