@@ -27,6 +27,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,21 +59,26 @@ class PlainLSTM(nn.Module):
         return self.head(out)  # (B, T, V)
 
 
-def plain_seconds(ids: torch.Tensor, vocab: int, hidden: int, steps: int, seed: int = 0) -> float:
-    """Seconds for model init + `steps` steps of a plain loop, with one host sync at the end."""
+def plain_seconds(ids: torch.Tensor, vocab: int, hidden: int, steps: int, seed: int = 0, *,
+                  build: Callable[[], nn.Module] | None = None, batch: int = BATCH,
+                  context: int = CONTEXT) -> float:
+    """Seconds for model init + `steps` steps of a plain loop on `ids`' device, with one host sync
+    at the end. `build` makes the model (default: PlainLSTM(vocab, hidden)); on CUDA, AdamW is the
+    fused kernel and windows are drawn on the GPU, as lmviz does."""
+    device = ids.device
     started = time.perf_counter()
     torch.manual_seed(seed)
-    model = PlainLSTM(vocab, hidden)
+    model = (build() if build is not None else PlainLSTM(vocab, hidden)).to(device)
     params = list(model.parameters())
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.01},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=3e-3, betas=(0.9, 0.99))
-    generator = torch.Generator().manual_seed(seed)
-    offsets = torch.arange(CONTEXT + 1)
-    high = len(ids) - CONTEXT - 1
-    loss_sum = torch.zeros(())
+    optimizer = torch.optim.AdamW(groups, lr=3e-3, betas=(0.9, 0.99), fused=device.type == "cuda")
+    generator = torch.Generator(device=device).manual_seed(seed)
+    offsets = torch.arange(context + 1, device=device)
+    high = len(ids) - context - 1
+    loss_sum = torch.zeros((), device=device)
     for _ in range(steps):
-        starts = torch.randint(0, high + 1, (BATCH,), generator=generator)
+        starts = torch.randint(0, high + 1, (batch,), device=device, generator=generator)
         window = ids[starts[:, None] + offsets]  # (B, T+1)
         logits = model(window[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())

@@ -1,0 +1,428 @@
+"""GPU benchmark: lmviz's training against a plain PyTorch loop, and the seconds to quality.
+
+Part 1, ms per training step, side by side in one run, at each shape (char tokens of `story`):
+LSTM hidden 256 / 512 / 1024 at batch 64 and 256, context 64 (embed 32, 1 layer); GPT width 128
+× 4 layers × 4 heads, context 128, batch 64 (`--gpt-batch`).
+  - lmviz: `Training(...)` with those shapes, built outside the clock (tokenizer, data on the
+    device). The clock covers iterating it: model init and move to the device, fused AdamW
+    (`make_optimizer`), every step with its learning-rate schedule and events (log_every 12, what
+    the app uses for its default 600 steps: `presets.configs`, steps // 50; one host sync per
+    event), the one validation pass Training always does at the last step (eval_every > steps,
+    no samples) and freezing the Run (weights copied to the CPU). Nothing is subtracted.
+  - plain: `benchmarks.throughput.plain_seconds`, the loop anyone would write, run on the same
+    device: model init, AdamW with the same groups and betas (fused on CUDA, as lmviz), random
+    windows drawn on the device from the same token tensor, clip_grad_norm_(1.0), `.item()` only
+    at the end; no schedule, no events, no validation. Its LSTM is throughput's `PlainLSTM`
+    (nn.Embedding(V, 32) -> nn.LSTM(32, H) -> nn.Linear(H, V)); its GPT is `PlainGPT` below, a
+    minimal nanoGPT-style model written here, not lmviz's: the same shape and parameter count
+    (learned positions, pre-norm blocks, fused qkv, SDPA causal attention, 4x GELU MLP, final
+    LayerNorm, head tied to the embedding), so the comparison covers lmviz's model code as well
+    as its loop, as it does for the LSTM.
+  - bf16: lmviz again with `TrainConfig(precision="bf16")` (bfloat16 autocast; weights,
+    optimizer and loss in fp32), same clock.
+On CUDA the clock starts and stops after `torch.cuda.synchronize()`. Each shape warms up every
+variant first (CUDA context, cuDNN and cuBLAS handles, allocator), then repetitions alternate
+lmviz, plain, lmviz bf16, lmviz, plain, ... so drift hits all alike; figures are medians.
+
+How to read it: `ms/step` = clock ÷ steps (medians of `--repeats`). `ratio` = plain ms/step ÷
+lmviz ms/step: >= 1.0 means lmviz is at least as fast as the plain loop (the target, at every
+shape); `pair` is the median of the per-repetition ratios, steadier on a busy machine.
+`bf16 ×` = lmviz fp32 ms ÷ lmviz bf16 ms: > 1.0 means bf16 autocast helps at that shape.
+
+Part 2, time to quality: seconds until the validation loss is at or below 60% of the unigram
+entropy of the training text (the loss of a model that ignores context), for the app's default
+LSTM and default GPT exactly as the app trains them (`presets.configs(View(model=...),
+device=...)`: batch 32, context 64, 600 steps, 80-token samples at each evaluation), through the
+call the Training page makes: `RunStore.submit` starts the training in a background thread
+(`lmviz.jobs`), and this thread watches `job.events` the way the page's live view does (wakes on
+each event, at most every 0.4 s). The store is a fresh one per training with no shipped runs
+(the app ships the default runs, so pressing Train there shows them at once). The clock runs
+from `submit` to the watcher holding the first event with a validation loss at or below the
+target: thread start, Training's data prep, model init, every step, every validation pass and
+sample before it, and the event's hand-over. Then the job is cancelled. `train s` is the event's
+own `seconds` (Training's clock, steps and evaluations only). Validation only happens every
+eval_every steps, so `at step` is the resolution: each model runs with the app's eval_every
+(steps // 10 = 60: what a visitor sees) and with every 25 steps (`--eval-every`) to place the
+crossing closer; only the reporting changes, not the weights. Medians over seeds 0 .. repeats-1;
+one untimed warmup training per model first. Rows "hidden 512" and "4 layers" are the same path
+with those app settings, the shapes of the issue's reference figures (full run only).
+
+Torch runs with the app's thread count (`LMVIZ_TORCH_THREADS`, default 1; `--threads`).
+
+    python benchmarks/gpu.py [--device cuda] [--quick] [--json] [--repeats 3]
+
+`--device cpu --quick` is a smoke run (2 shapes, a few steps, 1 seed; the GPT does not reach the
+target in its capped steps): it checks the script, not the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import threading
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from benchmarks.throughput import EMBED, PlainLSTM, lmviz_seconds, plain_seconds
+from benchmarks.time_to_quality import TARGET_FRACTION, finite
+from lmviz.corpora import load_corpus
+from lmviz.device import pick_device
+from lmviz.jobs import RunStore
+from lmviz.models import ModelConfig, build_model, count_parameters
+from lmviz.presets import View, configs
+from lmviz.run import TrainConfig
+from lmviz.tokenizers import TokenizerConfig
+from lmviz.training import Training
+
+LSTM_CONTEXT, GPT_CONTEXT, GPT_LAYERS, GPT_HEADS, GPT_WIDTH = 64, 128, 4, 4, 128
+APP_LOG_EVERY = configs(View())[2].log_every  # 12: the app's default 600 steps // 50
+APP_PARALLEL = 2  # lmviz.ui.state.MAX_PARALLEL_TRAININGS (that module imports streamlit)
+REDRAW_SECONDS = 0.4  # lmviz.ui.train_view.REDRAW_SECONDS: the live view's longest wait
+LSTM_TARGET_SECONDS = 1.0  # the default LSTM's target on the H100
+QUICK_TTQ_GPT_STEPS = 60
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1: ms per step
+
+
+class PlainBlock(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.fc, self.out = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, width = x.shape
+        qkv = self.qkv(self.ln_1(x)).view(batch, length, 3, self.heads, width // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
+        mixed = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(mixed.transpose(1, 2).reshape(batch, length, width))
+        return x + self.out(F.gelu(self.fc(self.ln_2(x))))
+
+
+class PlainGPT(nn.Module):
+    """A minimal GPT of lmviz's GPT shape: learned positions, pre-norm blocks, tied head."""
+
+    def __init__(self, vocab: int, width: int, layers: int, heads: int, context: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, width)
+        self.position = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList(PlainBlock(width, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab, bias=False)
+        self.head.weight = self.embedding.weight
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids) + self.position(torch.arange(ids.shape[1], device=ids.device))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))  # (B, T, V)
+
+
+def shapes(quick: bool, gpt_batches: list[int]) -> list[dict]:
+    """The issue's shapes; --quick keeps one LSTM and the GPT."""
+    lstm = [{"family": "lstm", "hidden": h, "layers": 1, "batch": b, "context": LSTM_CONTEXT}
+            for h in (256, 512, 1024) for b in (64, 256)]
+    gpt = [{"family": "gpt", "hidden": GPT_WIDTH, "layers": GPT_LAYERS, "batch": b,
+            "context": GPT_CONTEXT} for b in gpt_batches]
+    return [lstm[0], *gpt[:1]] if quick else lstm + gpt
+
+
+def model_config(shape: dict) -> ModelConfig:
+    return ModelConfig(family=shape["family"], hidden_size=shape["hidden"], embed_size=EMBED,
+                       layers=shape["layers"], heads=GPT_HEADS, context=shape["context"])
+
+
+def plain_builder(shape: dict, vocab: int):
+    if shape["family"] == "gpt":
+        return lambda: PlainGPT(vocab, shape["hidden"], shape["layers"], GPT_HEADS, shape["context"])
+    return lambda: PlainLSTM(vocab, shape["hidden"])
+
+
+def make_training(text: str, shape: dict, steps: int, device: str, precision: str = "fp32") -> Training:
+    train = TrainConfig(steps=steps, batch_size=shape["batch"], log_every=APP_LOG_EVERY,
+                        eval_every=steps + 1, sample_tokens=0, device=device, precision=precision)
+    return Training(text, "story", TokenizerConfig("char", 256), model_config(shape), train)
+
+
+def synced(device: torch.device, run) -> float:
+    """Seconds of run(), the device idle at both ends."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    run()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - started
+
+
+def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, device: str) -> dict:
+    lmviz = make_training(text, shape, steps, device)
+    bf16 = make_training(text, shape, steps, device, "bf16")
+    vocab, ids, where = lmviz.model_config.vocab_size, lmviz.train_ids, lmviz.device
+    build = plain_builder(shape, vocab)
+    lmviz_params = count_parameters(build_model(lmviz.model_config))
+    plain_params = count_parameters(build())
+    assert lmviz_params == plain_params, f"plain model has {plain_params} weights, lmviz {lmviz_params}"
+
+    def plain(n: int) -> None:
+        plain_seconds(ids, vocab, shape["hidden"], n, build=build, batch=shape["batch"],
+                      context=shape["context"])
+
+    runs = {
+        "lmviz": lambda: lmviz_seconds(lmviz),
+        "plain": lambda: plain(steps),
+        "bf16": lambda: lmviz_seconds(bf16),
+    }
+    errors: dict[str, str] = {}
+    warm = {"lmviz": lambda: lmviz_seconds(make_training(text, shape, warmup, device)),
+            "plain": lambda: plain(warmup),
+            "bf16": lambda: lmviz_seconds(make_training(text, shape, warmup, device, "bf16"))}
+    for name, run in warm.items():
+        try:
+            synced(where, run)
+        except RuntimeError as err:  # e.g. an op without a bf16 kernel on this device
+            errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    ms: dict[str, list[float]] = {name: [] for name in runs if name not in errors}
+    for _ in range(repeats):  # interleaved: lmviz, plain, bf16, lmviz, plain, bf16, ...
+        for name in ms:
+            ms[name].append(1000 * synced(where, runs[name]) / steps)
+    med = {name: statistics.median(values) if values else math.nan for name, values in ms.items()}
+    lm, pl, bf = med.get("lmviz", math.nan), med.get("plain", math.nan), med.get("bf16", math.nan)
+    pairs = [p / m for p, m in zip(ms.get("plain", []), ms.get("lmviz", []), strict=False)]
+    tokens = shape["batch"] * shape["context"]
+    return {
+        **shape, "vocab": vocab, "parameters": lmviz_params, "steps": steps, "repeats": repeats,
+        "lmviz_ms": lm, "plain_ms": pl, "bf16_ms": bf,
+        "lmviz_ms_all": ms.get("lmviz", []), "plain_ms_all": ms.get("plain", []),
+        "bf16_ms_all": ms.get("bf16", []),
+        "ratio": pl / lm, "pair_ratio": statistics.median(pairs) if pairs else math.nan,
+        "bf16_speedup": lm / bf, "lmviz_tokens_per_s": tokens / lm * 1000,
+        "plain_tokens_per_s": tokens / pl * 1000, "errors": errors,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 2: time to quality through the Training page's call
+
+
+def ttq_views(quick: bool) -> list[tuple[str, View]]:
+    if quick:
+        return [("lstm (default)", View(model="lstm")),
+                (f"gpt ({QUICK_TTQ_GPT_STEPS} steps)", View(model="gpt", steps=QUICK_TTQ_GPT_STEPS))]
+    four = {"context": GPT_CONTEXT} if "context" in {f.name for f in fields(View)} else {}
+    return [("lstm (default)", View(model="lstm")), ("gpt (default)", View(model="gpt")),
+            ("lstm hidden 512", View(model="lstm", hidden_size=512)),
+            ("gpt 4 layers", View(model="gpt", layers=GPT_LAYERS, **four))]
+
+
+def watch(text: str, tokenizer, model: ModelConfig, train: TrainConfig, target: float) -> dict:
+    """Submit like the Training page, watch the events like its live view, stop at the target."""
+    store = RunStore(threading.Semaphore(APP_PARALLEL), shipped=None)  # fresh: nothing cached
+    started = time.perf_counter()
+    job = store.submit(text, "story", tokenizer, model, train)
+    seen, crossed, last_val = 0, None, math.nan
+    while crossed is None:
+        job.wait(REDRAW_SECONDS)
+        done = job.done  # before reading the events: the last one lands before the state changes
+        events = list(job.events)
+        for event in events[seen:]:
+            if event.val_loss is None:
+                continue
+            last_val = event.val_loss
+            if event.val_loss <= target:
+                crossed = {"seconds": time.perf_counter() - started, "step": event.step,
+                           "train_seconds": event.seconds, "val_loss": event.val_loss}
+                job.cancel.set()
+                break
+        seen = len(events)
+        if done:
+            break
+    while not job.done:  # let the worker stop (at its next step) before the next measurement
+        job.wait(1.0)
+    return {"crossed": crossed, "last_val_loss": last_val, "error": job.error,
+            "steps_run": job.events[-1].step if job.events else 0}
+
+
+def bench_ttq(text: str, label: str, view: View, device: str, eval_every: int, repeats: int) -> dict:
+    tokenizer, model, train = configs(view, device=device)
+    app_eval_every = train.eval_every
+    train = replace(train, eval_every=eval_every or app_eval_every)
+    probe = Training(text, "story", tokenizer, model, replace(train, device="cpu"))
+    target = TARGET_FRACTION * probe.unigram_entropy
+    runs = [watch(text, tokenizer, model, replace(train, seed=seed), target) for seed in range(repeats)]
+    crossed = [r["crossed"] for r in runs]
+    med = lambda key: statistics.median(c[key] if c else math.inf for c in crossed)  # noqa: E731
+    return {
+        "label": label, "family": model.family, "hidden": model.hidden_size, "layers": model.layers,
+        "context": model.context, "batch": train.batch_size, "steps": train.steps,
+        "eval_every": train.eval_every, "app_eval_every": app_eval_every,
+        "log_every": train.log_every, "sample_tokens": train.sample_tokens,
+        "parameters": count_parameters(build_model(probe.model_config)),
+        "unigram_entropy": probe.unigram_entropy, "target": target,
+        "reached": sum(c is not None for c in crossed), "seeds": repeats,
+        "seconds": med("seconds"), "train_seconds": med("train_seconds"), "at_step": med("step"),
+        "val_loss": statistics.median(c["val_loss"] for c in crossed if c) if any(crossed) else math.nan,
+        "runs": runs,
+    }
+
+
+def warm_ttq(text: str, views: list[tuple[str, View]], device: str) -> None:
+    """One short untimed training per model through the same path (CUDA context, handles)."""
+    for _, view in views:
+        tokenizer, model, train = configs(replace(view, steps=30), device=device)
+        watch(text, tokenizer, model, train, target=-math.inf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def device_info(device: torch.device) -> dict:
+    info = {"device": device.type, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+            "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+            "cudnn_benchmark": torch.backends.cudnn.benchmark}
+    rnn = getattr(torch.backends.cudnn, "rnn", None)  # newer torch: per-backend fp32 precision
+    if rnn is not None:
+        info["cudnn_rnn_fp32_precision"] = rnn.fp32_precision
+    if device.type == "cuda":
+        info["name"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+        info["cudnn"] = torch.backends.cudnn.version()
+    else:
+        info["name"] = "cpu"
+    return info
+
+
+def shape_label(r: dict) -> str:
+    if r["family"] == "gpt":
+        return f"gpt {r['hidden']}×{r['layers']}"
+    return f"lstm {r['hidden']}"
+
+
+def cell(value: float, width: int, digits: int) -> str:
+    return f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'-':>{width}}"
+
+
+def print_table(result: dict) -> None:
+    info = result["info"]
+    print(f"{info['name']} ({info['device']}), torch {info['torch']}, {info['threads']} CPU "
+          f"thread(s); TF32: matmul {info['tf32_matmul']}, cuDNN {info['tf32_cudnn']} "
+          f"(float32 matmul precision '{info['float32_matmul_precision']}'"
+          + (f", cuDNN RNN fp32 '{info['cudnn_rnn_fp32_precision']}'" if "cudnn_rnn_fp32_precision" in info else "")
+          + ")" + (f"; CUDA {info['cuda']}, cuDNN {info['cudnn']}" if info["device"] == "cuda" else ""))
+    if result["rows"]:
+        print(f"\nms per training step, char tokens of 'story'; medians of {result['repeats']}; "
+              f"lmviz log_every {APP_LOG_EVERY}")
+        head = (f"{'shape':<13} {'batch':>5} {'ctx':>4} {'params':>9} {'steps':>5} {'lmviz ms':>9} "
+                f"{'plain ms':>9} {'ratio':>6} {'pair':>6} {'bf16 ms':>8} {'bf16 ×':>6} "
+                f"{'lmviz tok/s':>12}  verdict")
+        print(head)
+        print("-" * len(head))
+        for r in result["rows"]:
+            verdict = "ok" if r["ratio"] >= 1.0 else "BELOW 1.0"
+            print(f"{shape_label(r):<13} {r['batch']:>5} {r['context']:>4} {r['parameters']:>9,} "
+                  f"{r['steps']:>5} {cell(r['lmviz_ms'], 9, 2)} {cell(r['plain_ms'], 9, 2)} "
+                  f"{cell(r['ratio'], 6, 3)} {cell(r['pair_ratio'], 6, 3)} {cell(r['bf16_ms'], 8, 2)} "
+                  f"{cell(r['bf16_speedup'], 6, 2)} {cell(r['lmviz_tokens_per_s'], 12, 0)}  {verdict}")
+            for name, error in r["errors"].items():
+                print(f"    {name} failed: {error}")
+        print("ratio = plain ms/step ÷ lmviz ms/step (>= 1.0: lmviz at least as fast); pair = median "
+              "per-repetition ratio; bf16 × = lmviz fp32 ms ÷ lmviz bf16 ms (> 1.0: bf16 helps)")
+    if result["ttq"]:
+        print(f"\ntime to {TARGET_FRACTION:.0%} of the unigram entropy on 'story' through "
+              f"RunStore.submit (the Training page's call); medians of {result['ttq_repeats']} seed(s)")
+        head = (f"{'model':<17} {'params':>9} {'batch':>5} {'ctx':>4} {'eval':>4} {'target':>6} "
+                f"{'reached':>7} {'at step':>7} {'to target s':>11} {'train s':>7} {'val':>6}")
+        print(head)
+        print("-" * len(head))
+        for s in result["ttq"]:
+            eval_label = f"{s['eval_every']}" + ("*" if s["eval_every"] == s["app_eval_every"] else "")
+            if math.isfinite(s["seconds"]):
+                when = (f"{s['at_step']:>7.0f} {s['seconds']:>11.2f} {cell(s['train_seconds'], 7, 2)} "
+                        f"{cell(s['val_loss'], 6, 3)}")
+            else:
+                last = statistics.median(r["last_val_loss"] for r in s["runs"])
+                when = f"{'not reached in ' + str(s['steps']) + ' steps':>27} {'':>7} {cell(last, 6, 3)}"
+            print(f"{s['label']:<17} {s['parameters']:>9,} {s['batch']:>5} {s['context']:>4} "
+                  f"{eval_label:>4} {s['target']:>6.3f} {s['reached']:>3}/{s['seeds']:<3} {when}")
+            for r in s["runs"]:
+                if r["error"]:
+                    print(f"    failed: {r['error']}")
+        print("eval* = the app's eval_every (steps // 10); to target s = submit → the watcher holds "
+              "the crossing event (prep, init, steps, evaluations and samples included); train s = "
+              "the event's own clock")
+        for s in result["ttq"]:
+            if s["label"] == "lstm (default)" and s["eval_every"] == s["app_eval_every"]:
+                seconds = s["seconds"]
+                took = f"{seconds:.2f} s" if math.isfinite(seconds) else "not reached"
+                if info["device"] == "cuda":
+                    verdict = "met" if seconds <= LSTM_TARGET_SECONDS else "NOT met"
+                    print(f"\ndefault LSTM to target through the page's call: {took} (target <= "
+                          f"{LSTM_TARGET_SECONDS:.0f} s on the H100: {verdict})")
+                else:
+                    print(f"\ndefault LSTM to target through the page's call: {took} (the "
+                          f"<= {LSTM_TARGET_SECONDS:.0f} s target is for the H100)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", help="auto (cuda if present), cuda or cpu")
+    parser.add_argument("--quick", action="store_true", help="2 shapes, 3 steps, 1 seed: a smoke run")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions and seeds")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per repetition")
+    parser.add_argument("--gpt-batch", type=int, nargs="+", default=[64])
+    parser.add_argument("--eval-every", type=int, nargs="+", default=[0, 25],
+                        help="time to quality: validation every N steps (0: the app's)")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("LMVIZ_TORCH_THREADS", "1")),
+                        help="torch CPU threads (the app's: LMVIZ_TORCH_THREADS, default 1)")
+    parser.add_argument("--parts", nargs="+", choices=["steps", "ttq"], default=["steps", "ttq"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    repeats = 1 if args.quick else args.repeats
+    steps = 3 if args.quick else args.steps
+    warmup = 2 if args.quick else max(20, steps // 5)
+    eval_everies = [0] if args.quick else args.eval_every
+    text = load_corpus("story")
+    started = time.perf_counter()
+    rows = []
+    if "steps" in args.parts:
+        rows = [bench_shape(text, shape, steps, warmup, repeats, device.type)
+                for shape in shapes(args.quick, args.gpt_batch)]
+    ttq = []
+    if "ttq" in args.parts:
+        views = ttq_views(args.quick)
+        warm_ttq(text, views, device.type)
+        ttq = [bench_ttq(text, label, view, device.type, every, repeats)
+               for label, view in views for every in eval_everies]
+    result = {"info": device_info(device), "command": " ".join(sys.argv), "repeats": repeats,
+              "ttq_repeats": repeats, "log_every": APP_LOG_EVERY, "rows": rows, "ttq": ttq,
+              "seconds": time.perf_counter() - started}
+    if args.json:
+        print(json.dumps(finite(result), indent=2))
+    else:
+        print_table(result)
+        print(f"\n({result['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
