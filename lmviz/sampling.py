@@ -36,6 +36,12 @@ class SamplingConfig:
         if not (0.0 < self.top_p <= 1.0):
             raise SamplingError("top-p must be in (0, 1]")
 
+    def describe(self) -> str:
+        """'T = 0.8, top-k 20, top-p off'."""
+        top_k = f"top-k {self.top_k}" if self.top_k else "top-k off"
+        top_p = f"top-p {self.top_p:g}" if self.top_p < 1 else "top-p off"
+        return f"T = {self.temperature:g}, {top_k}, {top_p}"
+
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """softmax(logits / T) in float64; T = 0 gives a one-hot on the argmax."""

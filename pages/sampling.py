@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lmviz.figures.labels import markdown_text
-from lmviz.figures.sampling import figure_next_token, generation_html
+from lmviz.figures.sampling import figure_next_token, generation_html, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
@@ -144,7 +144,7 @@ def stepper() -> None:
     if result is None:
         return
     show_generation(result)
-    st.caption(f"Sampled by the {MODEL_LABELS[view.model]} at {settings_text(config)}, seed {view.seed}"
+    st.caption(f"Sampled by the {MODEL_LABELS[view.model]} at {config.describe()}, seed {view.seed}"
                + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."
                   if count >= MAX_TOKENS else "."))
     last = result.steps[-1]
@@ -152,12 +152,6 @@ def stepper() -> None:
                 f"probability {last.probability:.3f} (rank {last.rank} of {run.tokenizer.vocab_size}).")
     st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
-
-
-def settings_text(config: SamplingConfig) -> str:
-    top_k = f"top-k {config.top_k}" if config.top_k else "top-k off"
-    top_p = f"top-p {config.top_p:g}" if config.top_p < 1 else "top-p off"
-    return f"T = {config.temperature:g}, {top_k}, {top_p}"
 
 
 def compare(view: View, prompt: str, config: SamplingConfig) -> None:
@@ -173,11 +167,8 @@ def compare(view: View, prompt: str, config: SamplingConfig) -> None:
             result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
             if model_run is None or result is None:
                 continue
-            bits = mean_log_probability_bits(result.steps)
-            surprise = f"{bits:.2f} bits" if bits is not None else "—"
-            heading = (f"<b>{MODEL_LABELS[family]}</b> · {model_run.parameters:,} parameters · "
-                       '<span title="Mean of −log₂ p over the picked tokens: 0 = it was always sure">'
-                       f"average surprise <b>{surprise}</b></span>")
+            heading = model_heading_html(MODEL_LABELS[family], model_run.parameters,
+                                         mean_log_probability_bits(result.steps))
             show_generation(result, heading)  # one element per model: each one costs a redraw
             results[MODEL_LABELS[family]] = result
     # drawn only on request: two tables on every Temperature move would slow each move down

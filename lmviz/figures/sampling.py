@@ -81,3 +81,11 @@ def generation_html(prompt: str, steps: Sequence[Step]) -> str:
     return ('<div class="lmviz-generation" style="font-family:monospace;white-space:pre-wrap;'
             'line-height:1.8;padding:8px 10px;border:1px solid #e2e8f0;border-radius:6px">'
             f'<span style="color:#64748b">{text(prompt)}</span>{spans}</div>')
+
+
+def model_heading_html(label: str, parameters: int, surprise_bits: float | None) -> str:
+    """'<b>LSTM</b> · 93,731 parameters · average surprise 3.23 bits', the last with a tooltip."""
+    surprise = f"{surprise_bits:.2f} bits" if surprise_bits is not None else "—"
+    return (f"<b>{escape_html(label)}</b> · {parameters:,} parameters · "
+            '<span title="Mean of −log₂ p over the picked tokens: 0 = it was always sure">'
+            f"average surprise <b>{surprise}</b></span>")

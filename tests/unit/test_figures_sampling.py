@@ -8,7 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lmviz.figures.sampling import bar_labels, figure_next_token, generation_html
+from lmviz.figures.sampling import (
+    bar_labels,
+    figure_next_token,
+    generation_html,
+    model_heading_html,
+)
 from lmviz.figures.style import MUTED, VAL_COLOR, token_color
 from lmviz.next_token import (
     mean_log_probability_bits,
@@ -134,3 +139,11 @@ def test_generation_html_shades_each_pick_and_escapes_everything(lstm_run: Run) 
     assert "rgba(37,99,235,0.70)" in sure and "rgba(37,99,235,0.09)" in unsure  # deep = sure
     odd = replace(result.steps[0], token="</span><script>")
     assert "<script>" not in generation_html("", [odd])
+
+
+def test_model_heading_and_settings_in_words() -> None:
+    heading = model_heading_html("GPT <x>", 413568, 2.3561)
+    assert heading.startswith("<b>GPT &lt;x&gt;</b> · 413,568 parameters") and "<b>2.36 bits</b>" in heading
+    assert "<b>—</b>" in model_heading_html("LSTM", 1, None)
+    assert SamplingConfig(0.8, 20, 1.0).describe() == "T = 0.8, top-k 20, top-p off"
+    assert SamplingConfig(0.0, 0, 0.9).describe() == "T = 0, top-k off, top-p 0.9"
