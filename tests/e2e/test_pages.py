@@ -64,6 +64,10 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     assert_no_exception(page)
     assert count_charts(page) >= charts
     assert parse_qs(urlparse(page.url).query)["temperature"] == ["0.4"]
+    # the settings rerun a fragment: the link shown next to them follows, and the sidebar has none
+    link = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
+    assert parse_qs(urlparse(link.strip()).query)["temperature"] == ["0.4"]
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').count() == 0
 
 
 def test_hidden_size_moves_on_training_page(page, app_server) -> None:
