@@ -16,6 +16,7 @@ from lmviz.figures.attention import (
 )
 from lmviz.figures.labels import current_token_html, markdown_text, short_labels
 from lmviz.presets import CORPUS_PROMPTS
+from lmviz.probes import TextTrace
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -85,39 +86,50 @@ st.subheader("One head")
 left, right = st.columns(2)
 layer = left.selectbox("Layer", range(layers), key=LAYER, format_func=lambda i: f"layer {i}")
 head = right.selectbox("Head", range(heads), key=HEAD, format_func=lambda i: f"head {i}")
-_clamp(QUERY, length, length - 1)
-if length > 1:
-    query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
-                             help="The token whose attention is taken apart below.")
-else:
-    query = 0
-st.markdown(current_token_html(text_trace.encoding, text_trace.text, query), unsafe_allow_html=True)
-st.plotly_chart(figure_attention(trace.attention[layer, head], labels,
-                                 f"Layer {layer}, head {head}: who looks at whom", query=query),
-                width="stretch", key="attn_head_map")
-st.caption("Each row is a query token, each column a key it may look at; each row's weights add up "
-           "to 1. The outlined row is the query taken apart below.")
 
-st.subheader(f"Query {markdown_text(labels[query])}, step by step")
-step = query_step(trace, layer, head, query)
-st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
-st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
-           "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
-_clamp(KEY, query + 1, step.top_keys(1)[0])
-key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
-                   format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
-st.latex(query_latex(step, key))
-left, right = st.columns([3, 2])
-with left:
-    st.plotly_chart(figure_weighted_sum(step, labels), width="stretch", key="attn_sum")
-    st.caption("The head's output is the weighted sum of the value vectors: the rows above the "
-               "line (the most attended keys, each already times its weight) add up, with the rest, "
-               "to the last row.")
-with right:
-    st.dataframe(query_rows(step, labels), hide_index=True, height=320, key="attn_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in ("q·k", "q·k / √d", "weight", "‖v‖")})
-    st.caption(f"Sum of the weights: {step.weight_sum:.6f}. Output norm ‖o‖ = {step.output_norm:.4f}.")
+
+@st.fragment
+def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
+    """The query slider and all it changes: a fragment, so moving it redraws only this part."""
+    trace = text_trace.trace
+    labels = short_labels(text_trace.tokens)
+    length, head_size = len(labels), trace.queries.shape[-1]
+    _clamp(QUERY, length, length - 1)
+    if length > 1:
+        query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
+                                 help="The token whose attention is taken apart below.")
+    else:
+        query = 0
+    st.markdown(current_token_html(text_trace.encoding, text_trace.text, query), unsafe_allow_html=True)
+    st.plotly_chart(figure_attention(trace.attention[layer, head], labels,
+                                     f"Layer {layer}, head {head}: who looks at whom", query=query),
+                    width="stretch", key="attn_head_map")
+    st.caption("Each row is a query token, each column a key it may look at; each row's weights add up "
+               "to 1. The outlined row is the query taken apart below.")
+
+    st.subheader(f"Query {markdown_text(labels[query])}, step by step")
+    step = query_step(trace, layer, head, query)
+    st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
+    st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
+               "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
+    _clamp(KEY, query + 1, step.top_keys(1)[0])
+    key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
+                       format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
+    st.latex(query_latex(step, key))
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(figure_weighted_sum(step, labels), width="stretch", key="attn_sum")
+        st.caption("The head's output is the weighted sum of the value vectors: the rows above the "
+                   "line (the most attended keys, each already times its weight) add up, with the rest, "
+                   "to the last row.")
+    with right:
+        st.dataframe(query_rows(step, labels), hide_index=True, height=320, key="attn_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                    for c in ("q·k", "q·k / √d", "weight", "‖v‖")})
+        st.caption(f"Sum of the weights: {step.weight_sum:.6f}. Output norm ‖o‖ = {step.output_norm:.4f}.")
+
+
+one_query(text_trace, layer, head)
 
 st.subheader("Looking for a copy head (induction)")
 st.markdown(

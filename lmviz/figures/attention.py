@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from lmviz.attention_math import InductionScores, QueryStep, masked_attention
 from lmviz.figures.labels import tick_positions
-from lmviz.figures.style import ACCENT, GATE_SCALE, MUTED, TRAIN_COLOR, figure, layout
+from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure, layout
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
 
@@ -57,11 +57,13 @@ def figure_attention(weights: np.ndarray, labels: list[str], title: str | None =
     if query is not None and 0 <= query < length:
         shapes.append({"type": "rect", "x0": -0.5, "x1": query + 0.5, "y0": query - 0.5,
                        "y1": query + 0.5, "line": {"color": ACCENT, "width": 3}})
+    # redrawn on every query move: fixed margins (room for 8-character labels)
     return figure([heatmap], title, height=min(620, 260 + 8 * length), shapes=shapes,
-                  plot_bgcolor=MASKED_COLOR,
-                  xaxis={**ticks, "tickangle": -60, "showgrid": False, "title": "key (attended to)"},
+                  plot_bgcolor=MASKED_COLOR, margin={"l": 110, "r": 20, "t": 50 if title else 20, "b": 100},
+                  xaxis={**ticks, "tickangle": -60, "showgrid": False, "title": "key (attended to)",
+                         **FIXED_AXIS},
                   yaxis={**ticks, "autorange": "reversed", "showgrid": False,
-                         "title": "query (attending)"})
+                         "title": "query (attending)", **FIXED_AXIS})
 
 
 def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:
@@ -96,13 +98,16 @@ def figure_query_steps(step: QueryStep, labels: list[str]) -> go.Figure:
         axes[upper].update(matches="x3", showticklabels=False)
     axes["xaxis3"].update(_ticks(labels, len(keys)), tickangle=-60)
     axes["yaxis3"]["range"] = [0, 1]
+    for axis in axes.values():  # redrawn on every query move: fixed margins below
+        axis.update(FIXED_AXIS)
     pieces = [labels[j] for j in keys]
     bars = [{"type": "bar", "x": keys, "y": values, "marker": {"color": color}, "showlegend": False,
              "customdata": pieces, "hovertemplate": "key %{customdata}: %{y:.4f}<extra></extra>",
              "xaxis": f"x{_cell(row)}", "yaxis": f"y{_cell(row)}"}
             for row, (values, color) in enumerate(((step.scores, MUTED), (step.scaled, TRAIN_COLOR),
                                                    (step.weights, ACCENT)))]
-    return figure(bars, None, height=520, annotations=titles, **axes)
+    return figure(bars, None, height=520, annotations=titles, margin={"l": 50, "r": 20, "t": 30, "b": 90},
+                  **axes)
 
 
 def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go.Figure:
@@ -119,7 +124,9 @@ def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go
     line = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": len(top) - 0.5,
             "y1": len(top) - 0.5, "line": {"color": "#333", "width": 2}}  # output row below the line
     return figure([heatmap], None, height=120 + 34 * len(names), shapes=[line],
-                  xaxis={"title": "dimension of the head's value vector"}, yaxis={"autorange": "reversed"})
+                  margin={"l": 140, "r": 20, "t": 20, "b": 50},
+                  xaxis={"title": "dimension of the head's value vector", **FIXED_AXIS},
+                  yaxis={"autorange": "reversed", **FIXED_AXIS})
 
 
 def figure_induction(scores: InductionScores) -> go.Figure:
