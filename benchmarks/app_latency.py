@@ -11,9 +11,11 @@ it and finished (not cut short), and the DOM shows the script idle, no lazy skel
 every Plotly chart drawn (tests/e2e/browser.py). No sleeps: wait_idle polls every ~25 ms, which
 is the resolution of each figure (it can only add, never hide, time).
 
-Sliders: Temperature on /sampling (a full-page rerun: bars, the compare chart and two
-60-token generations), Timestep on /lstm and "Merges learned (k)" on /tokenization (both inside
-st.fragment, so only that part reruns).
+Sliders, each inside an st.fragment so only its part reruns: Temperature on /sampling (the
+next-token bars, the example's numbers and both models' 30-token continuations), Timestep on
+/lstm (six gate heatmaps, the equations and the unit's line), "Query token" on /attention (the
+head's map, the three-step bars, the formulas, the weighted sum) and "Merges learned (k)" on
+/tokenization.
 
 How to read it: median / p90 / max are per-press milliseconds; the target is a Temperature
 median <= 250 ms. `1st` is the first press alone. `script` and `draw` split the median: the
@@ -54,7 +56,8 @@ from benchmarks._appserver import (
 )
 from tests.e2e.browser import find_slider, open_app, rerun_requests, wait_idle
 
-SLIDERS = [("sampling", "Temperature"), ("lstm", "Timestep"), ("tokenization", "Merges learned (k)")]
+SLIDERS = [("sampling", "Temperature"), ("lstm", "Timestep"), ("attention", "Query token"),
+           ("tokenization", "Merges learned (k)")]
 TARGET_MS = 250.0
 TIMEOUT_MS = 120_000
 
