@@ -8,10 +8,11 @@ from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
-from lmviz.sampling import Generation, SamplingConfig, SamplingError
+from lmviz.sampling import Generation, SamplingConfig
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
+    STEP_COLUMNS,
     generation_for,
     logits_for,
     sampling_config,
@@ -31,11 +32,6 @@ require_app()
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
-STEP_COLUMNS = {
-    "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
-                                                   max_value=1.0),
-    "bits of surprise": st.column_config.NumberColumn(format="%.2f"),
-}
 
 st.title("Sampling: from probabilities to text")
 st.markdown(
@@ -118,12 +114,11 @@ def _reset() -> None:
 @st.fragment
 def stepper() -> None:
     """Step by step; clicks rerun only this part, and the text is sampled again from the seed on
-    each one. Moving the settings reruns their own fragment, not this one: so the text says
-    which settings it was sampled with, and the next click samples with the settings as they are."""
+    each one. Like the comparison, it says which settings it was sampled with, and the next click
+    samples with the settings as they are."""
     view = current_view()
-    try:
-        config = SamplingConfig(float(view.temperature), int(view.top_k), float(view.top_p))
-    except SamplingError:
+    config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
+    if config is None:
         return  # the settings above already say why
     run = run_for(view) if view.prompt.strip() else None
     if run is None:
@@ -154,24 +149,32 @@ def stepper() -> None:
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
 
-def compare(view: View, prompt: str, config: SamplingConfig) -> None:
-    """The same prompt and settings through a recurrent model and the GPT, side by side."""
+@st.fragment
+def comparison() -> None:
+    """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
+    generating is an action (the button), so moving the settings stays fast; the text says which
+    settings it was sampled with, and the button samples again with the settings as they are."""
+    view = current_view()
+    config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
+    if config is None or not view.prompt.strip():
+        return  # the settings above already say why
     st.subheader("Same prompt, same settings: a recurrent model and a GPT")
-    st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens with seed {view.seed}. "
-               f"{SHADING} Average surprise (−log₂ p of the picks, averaged) sums it up: lower is a "
-               "surer model.")
+    st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
+               f"{config.describe()}, seed {view.seed}. {SHADING} Average surprise (−log₂ p of the "
+               "picks, averaged) sums it up: lower is a surer model.")
+    st.button("Generate again with the settings above", key="sampling_compare_generate",
+              icon=":material/refresh:")
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
             model_run = run_for(view, family)
-            result = generation_for(model_run, prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
+            result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
             if model_run is None or result is None:
                 continue
             heading = model_heading_html(MODEL_LABELS[family], model_run.parameters,
                                          mean_log_probability_bits(result.steps))
             show_generation(result, heading)  # one element per model: each one costs a redraw
             results[MODEL_LABELS[family]] = result
-    # drawn only on request: two tables on every Temperature move would slow each move down
     if results and st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
         for n, (column, (label, result)) in enumerate(zip(st.columns(2), results.items(), strict=False)):
             column.markdown(f"**{label}**")
@@ -181,9 +184,9 @@ def compare(view: View, prompt: str, config: SamplingConfig) -> None:
 
 @st.fragment
 def sampling_view() -> None:
-    """Everything the three settings change. A fragment: moving one reruns this part only, not
-    the sidebar and the text above, so a move redraws fast. The sidebar's link would go stale
-    here, so this page shows the link itself (share_box), under the settings."""
+    """The settings and the distribution they shape. A fragment: moving one reruns this part
+    only, not the sidebar, the comparison or the stepper, so a move redraws fast. The sidebar's
+    link would go stale here, so this page shows the link itself (share_box), under the settings."""
     settings()
     view = current_view()
     share_box(view)
@@ -193,8 +196,8 @@ def sampling_view() -> None:
     if run is None or config is None or prompt is None:
         return
     next_token(run, prompt, config, view.model)
-    compare(view, prompt, config)
 
 
 sampling_view()
+comparison()
 stepper()

@@ -17,6 +17,11 @@ from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, next_logits
 
 MAX_TOKENS = 200  # the stepper's longest generation
+STEP_COLUMNS = {  # tables of generated steps (step_rows)
+    "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
+                                                   max_value=1.0),
+    "bits of surprise": st.column_config.NumberColumn(format="%.2f"),
+}
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
 _EMPTY = np.empty(0)
 
@@ -52,10 +57,14 @@ def generation_for(run: Run, prompt: str, config: SamplingConfig, count: int,
         return None
 
 
-def sampling_config(temperature: float, top_k: int, top_p: float) -> SamplingConfig | None:
+def sampling_config(temperature: float, top_k: int, top_p: float,
+                    quiet: bool = False) -> SamplingConfig | None:
+    """The settings as a SamplingConfig, or None with a message (`quiet`: where another part of
+    the page already shows it)."""
     try:
         return SamplingConfig(float(temperature), int(top_k), float(top_p))
     except SamplingError as err:
-        st.warning(f"Cannot sample with these settings: {err}")
+        if not quiet:
+            st.warning(f"Cannot sample with these settings: {err}")
         return None
 

@@ -159,3 +159,13 @@ def test_the_page_shows_the_link_with_its_settings_and_the_sidebar_points_to_it(
     at.slider(key="top_k").set_value(12).run()
     links = [c.value for c in at.main.code]
     assert len(links) == 1 and "temperature=1.4" in links[0] and "top_k=12" in links[0]
+
+
+def test_the_comparison_says_its_settings_and_generates_again_on_request() -> None:
+    at = open_page(temperature="0", top_k="7")
+    assert any("here at T = 0, top-k 7, top-p off, seed 0" in c.value for c in at.caption)
+    greedy = compared(at)
+    at.button(key="sampling_compare_generate").click().run()
+    assert not at.exception and compared(at) == greedy  # same settings, same seed: same text
+    at.slider(key="temperature").set_value(1.5).run()
+    assert any("here at T = 1.5, top-k 7, top-p off" in c.value for c in at.caption)

@@ -15,6 +15,7 @@ from tests.e2e.browser import (
     SLIDER,
     assert_no_exception,
     count_charts,
+    expect_rerun,
     find_slider,
     move_slider,
     open_app,
@@ -68,6 +69,13 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     link = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
     assert parse_qs(urlparse(link.strip()).query)["temperature"] == ["0.4"]
     assert page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').count() == 0
+    # the comparison is its own fragment: it keeps its settings until asked to generate again
+    said = page.get_by_text("Each model continues the prompt", exact=False)
+    assert "here at T = 0.3," in said.inner_text()
+    with expect_rerun(page):
+        page.get_by_role("button", name="Generate again with the settings above").click()
+    assert "here at T = 0.4," in said.inner_text()
+    assert_no_exception(page)
 
 
 def test_hidden_size_moves_on_training_page(page, app_server) -> None:
