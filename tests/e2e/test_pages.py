@@ -78,6 +78,27 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     assert_no_exception(page)
 
 
+def test_stepper_samples_with_the_settings_of_its_click(page, app_server) -> None:
+    """The stepper is its own fragment: a settings move leaves it alone; its next click samples
+    the whole text again with the settings as they are then, and says so."""
+    open_app(page, f"{app_server}/sampling?temperature=0")
+    next_token = page.get_by_role("button", name="Next token")
+    for _ in range(2):
+        with expect_rerun(page):
+            next_token.click()
+    said = page.get_by_text("Sampled by the LSTM at", exact=False)
+    assert said.inner_text().startswith("Sampled by the LSTM at T = 0, top-k off")
+    stepped = page.locator(".lmviz-generation").last
+    assert stepped.locator("span[title]").count() == 2  # two picks, each with its p and rank
+    move_slider(page, "Temperature", 30)  # to 1.5
+    assert said.inner_text().startswith("Sampled by the LSTM at T = 0,")  # not rerun by the move
+    with expect_rerun(page):
+        next_token.click()
+    assert said.inner_text().startswith("Sampled by the LSTM at T = 1.5,")
+    assert stepped.locator("span[title]").count() == 3
+    assert_no_exception(page)
+
+
 def test_hidden_size_moves_on_training_page(page, app_server) -> None:
     open_app(page, f"{app_server}/training")
     value = move_slider(page, "Hidden size", 1, "ArrowLeft")
