@@ -72,7 +72,8 @@ def plain_seconds(ids: torch.Tensor, vocab: int, hidden: int, steps: int, seed: 
     params = list(model.parameters())
     groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.01},
               {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=3e-3, betas=(0.9, 0.99), fused=device.type == "cuda")
+    optimizer = torch.optim.AdamW(groups, lr=TrainConfig().lr, betas=(0.9, 0.99),
+                                  fused=device.type == "cuda")
     generator = torch.Generator(device=device).manual_seed(seed)
     offsets = torch.arange(context + 1, device=device)
     high = len(ids) - context - 1

@@ -122,7 +122,7 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--context", type=positive(int), default=64)
     train.add_argument("--batch-size", type=positive(int), default=32)
     train.add_argument("--steps", type=positive(int), default=600)
-    train.add_argument("--lr", type=positive(float), default=3e-3)
+    train.add_argument("--lr", type=positive(float), default=1e-2)
     train.add_argument("--clip", type=float, default=1.0)
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--eval-every", type=positive(int), default=None)

@@ -2,7 +2,8 @@
 
 The app holds one RunStore for built-in corpora (shared by every visitor) and one per visitor
 for uploaded text. A process-wide semaphore lets at most `max_parallel` trainings run at once;
-the rest wait in line and say so.
+the rest wait in line and say so. A shared training stops only when every session that asked for
+it has let go (`Job.release`): one visitor's Cancel never cancels another's training.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Job:
     error: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
+    holders: set[str] = field(default_factory=set)  # who asked for this training and still wants it
 
     @property
     def done(self) -> bool:
@@ -42,6 +44,19 @@ class Job:
         with self.changed:
             if not self.done:
                 self.changed.wait(timeout)
+
+    def hold(self, holder: str) -> None:
+        with self.changed:
+            self.holders.add(holder)
+
+    def release(self, holder: str) -> bool:
+        """`holder` no longer wants this training; it stops (True) when no one else does."""
+        with self.changed:
+            self.holders.discard(holder)
+            if self.holders or self.done:
+                return False
+            self.cancel.set()
+            return True
 
     def _update(self, **changes) -> None:
         with self.changed:
@@ -84,16 +99,18 @@ class RunStore:
                 self.runs.popitem(last=False)
 
     def submit(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
-               train: TrainConfig) -> Job:
-        """Start (or join) the training for these settings; a finished run gives a done job."""
+               train: TrainConfig, holder: str = "") -> Job:
+        """Start (or join) the training for these settings, held by `holder` (a session); a
+        finished run gives a done job."""
         key = run_key(text, tokenizer, model, train)
         found = self.get(key)
         with self.lock:
             if found is not None:
                 return Job(key=key, state="done", run=found, events=list(found.history))
             if key in self.jobs and not self.jobs[key].done:
+                self.jobs[key].hold(holder)
                 return self.jobs[key]
-            job = Job(key=key)
+            job = Job(key=key, holders={holder})
             self.jobs[key] = job
         worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",
                                   args=(job, text, corpus, tokenizer, model, train), daemon=True)

@@ -31,7 +31,7 @@ PRECISIONS = ("fp32", "bf16")
 class TrainConfig:
     steps: int = 600
     batch_size: int = 32
-    lr: float = 3e-3
+    lr: float = 1e-2
     weight_decay: float = 0.01
     warmup: int = 30
     clip: float = 1.0  # max gradient norm; 0 turns clipping off

@@ -79,7 +79,7 @@ if train_col.button("Train", key="train", type="primary", icon=":material/play_a
     start_training(view, device)
 current = started_training()
 cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
-                  disabled=current is None or current.job.done)
+                  disabled=current is None or current.job.done or current.left)
 
 
 def diverged_lesson(run: Run) -> None:
@@ -152,6 +152,11 @@ if current is None:
     st.info("Choose the settings and press **Train**. Default settings are already trained, so "
             "they show at once; try 1 or 10 for the learning rate with clipping off to watch "
             "a training blow up.")
+elif current.left:
+    st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "
+            "training goes on for them: one visitor's Cancel never stops another's. Press "
+            "**Train** to watch it again; once it has finished, it shows at once.",
+            icon=":material/group:")
 else:
     if not current.job.done:
         live_training(current.job, current.label, compact=False)

@@ -13,6 +13,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from lmviz.corpora import corpus_names, load_corpus
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.presets import View, cli_args, configs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import uuid
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
+HOLDER_KEY = "lmviz_holder"
 MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
 
 
@@ -190,6 +192,13 @@ def upload_label(text: str) -> str:
     return "upload:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
+def session_holder() -> str:
+    """This session's name on the trainings it asks for (see `Job.release`)."""
+    if HOLDER_KEY not in st.session_state:
+        st.session_state[HOLDER_KEY] = uuid.uuid4().hex
+    return st.session_state[HOLDER_KEY]
+
+
 def submit(view: View, family: str | None = None, device: str = "auto") -> Job | None:
     """Start or join the training for this view (None when there is no text yet)."""
     text = corpus_text(view)
@@ -198,7 +207,7 @@ def submit(view: View, family: str | None = None, device: str = "auto") -> Job |
         return None
     corpus = view.corpus if view.corpus != UPLOAD else upload_label(text)
     try:
-        return store_for(view).submit(text, corpus, *configs(view, family, device))
+        return store_for(view).submit(text, corpus, *configs(view, family, device), holder=session_holder())
     except ValueError as err:
         st.error(f"These settings cannot train: {err}")
         return None

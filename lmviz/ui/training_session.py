@@ -3,7 +3,7 @@ Cancel click causes can find it) and the table of runs they trained. Never globa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -11,12 +11,12 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
-from lmviz.ui.state import MODEL_LABELS, submit
+from lmviz.ui.state import MODEL_LABELS, session_holder, submit
 
 JOB_KEY = "training_job"
 RUNS_KEY = "training_runs"
-SAFE_LR = 3e-3
-SAFE_CLIP = 1.0
+SAFE_LR = View().lr
+SAFE_CLIP = View().clip
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class StartedTraining:
     job: Job
     label: str
     already: bool  # a finished run for these settings existed: nothing was trained
+    left: bool = False  # this session cancelled while another still wanted the training
 
 
 def start_training(view: View, device: str) -> StartedTraining | None:
@@ -42,10 +43,13 @@ def started_training() -> StartedTraining | None:
 
 
 def cancel_training() -> None:
-    """Cancel button callback: the trainer stops at its next step."""
+    """Cancel button callback: this session lets go of its training, which stops at its next
+    step unless another session is training the same settings (then it goes on for them)."""
     started = started_training()
-    if started is not None and not started.job.done:
-        started.job.cancel.set()
+    if started is None or started.job.done or started.left:
+        return
+    if not started.job.release(session_holder()):
+        st.session_state[JOB_KEY] = replace(started, left=True)
 
 
 def remember(run: Run, prompt: str) -> dict:

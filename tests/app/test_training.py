@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from lmviz.corpora import load_corpus
 from lmviz.jobs import Job, RunStore
 from lmviz.presets import View, configs
+from lmviz.ui.state import session_holder
 from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
 from tests.app.apptest import open_app_page
 
@@ -133,14 +134,35 @@ def test_a_cancelled_job_in_the_session_is_shown_as_cancelled() -> None:
     assert not at.exception and at.button(key="train_cancel").disabled
 
 
-def test_cancel_callback_sets_the_job_flag() -> None:
-    job = Job(key="k", state="training")
+def test_cancel_callback_stops_a_training_only_this_session_wants() -> None:
+    job = Job(key="k", state="training", holders={session_holder()})
     st.session_state[JOB_KEY] = StartedTraining(job, "Training", already=False)
     try:
         cancel_training()
-        assert job.cancel.is_set()
+        assert job.cancel.is_set() and not st.session_state[JOB_KEY].left
     finally:
         del st.session_state[JOB_KEY]
+
+
+def test_cancel_leaves_a_training_another_session_wants_running() -> None:
+    job = Job(key="k", state="training", holders={session_holder(), "another visitor"})
+    st.session_state[JOB_KEY] = StartedTraining(job, "Training", already=False)
+    try:
+        cancel_training()
+        assert not job.cancel.is_set() and job.holders == {"another visitor"}
+        assert st.session_state[JOB_KEY].left
+        cancel_training()  # a second click changes nothing
+        assert not job.cancel.is_set()
+    finally:
+        del st.session_state[JOB_KEY]
+
+
+def test_a_session_that_let_go_says_the_training_goes_on_for_others() -> None:
+    job = Job(key="k", state="training", holders={"another visitor"})
+    at = open_page(state={JOB_KEY: StartedTraining(job, "Training the LSTM", already=False, left=True)})
+    assert not at.exception and not job.cancel.is_set()
+    assert any("Stopped watching" in i.value and "goes on for them" in i.value for i in at.info)
+    assert at.button(key="train_cancel").disabled and not at.get("progress")
 
 
 @pytest.mark.gpu

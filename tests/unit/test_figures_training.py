@@ -42,7 +42,7 @@ def test_configs_take_a_device_outside_the_run_key() -> None:
 def test_plan_summary_names_defaults_and_ignored_settings() -> None:
     text = plan_summary(View())
     assert "LSTM on story (char tokens) · hidden size 128 · 1 layer(s) (default)" in text and "600 steps (default)" in text
-    assert "learning rate 0.003" in text and "clipping at 1" in text
+    assert "learning rate 0.01" in text and "clipping at 1" in text
     assert "Heads apply to the GPT only" in text
     gpt = plan_summary(View(model="gpt", layers=3, steps=50, clip=0.0, heads=3))
     assert "GPT on story (char tokens) · hidden size 128 · 3 layer(s) ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt

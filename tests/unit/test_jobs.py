@@ -1,0 +1,80 @@
+"""Background trainings shared by key: identical settings train once, and one session's Cancel
+never stops a training another session still wants."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from lmviz.jobs import Job, RunStore
+from lmviz.models import ModelConfig
+from lmviz.tokenizers import TokenizerConfig
+from tests.unit.conftest import TINY_TRAIN
+
+TOKENIZER = TokenizerConfig("char")
+MODEL = ModelConfig(family="lstm", hidden_size=16, context=16)
+LONG = replace(TINY_TRAIN, steps=100_000, seed=1)  # only ever ends by being cancelled
+
+
+@pytest.fixture
+def store() -> RunStore:
+    return RunStore(threading.Semaphore(2), shipped=None)
+
+
+def finish(job: Job) -> Job:
+    with job.changed:
+        assert job.changed.wait_for(lambda: job.done, timeout=120), "the training never ended"
+    return job
+
+
+def started(job: Job) -> Job:
+    """Wait for the first report, so the training is under way (not waiting in line)."""
+    with job.changed:
+        assert job.changed.wait_for(lambda: bool(job.events) or job.done, timeout=120)
+    return job
+
+
+def test_identical_settings_train_once_then_come_from_the_store(store: RunStore, story: str) -> None:
+    first = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a")
+    joined = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="b")
+    assert joined is first and first.holders == {"a", "b"}
+    finish(first)
+    assert first.state == "done" and first.run is not None and first.run.outcome == "finished"
+    again = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="c")
+    assert again is not first and again.done and again.run is first.run
+    assert [e.step for e in again.events] == [e.step for e in first.events]
+
+
+def test_one_session_letting_go_does_not_stop_another(store: RunStore, story: str) -> None:
+    job = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a")
+    store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="b")
+    assert job.release("a") is False and not job.cancel.is_set()
+    assert job.release("a") is False  # letting go twice changes nothing
+    finish(job)
+    assert job.run is not None and job.run.outcome == "finished"
+    assert store.get(job.key) is job.run
+
+
+def test_the_last_session_letting_go_cancels(store: RunStore, story: str) -> None:
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="b")
+    assert job.release("b") is False
+    assert job.release("a") is True and job.cancel.is_set()
+    finish(job)
+    assert job.state == "done" and job.run is not None and job.run.outcome == "cancelled"
+    assert job.run.final is not None and job.run.final.step < LONG.steps
+    assert store.get(job.key) is None  # a half-trained run is never served to anyone
+    assert job.release("a") is False  # a late click on an ended training is harmless
+
+
+def test_a_cancel_before_the_start_fails_with_a_message(story: str) -> None:
+    store = RunStore(threading.Semaphore(1), shipped=None)
+    busy = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    waiting = store.submit(story, "story", TOKENIZER, MODEL, replace(LONG, seed=2), holder="b")
+    assert waiting.state == "queued"  # one training at a time: it waits in line
+    assert waiting.release("b") is True
+    busy.release("a")
+    assert finish(waiting).state == "failed" and waiting.error == "cancelled before it started"
+    assert finish(busy).run is not None and busy.run.outcome == "cancelled"
