@@ -22,7 +22,10 @@ How to read it, per model (medians over `--repeats` seeds, 0, 1, 2, ...):
 The target for the default LSTM is <= 20 s on 2 CPU cores; other load on the machine slows
 everything, so the 1-minute load average is printed alongside.
 
-    python benchmarks/time_to_quality.py [--quick] [--json] [--steps N] [--repeats N] [--cap N]
+`--lr` trains at another learning rate (default: the app's, 0.01); `--lr 0.003` gives the old
+default's figures, to compare.
+
+    python benchmarks/time_to_quality.py [--quick] [--json] [--steps N] [--repeats N] [--cap N] [--lr X]
 """
 
 from __future__ import annotations
@@ -65,9 +68,10 @@ def eval_seconds(training: Training, repeats: int = 5) -> float:
     return statistics.median(times[1:])
 
 
-def measure(text: str, family: str, seed: int, steps: int, eval_every: int, stop_at_target: bool) -> dict:
+def measure(text: str, family: str, seed: int, steps: int, eval_every: int, stop_at_target: bool,
+            lr: float = View().lr) -> dict:
     """One training; the first validation at or under the target, and the last validation."""
-    tokenizer, model, train = configs(View(model=family, seed=seed, steps=steps), family)
+    tokenizer, model, train = configs(View(model=family, seed=seed, steps=steps, lr=lr), family)
     train = replace(train, eval_every=eval_every, sample_tokens=0)
     started = time.perf_counter()
     training = Training(text, "story", tokenizer, model, train)
@@ -124,7 +128,7 @@ def print_table(result: dict) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; 'story', char tokens; "
           f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after")
     print(f"target: validation loss <= {TARGET_FRACTION:.0%} of unigram entropy; eval every "
-          f"{result['eval_every']} steps; medians over {result['repeats']} seed(s)\n")
+          f"{result['eval_every']} steps; learning rate {result['lr']:g}; medians over {result['repeats']} seed(s)\n")
     head = (f"{'model':<16} {'params':>7} {'target':>6} {'reached':>7} {'at step':>7} {'to target s':>16} "
             f"{'cpu s':>6} {'eval s':>6} {'bpc':>5} {'final':>5} {'f.bpc':>5} {'run s':>6} {'prep s':>6}")
     print(head)
@@ -169,6 +173,7 @@ def main() -> None:
     parser.add_argument("--cap", type=int, default=3000, help="steps for a retry that missed the target")
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--models", nargs="*", default=["lstm", "gpt"])
+    parser.add_argument("--lr", type=float, default=View().lr, help="learning rate (the app's default)")
     args = parser.parse_args()
     steps, repeats, cap, eval_every = args.steps, args.repeats, args.cap, args.eval_every
     if args.quick:
@@ -177,12 +182,13 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     rows = []
     for family in args.models:
-        runs = [measure(text, family, seed, steps, eval_every, stop_at_target=False) for seed in range(repeats)]
-        rows.append(summarize(f"{family} ({steps} steps)" if steps else f"{family} (default)", runs))
+        runs = [measure(text, family, seed, steps, eval_every, False, args.lr) for seed in range(repeats)]
+        label = f"{family} ({steps} steps)" if steps else f"{family} (default)"
+        rows.append(summarize(label if args.lr == View().lr else f"{family} lr {args.lr:g}", runs))
         if any(r["crossed"] is None for r in runs) and cap > runs[0]["steps"]:
-            retries = [measure(text, family, seed, cap, eval_every, True) for seed in range(repeats)]
+            retries = [measure(text, family, seed, cap, eval_every, True, args.lr) for seed in range(repeats)]
             rows.append(summarize(f"{family} ({cap} steps)", retries, stopped_at_target=True))
-    result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "eval_every": eval_every,
+    result = {"torch": torch.__version__, "threads": torch.get_num_threads(), "eval_every": eval_every, "lr": args.lr,
               "repeats": repeats, "load_before": load_before, "load_after": os.getloadavg()[0], "rows": rows}
     if args.json:
         print(json.dumps(finite(result), indent=2))
