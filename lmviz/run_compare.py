@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lmviz.presets import View, configs
 from lmviz.run import Event, Run
@@ -99,3 +100,23 @@ def blowup(run: Run) -> Blowup | None:
     before = [e.train_loss for e in run.history[:-1] if math.isfinite(e.train_loss)]
     return Blowup(last.step, last.train_loss, last.grad_norm, last.lr,
                   min(before) if before else None, math.log(run.model_config.vocab_size))
+
+
+@dataclass(frozen=True)
+class Drop:
+    """The largest fall of the validation loss between two evaluations in a row."""
+
+    step_before: int
+    loss_before: float
+    step_after: int
+    loss_after: float
+
+
+def steepest_drop(history: Sequence[Event]) -> Drop | None:
+    """Where the validation loss fell most between consecutive evaluations (None: fewer than two)."""
+    evaluated = [e for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
+    pairs = list(pairwise(evaluated))
+    if not pairs:
+        return None
+    before, after = max(pairs, key=lambda pair: pair[0].val_loss - pair[1].val_loss)
+    return Drop(before.step, before.val_loss, after.step, after.val_loss)

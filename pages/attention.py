@@ -15,10 +15,12 @@ from lmviz.figures.attention import (
     query_rows,
 )
 from lmviz.figures.labels import current_token_html, markdown_text, short_labels
-from lmviz.presets import CORPUS_PROMPTS
+from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, copy_lesson, is_copy_lesson
 from lmviz.probes import TextTrace
+from lmviz.run_compare import steepest_drop
 from lmviz.ui.state import (
     MODEL_LABELS,
+    apply_view,
     current_view,
     ensure_prompt,
     require_app,
@@ -31,8 +33,11 @@ require_app()
 LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
 
 
-def _use_copy() -> None:
-    st.session_state["corpus"] = "copy"
+def _use_copy_lesson() -> None:
+    apply_view(copy_lesson(current_view()))
+
+
+def _use_copy_prompt() -> None:
     st.session_state["prompt"] = CORPUS_PROMPTS["copy"]
 
 
@@ -138,14 +143,17 @@ st.markdown(
     "this is called an *induction head*. Below, for each head: how much attention, on average, each "
     "repeated token pays to the token(s) after its earlier occurrence(s).")
 example = CORPUS_PROMPTS["copy"]
-if view.corpus != "copy":
-    st.info("The **copy** corpus is made of lines that repeat a random span: the place to look for "
-            "this pattern.")
-    st.button("Switch to the copy corpus and a prompt with a repeated span", key="attn_to_copy",
-              on_click=_use_copy, icon=":material/content_copy:")
+lesson = is_copy_lesson(view)
+if not lesson:
+    st.info(f"The **copy** corpus repeats a random span on every line: the place to look for this "
+            f"pattern. A GPT learns to copy only after a long plateau, and only at a low learning "
+            f"rate, so the copy lesson trains it {COPY_LESSON['steps']:,} steps at learning rate "
+            f"{COPY_LESSON['lr']:g} (the run ships with the app: no waiting).")
+    st.button("Load the copy lesson: a GPT trained to copy, and a prompt with a repeated span",
+              key="attn_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
 elif view.prompt != example:
     st.button(f"Use a prompt with a repeated span: “{example}”", key="attn_copy_prompt",
-              on_click=_use_copy)
+              on_click=_use_copy_prompt)
 scores = induction_scores(trace)
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
@@ -153,10 +161,19 @@ else:
     st.plotly_chart(figure_induction(scores), width="stretch", key="attn_induction")
     best = np.unravel_index(int(np.argmax(scores.scores)), scores.scores.shape)
     best_layer, best_head = int(best[0]), int(best[1])
+    drop = steepest_drop(run.history) if lesson else None
+    if drop is not None:
+        learned = (f"This GPT's validation loss fell most between steps {drop.step_before} and "
+                   f"{drop.step_after}, from {drop.loss_before:.2f} to {drop.loss_after:.2f} nats: "
+                   "the copy head forming after a long plateau (the whole curve is on the Training "
+                   "page).")
+    else:
+        learned = ("A model trained with other settings may not have learned to copy: the numbers "
+                   "show what it did learn; the copy lesson above shows one that has.")
     st.caption(
         f"Measured over {scores.queries} repeated tokens. A head far above the uniform value "
         f"({scores.chance:.2f}) leans toward the token after the earlier occurrence; in its map "
-        "that shows as a stripe parallel to the diagonal, (span length − 1) tokens to its left. This "
-        "small model may not have learned to copy well: the numbers show what it did learn.")
+        f"that shows as a stripe parallel to the diagonal, (span length − 1) tokens to its left. "
+        f"{learned}")
     st.button(f"Show layer {best_layer}, head {best_head} (highest score) above", key="attn_best",
               on_click=_show_head, args=(best_layer, best_head))

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from lmviz.corpora import CorpusError, load_corpus, read_user_text
 from lmviz.device import available_devices
@@ -23,6 +24,7 @@ from lmviz.presets import (
     GPU_HIDDEN_SIZES,
     HIDDEN_SIZES,
     MAX_PROMPT_CHARS,
+    SHAREABLE,
     UPLOAD,
     View,
     configs,
@@ -124,6 +126,25 @@ def current_view() -> View:
     if view.context not in contexts():
         view = replace(view, context=View().context)
     return replace(view, prompt=(view.prompt or "")[:MAX_PROMPT_CHARS])
+
+
+def apply_view(view: View) -> None:
+    """Set every control to `view` (for a button's callback): the session's widget values, and
+    the link, which a control bound to it on another page reads when that page opens."""
+    current = current_view()
+    params = to_params(view)
+    for name in SHAREABLE:
+        value = getattr(view, name)
+        if value == getattr(current, name):
+            continue
+        st.session_state[name] = value
+        try:
+            if name in params:
+                st.query_params[name] = params[name]
+            elif name in st.query_params:
+                del st.query_params[name]
+        except StreamlitAPIException:  # bound to a widget on this page: its new value moves the link
+            pass
 
 
 def sidebar(share: bool = True) -> View:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from lmviz.presets import CORPUS_PROMPTS
+from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS
 from tests.app.apptest import open_app_page
 
 
@@ -14,6 +14,10 @@ def open_page(**params: str) -> AppTest:
 
 def charts(at: AppTest) -> int:
     return len(at.get("plotly_chart"))
+
+
+def buttons(at: AppTest) -> list[str]:
+    return [b.key for b in at.button]
 
 
 def test_default_page_takes_a_query_apart() -> None:
@@ -40,20 +44,30 @@ def test_default_page_takes_a_query_apart() -> None:
     assert not at.exception and r"q_{5} \cdot k_{2}" in at.latex[0].value
 
 
-def test_copy_switch_and_induction_head() -> None:
-    at = open_page()
-    at.selectbox(key="model").set_value("gpt").run()
-    assert not at.exception and not any("which has no attention" in c.value for c in at.caption)
-    at.button(key="attn_to_copy").click().run()
-    assert not at.exception
-    assert at.session_state["corpus"] == "copy" and at.session_state["prompt"] == CORPUS_PROMPTS["copy"]
-    assert charts(at) == 5
+def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> None:
+    at = open_page(hidden_size="64", lr="0.1")
     assert any("may not have learned to copy" in c.value for c in at.caption)
+    at.button(key="attn_to_copy").click().run()
+    assert not at.exception and not at.warning
+    state = at.session_state
+    assert (state["corpus"], state["model"], state["hidden_size"], state["lr"], state["steps"]) == (
+        "copy", "gpt", 128, COPY_LESSON["lr"], COPY_LESSON["steps"])
+    assert state["prompt"] == CORPUS_PROMPTS["copy"] and "attn_to_copy" not in buttons(at)
+    assert charts(at) == 5
+    assert any("fell most between steps" in c.value and "copy head forming" in c.value
+               for c in at.caption)
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
     at.button(key="attn_best").click().run()
     assert not at.exception
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+
+    at.switch_page("pages/training.py").run()  # the lesson's settings are the Training page's
+    assert not at.exception and not at.warning
+    assert at.select_slider(key="lr").value == COPY_LESSON["lr"]
+    assert at.slider(key="steps").value == COPY_LESSON["steps"]
+    at.button(key="train").click().run()
+    assert any("Already trained" in s.value for s in at.success)  # it ships with the app
 
 
 def test_long_prompt_is_truncated_to_the_context() -> None:

@@ -117,3 +117,21 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
     assert_no_exception(page)
     assert wait_for_charts(page, 1) == 1
     assert page.get_by_text("hidden size 16", exact=False).count() >= 1
+
+
+def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_server) -> None:
+    open_app(page, f"{app_server}/attention")
+    with expect_rerun(page, timeout_ms=180_000):
+        page.get_by_role("button", name="Load the copy lesson", exact=False).click()
+    assert_no_exception(page)
+    assert page.get_by_text("the copy head forming", exact=False).count() == 1
+    query = parse_qs(urlparse(page.url).query)
+    assert (query["corpus"], query["model"], query["lr"], query["steps"]) == (
+        ["copy"], ["gpt"], ["0.001"], ["1500"])
+    with expect_rerun(page):
+        page.get_by_test_id("stSidebarNav").get_by_text("6 · Training", exact=True).click()
+    assert_no_exception(page)
+    assert find_slider(page, "Learning rate").get_by_text("0.001", exact=True).count() >= 1
+    assert find_slider(page, "Steps").locator('input[type="range"]').input_value() == "1500"
+    plan = page.get_by_text("This trains:", exact=False).inner_text()
+    assert "GPT on copy" in plan and "1500 steps" in plan and "learning rate 0.001" in plan

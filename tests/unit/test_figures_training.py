@@ -17,6 +17,7 @@ from lmviz.run_compare import (
     plan_summary,
     run_row,
     run_sample,
+    steepest_drop,
     target_loss,
 )
 
@@ -109,3 +110,14 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     assert list(fig.data[1].x) == [2, 4] and any(s.y0 == 1.5 for s in fig.layout.shapes)
     assert [t.name for t in figure_grad_lr(EVENTS).data] == ["gradient norm", "learning rate"]
 
+
+
+def test_steepest_drop_finds_the_largest_fall_between_evaluations() -> None:
+    history = [event(1, 3.0, 2.5), event(2, 2.4), event(3, 2.3, 2.3), event(4, 2.2, 1.6),
+               event(5, 1.7, math.nan), event(6, 1.5, 1.5)]
+    drop = steepest_drop(history)
+    assert drop is not None
+    assert (drop.step_before, drop.step_after) == (3, 4)
+    assert (drop.loss_before, drop.loss_after) == (2.3, 1.6)
+    assert steepest_drop([event(1, 3.0, 2.5), event(2, 2.0)]) is None  # one evaluation: no fall
+    assert steepest_drop([]) is None

@@ -8,7 +8,17 @@ import pytest
 
 from lmviz.cli import build_parser, train_configs
 from lmviz.corpora import load_corpus
-from lmviz.presets import View, cli_args, configs, parse_params, to_params
+from lmviz.presets import (
+    COPY_LESSON,
+    CORPUS_PROMPTS,
+    View,
+    cli_args,
+    configs,
+    copy_lesson,
+    is_copy_lesson,
+    parse_params,
+    to_params,
+)
 from lmviz.run import run_key
 
 
@@ -41,3 +51,16 @@ def test_cli_arguments_train_what_the_app_trains(view: View) -> None:
                                   sample_tokens=0, device=from_cli[2].device)
     text = load_corpus(view.corpus)
     assert run_key(text, *from_cli) == run_key(text, tokenizer, model, train)
+
+
+def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() -> None:
+    tinkered = View(corpus="story", model="lstm", hidden_size=64, layers=3, lr=0.1, seed=7,
+                    temperature=0.5, prompt="hi")
+    lesson = copy_lesson(tinkered)
+    assert is_copy_lesson(lesson) and not is_copy_lesson(tinkered) and not is_copy_lesson(View())
+    assert lesson == replace(View(), **COPY_LESSON, prompt=CORPUS_PROMPTS["copy"], temperature=0.5)
+    _, model, train = configs(lesson)
+    assert (model.family, train.lr, train.steps) == ("gpt", 1e-3, 1500)
+    assert is_copy_lesson(replace(lesson, prompt="abc abc", top_k=5))  # prompt and sampling aside
+    assert not is_copy_lesson(replace(lesson, seed=1))
+    assert parse_params(to_params(lesson)) == (lesson, [])  # a link carries it

@@ -9,11 +9,14 @@ from dataclasses import replace
 import pytest
 import torch
 
+from lmviz.attention_math import induction_scores
 from lmviz.corpora import load_corpus
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
-from lmviz.presets import View, configs
-from lmviz.run import Event, Run, TrainConfig, run_key
+from lmviz.presets import View, configs, copy_lesson
+from lmviz.probes import trace_text
+from lmviz.run import Event, Run, TrainConfig, load_run, run_key
+from lmviz.run_compare import steepest_drop
 from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import Training, TrainingError, lr_at, train_run, unigram_entropy
 
@@ -187,12 +190,25 @@ def test_schedule_and_unigram_entropy() -> None:
 def test_the_shipped_runs_keep_their_keys() -> None:
     """Fields added later (precision) stay out of the key at their default: the app still finds
     every shipped default run under the key its view gives."""
-    for corpus in ("story", "brackets", "copy", "agreement"):
+    views = [View(corpus=corpus) for corpus in ("story", "brackets", "copy", "agreement")]
+    for view in [*views, copy_lesson(View())]:  # the Attention page's copy lesson ships too
         for family in ("lstm", "gpt"):
-            tokenizer, model, train = configs(View(corpus=corpus, model=family))
+            tokenizer, model, train = configs(view, family)
             assert train.precision == "fp32"
-            key = run_key(load_corpus(corpus), tokenizer, model, train)
-            assert (SHIPPED_RUNS / key / "model.safetensors").is_file(), (corpus, family)
+            key = run_key(load_corpus(view.corpus), tokenizer, model, train)
+            assert (SHIPPED_RUNS / key / "model.safetensors").is_file(), (view, family)
+
+
+def test_the_shipped_copy_lesson_has_a_copy_head() -> None:
+    """The Attention page promises a GPT that learned to copy: its loss fell suddenly after a
+    plateau, and one head puts most of its attention where copying needs it."""
+    view = copy_lesson(View())
+    run = load_run(SHIPPED_RUNS / run_key(load_corpus("copy"), *configs(view)))
+    drop = steepest_drop(run.history)
+    assert drop is not None and drop.loss_before - drop.loss_after > 0.3 and drop.step_before >= 300
+    assert run.val_loss < 1.6  # without copying it stays near 2.3 nats
+    scores = induction_scores(trace_text(run, view.prompt).trace)
+    assert scores.scores.max() > 0.4 and scores.scores.max() > 4 * scores.chance
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_weights(text: str) -> None:
