@@ -13,8 +13,8 @@ LSTM hidden 256 / 512 / 1024 at batch 64 and 256, context 64 (embed 32, 1 layer)
     device: model init, AdamW with the same groups and betas (fused on CUDA, as lmviz), random
     windows drawn on the device from the same token tensor, clip_grad_norm_(1.0), `.item()` only
     at the end; no schedule, no events, no validation. Its LSTM is throughput's `PlainLSTM`
-    (nn.Embedding(V, 32) -> nn.LSTM(32, H) -> nn.Linear(H, V)); its GPT is `PlainGPT` below, a
-    minimal nanoGPT-style model written here, not lmviz's: the same shape and parameter count
+    (nn.Embedding(V, 32) -> nn.LSTM(32, H) -> nn.Linear(H, V)); its GPT is throughput's `PlainGPT`, a
+    minimal nanoGPT-style model, not lmviz's: the same shape and parameter count
     (learned positions, pre-norm blocks, fused qkv, SDPA causal attention, 4x GELU MLP, final
     LayerNorm, head tied to the embedding), so the comparison covers lmviz's model code as well
     as its loop, as it does for the LSTM.
@@ -71,10 +71,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from benchmarks.throughput import EMBED, PlainLSTM, lmviz_seconds, plain_seconds
+from benchmarks.throughput import EMBED, PlainGPT, PlainLSTM, lmviz_seconds, plain_seconds
 from benchmarks.time_to_quality import TARGET_FRACTION, finite
 from lmviz.corpora import load_corpus
 from lmviz.device import pick_device
@@ -95,43 +93,6 @@ QUICK_TTQ_GPT_STEPS = 60
 
 # ---------------------------------------------------------------------------------------------
 # Part 1: ms per step
-
-
-class PlainBlock(nn.Module):
-    def __init__(self, width: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.qkv = nn.Linear(width, 3 * width)
-        self.proj = nn.Linear(width, width)
-        self.fc, self.out = nn.Linear(width, 4 * width), nn.Linear(4 * width, width)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, length, width = x.shape
-        qkv = self.qkv(self.ln_1(x)).view(batch, length, 3, self.heads, width // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, nh, T, hs)
-        mixed = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.proj(mixed.transpose(1, 2).reshape(batch, length, width))
-        return x + self.out(F.gelu(self.fc(self.ln_2(x))))
-
-
-class PlainGPT(nn.Module):
-    """A minimal GPT of lmviz's GPT shape: learned positions, pre-norm blocks, tied head."""
-
-    def __init__(self, vocab: int, width: int, layers: int, heads: int, context: int) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(vocab, width)
-        self.position = nn.Embedding(context, width)
-        self.blocks = nn.ModuleList(PlainBlock(width, heads) for _ in range(layers))
-        self.ln_f = nn.LayerNorm(width)
-        self.head = nn.Linear(width, vocab, bias=False)
-        self.head.weight = self.embedding.weight
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(ids) + self.position(torch.arange(ids.shape[1], device=ids.device))
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.ln_f(x))  # (B, T, V)
 
 
 def shapes(quick: bool, gpt_batches: list[int]) -> list[dict]:
