@@ -119,12 +119,16 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
     assert page.get_by_text("hidden size 16", exact=False).count() >= 1
 
 
-def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_server) -> None:
+def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_server, tmp_path) -> None:
     open_app(page, f"{app_server}/attention")
     with expect_rerun(page, timeout_ms=180_000):
         page.get_by_role("button", name="Load the copy lesson", exact=False).click()
     assert_no_exception(page)
     assert page.get_by_text("the copy head forming", exact=False).count() == 1
+    with expect_rerun(page):  # the head that copies, in the one-head map
+        page.get_by_role("button", name="(highest score) above", exact=False).click()
+    assert_no_exception(page)
+    shot(page, "attention_copy", tmp_path)
     query = parse_qs(urlparse(page.url).query)
     assert (query["corpus"], query["model"], query["lr"], query["steps"]) == (
         ["copy"], ["gpt"], ["0.001"], ["1500"])
