@@ -43,7 +43,7 @@ class View:
     heads: int = 4
     context: int = 64  # tokens the model reads at once (the GPT's positions, the windows trained on)
     steps: int = 0  # 0: the family's default
-    lr: float = 1e-2  # every family learns faster and ends lower than at 3e-3 (see README)
+    lr: float = 1e-2  # on story every family gets there faster and ends lower than at 3e-3 (README)
     dropout: float = 0.0
     clip: float = 1.0
     precision: str = "fp32"
