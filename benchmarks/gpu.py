@@ -73,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 
 from benchmarks.throughput import EMBED, PlainGPT, PlainLSTM, lmviz_seconds, plain_seconds
-from benchmarks.time_to_quality import TARGET_FRACTION, finite
+from benchmarks.time_to_quality import TARGET_FRACTION, cell, finite
 from lmviz.corpora import load_corpus
 from lmviz.device import pick_device
 from lmviz.jobs import RunStore
@@ -276,10 +276,6 @@ def shape_label(r: dict) -> str:
     if r["family"] == "gpt":
         return f"gpt {r['hidden']}×{r['layers']}"
     return f"lstm {r['hidden']}"
-
-
-def cell(value: float, width: int, digits: int) -> str:
-    return f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'-':>{width}}"
 
 
 def print_table(result: dict) -> None:

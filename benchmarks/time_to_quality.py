@@ -124,6 +124,11 @@ def summarize(label: str, runs: list[dict], stopped_at_target: bool = False) -> 
     }
 
 
+def cell(value: float, width: int, digits: int) -> str:
+    """A table cell: the number right-aligned, or "-" where it is inf or NaN (not reached)."""
+    return f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'-':>{width}}"
+
+
 def print_table(result: dict) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; 'story', char tokens; "
           f"load average {result['load_before']:.1f} before, {result['load_after']:.1f} after")
@@ -133,7 +138,6 @@ def print_table(result: dict) -> None:
             f"{'cpu s':>6} {'eval s':>6} {'bpc':>5} {'final':>5} {'f.bpc':>5} {'run s':>6} {'prep s':>6}")
     print(head)
     print("-" * len(head))
-    cell = lambda value, width, digits: f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'-':>{width}}"  # noqa: E731
     for s in result["rows"]:
         if math.isfinite(s["to_target_seconds"]):
             when = f"{s['at_step']:>7.0f} {s['to_target_seconds']:>16.1f}"
