@@ -122,6 +122,11 @@ def copy_lesson(view: View) -> View:
     return replace(view, **{**trained, **COPY_LESSON, "prompt": CORPUS_PROMPTS["copy"]})
 
 
+def shipped_views() -> list[View]:
+    """The views whose LSTM and GPT ship in assets/runs: each corpus's default, and the copy lesson."""
+    return [*(replace(View(), corpus=name) for name in corpus_names()), copy_lesson(View())]
+
+
 def is_copy_lesson(view: View) -> bool:
     """Whether the view trains the copy lesson's GPT (whatever the prompt and sampling)."""
     lesson = copy_lesson(view)

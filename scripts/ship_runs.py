@@ -10,14 +10,13 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # before the lmviz imports
 
-from lmviz.corpora import corpus_names, load_corpus
+from lmviz.corpora import load_corpus
 from lmviz.jobs import SHIPPED_RUNS
-from lmviz.presets import View, cli_args, configs, copy_lesson
+from lmviz.presets import View, cli_args, configs, shipped_views
 from lmviz.run import run_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +42,7 @@ def ship(view: View, family: str) -> str:
 
 def main() -> None:
     SHIPPED_RUNS.mkdir(parents=True, exist_ok=True)
-    views = [replace(View(), corpus=name) for name in corpus_names()]
-    views.append(copy_lesson(View()))  # the Attention page's copy lesson (and its LSTM beside it)
-    keep = {ship(view, family) for view in views for family in ("lstm", "gpt")}
+    keep = {ship(view, family) for view in shipped_views() for family in ("lstm", "gpt")}
     for folder in SHIPPED_RUNS.iterdir():
         if folder.is_dir() and folder.name not in keep:
             shutil.rmtree(folder)

@@ -13,7 +13,7 @@ from lmviz.attention_math import induction_scores
 from lmviz.corpora import load_corpus
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
-from lmviz.presets import View, configs, copy_lesson
+from lmviz.presets import View, configs, copy_lesson, shipped_views
 from lmviz.probes import trace_text
 from lmviz.run import Event, Run, TrainConfig, load_run, run_key
 from lmviz.run_compare import steepest_drop
@@ -190,8 +190,10 @@ def test_schedule_and_unigram_entropy() -> None:
 def test_the_shipped_runs_keep_their_keys() -> None:
     """Fields added later (precision) stay out of the key at their default: the app still finds
     every shipped default run under the key its view gives."""
-    views = [View(corpus=corpus) for corpus in ("story", "brackets", "copy", "agreement")]
-    for view in [*views, copy_lesson(View())]:  # the Attention page's copy lesson ships too
+    views = shipped_views()
+    assert {v.corpus for v in views} == {"story", "brackets", "copy", "agreement"}
+    assert copy_lesson(View()) in views  # the Attention page's copy lesson ships too
+    for view in views:
         for family in ("lstm", "gpt"):
             tokenizer, model, train = configs(view, family)
             assert train.precision == "fp32"
