@@ -1,4 +1,4 @@
-"""CUDA checks (marked gpu; skipped without CUDA): same numbers on every device."""
+"""CUDA checks (marked gpu: tests/conftest.py skips them without CUDA): same numbers on every device."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ TEXT = "The keeper climbed the stairs and lit the lamp."
 
 @pytest.fixture(scope="module", params=["lstm", "gpt"])
 def cuda_run(request):
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     model = ModelConfig(family=request.param, hidden_size=64, layers=2, context=64)
@@ -76,29 +74,22 @@ def _syncs_while_training(steps: int) -> int:
 
 
 def test_training_does_not_synchronise_every_step():
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
     assert _syncs_while_training(20) == _syncs_while_training(80)  # per log point, not per step
 
 
 def test_fused_adamw_and_bf16_on_cuda():
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
-    model = make_model(ModelConfig(family="gpt", hidden_size=64, layers=2, context=32), 0,
-                       torch.device("cuda"))
+    gpt = ModelConfig(family="gpt", hidden_size=64, layers=2, context=32)
+    model = make_model(gpt, 0, torch.device("cuda"))
     assert make_optimizer(model, TrainConfig(), torch.device("cuda")).defaults["fused"] is True
     train = TrainConfig(steps=40, batch_size=16, eval_every=20, sample_tokens=0, device="cuda",
                         precision="bf16")
-    run = train_run(TEXT * 40, "t", TokenizerConfig("char"), ModelConfig(family="gpt", hidden_size=64,
-                                                                          layers=2, context=32), train)
+    run = train_run(TEXT * 40, "t", TokenizerConfig("char"), gpt, train)
     assert run.outcome == "finished" and run.history[-1].train_loss < run.history[0].train_loss
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in run.model.parameters())
 
 
 def test_the_gpu_sizes_train():
     """The Training page's GPU offer: a GPT of width 384, 6 layers, 8 heads, context 256."""
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA")
     tokenizer, model, train = configs(View(model="gpt", hidden_size=384, layers=6, heads=8,
                                            context=256, steps=20), device="cuda")
     run = train_run(load_corpus("story"), "story", tokenizer, model, train)
