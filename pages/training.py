@@ -16,6 +16,7 @@ from lmviz.ui.training_session import (
     cancel_training,
     remember,
     session_runs,
+    shown_training,
     start_training,
     started_training,
 )
@@ -77,7 +78,7 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
                              "sizes often not, and on a CPU usually slower.")
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:"):
     start_training(view, device)
-current = started_training()
+current = shown_training(view)
 cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
                   disabled=current is None or current.job.done or current.left)
 
@@ -111,8 +112,13 @@ def show_result(current: StartedTraining) -> None:
     if run is None:
         st.warning("The training stopped before its first step.")
         return
-    row = remember(run, view.prompt)
-    if current.already:
+    row = remember(run, view.prompt, keep=current.asked)
+    if not current.asked:
+        st.info("**Already trained:** a run with exactly the settings above exists (shipped with "
+                "the app or trained by an earlier visitor), so here it is without pressing "
+                "Train. Change a setting and press **Train** to train a new one.",
+                icon=":material/bolt:")
+    elif current.already:
         st.success("Already trained: a run with exactly these settings exists (shipped with the "
                    "app or trained by an earlier visitor), so it is shown instantly — identical "
                    "settings train once.", icon=":material/bolt:")
@@ -148,10 +154,12 @@ def show_result(current: StartedTraining) -> None:
         st.code(row["sample"], language=None, wrap_lines=True)
 
 
-if current is None:
-    st.info("Choose the settings and press **Train**. Default settings are already trained, so "
-            "they show at once; try 1 or 10 for the learning rate with clipping off to watch "
-            "a training blow up.")
+if current is None and started_training() is not None:
+    st.info("The settings have changed since your last training: press **Train** to train these. "
+            "Your earlier runs are in the table below.", icon=":material/tune:")
+elif current is None:
+    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 1 "
+            "or 10 for the learning rate with clipping off to watch a training blow up.")
 elif current.left:
     st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "
             "training goes on for them: one visitor's Cancel never stops another's. Press "

@@ -32,7 +32,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.probes import ProbeError, TextTrace, trace_text
-from lmviz.run import Run
+from lmviz.run import Run, run_key
 from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
@@ -232,6 +232,19 @@ def submit(view: View, family: str | None = None, device: str = "auto") -> Job |
     except ValueError as err:
         st.error(f"These settings cannot train: {err}")
         return None
+
+
+def view_key(view: View) -> str | None:
+    """The run key of what the view trains (None when there is no text yet)."""
+    text = corpus_text(view)
+    return None if text is None else run_key(text, *configs(view))
+
+
+def finished_run(view: View) -> Run | None:
+    """The view's run if it is already trained (shipped, or by anyone while this server runs);
+    None otherwise. Trains nothing and says nothing."""
+    key = view_key(view)
+    return None if key is None else store_for(view).get(key)
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto") -> Run | None:

@@ -11,7 +11,7 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
-from lmviz.ui.state import MODEL_LABELS, session_holder, submit
+from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, view_key
 
 JOB_KEY = "training_job"
 RUNS_KEY = "training_runs"
@@ -25,6 +25,7 @@ class StartedTraining:
     label: str
     already: bool  # a finished run for these settings existed: nothing was trained
     left: bool = False  # this session cancelled while another still wanted the training
+    asked: bool = True  # False: found for the settings on screen without pressing Train
 
 
 def start_training(view: View, device: str) -> StartedTraining | None:
@@ -42,6 +43,20 @@ def started_training() -> StartedTraining | None:
     return st.session_state.get(JOB_KEY)
 
 
+def shown_training(view: View) -> StartedTraining | None:
+    """What the page shows: the training this session started, while it runs or while the
+    settings are still its own; else the finished run for the settings on screen, if one exists
+    (shipped or trained earlier), without pressing Train; else nothing."""
+    started = started_training()
+    if started is not None and (not started.job.done or started.job.key == view_key(view)):
+        return started
+    run = finished_run(view)
+    if run is None:
+        return None
+    job = Job(key=run.key, state="done", run=run, events=list(run.history))
+    return StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}", already=True, asked=False)
+
+
 def cancel_training() -> None:
     """Cancel button callback: this session lets go of its training, which stops at its next
     step unless another session is training the same settings (then it goes on for them)."""
@@ -52,14 +67,15 @@ def cancel_training() -> None:
         st.session_state[JOB_KEY] = replace(started, left=True)
 
 
-def remember(run: Run, prompt: str) -> dict:
-    """Add a run to this session's table once (with a sample); returns its row."""
+def remember(run: Run, prompt: str, keep: bool = True) -> dict:
+    """A run's row in this session's table (with a sample), added once if `keep`."""
     rows: list[dict] = st.session_state.setdefault(RUNS_KEY, [])
     for row in rows:
         if row["key"] == run.key and row["outcome"] == run.outcome:
             return row
     row = run_row(run, run_sample(run, prompt, seed=run.train_config.seed))
-    rows.append(row)
+    if keep:
+        rows.append(row)
     return row
 
 

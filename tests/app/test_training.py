@@ -75,6 +75,14 @@ def test_gpu_sizes_in_a_link_fall_back_on_a_cpu() -> None:
     assert "hidden size 128" in at.caption[0].value and "context 64" in at.caption[0].value
 
 
+def test_an_existing_run_shows_before_train_is_pressed() -> None:
+    at = open_page()  # the default settings ship with the app
+    assert any("Already trained" in i.value and "without pressing" in i.value for i in at.info)
+    assert metric(at, "Validation loss") != "—" and len(at.get("plotly_chart")) == 2
+    assert not any(h.value.startswith("Runs you trained") for h in at.subheader)  # nothing trained yet
+    assert at.button(key="train_cancel").disabled
+
+
 def test_train_shows_an_existing_run_instantly() -> None:
     at = open_page()
     at.button(key="train").click().run()
@@ -102,6 +110,9 @@ def test_a_short_training_runs_live_then_lands_in_the_table() -> None:
     assert len(runs_table(at)) == 1
     at.slider(key="dropout").set_value(0.1).run()  # a new setting alone trains nothing
     assert not at.exception and len(runs_table(at)) == 1
+    assert any("settings have changed" in i.value for i in at.info) and not at.metric
+    at.slider(key="dropout").set_value(0.0).run()  # back to the trained settings: shown again
+    assert metric(at, "Validation loss") == f"{table['val loss'][0]:.3f}"
 
 
 def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:

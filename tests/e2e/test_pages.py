@@ -41,8 +41,7 @@ def test_page_opens_draws_and_takes_a_slider(page, app_server, path, tmp_path) -
     # app.py ran around the page (a direct link used to run the page file alone)
     assert page.get_by_test_id("stSidebar").get_by_text("Hidden size", exact=True).count() == 1
     assert page.locator("h1").count() >= 1
-    if path != "training":  # the training page draws once Train is pressed
-        assert wait_for_charts(page, 1) >= 1
+    assert wait_for_charts(page, 1) >= 1  # the training page: the shipped default run
     shot(page, path, tmp_path)
     labels = page.locator(MAIN_SLIDER).all_inner_texts()
     if labels:
@@ -139,3 +138,5 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     assert find_slider(page, "Steps").locator('input[type="range"]').input_value() == "1500"
     plan = page.get_by_text("This trains:", exact=False).inner_text()
     assert "GPT on copy" in plan and "1500 steps" in plan and "learning rate 0.001" in plan
+    assert page.get_by_text("Already trained", exact=False).count() == 1  # shown, no Train pressed
+    assert wait_for_charts(page, 2) >= 2
