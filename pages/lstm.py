@@ -1,6 +1,8 @@
 """Recurrent gates: every gate over the prompt, one timestep in detail with its equations and
 this input's numbers, and units that track bracket depth."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lmviz.figures.labels import current_token_html, markdown_text, short_labels
@@ -20,6 +22,7 @@ from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
 from lmviz.ui.state import (
     MODEL_LABELS,
+    apply_view,
     current_view,
     ensure_prompt,
     recurrent_family,
@@ -48,8 +51,7 @@ INTRO = {
 
 
 def _use_brackets() -> None:
-    st.session_state["corpus"] = "brackets"
-    st.session_state["prompt"] = CORPUS_PROMPTS["brackets"]
+    apply_view(replace(current_view(), corpus="brackets", prompt=CORPUS_PROMPTS["brackets"]))
 
 
 def _move(delta: int, last: int) -> None:

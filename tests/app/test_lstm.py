@@ -66,6 +66,7 @@ def test_brackets_switch_and_correlated_units() -> None:
     assert not at.exception
     assert at.session_state["corpus"] == "brackets"
     assert at.session_state["prompt"] == CORPUS_PROMPTS["brackets"]
+    assert at.query_params["corpus"] == "brackets"  # the link follows: a classmate sees the same
     assert charts(at) == 9  # + correlation bars + the chosen unit against the measure
     assert at.radio(key="lstm_measure").value == "bracket depth"
     options = at.selectbox(key="lstm_probe_unit").options
