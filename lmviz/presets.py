@@ -18,6 +18,7 @@ CONTEXTS = (32, 64, 128)
 # width of a 6-layer GPT with 6 or 8 heads).
 GPU_HIDDEN_SIZES = (16, 32, 64, 128, 256, 384, 512, 768, 1024)
 GPU_CONTEXTS = (*CONTEXTS, 256)
+CPU_SIZES = {"hidden_size": HIDDEN_SIZES, "context": CONTEXTS}
 MAX_PROMPT_CHARS = 500
 DEFAULT_PROMPT = "The keeper climbed the stairs and"
 # A prompt that shows each corpus's structure.
@@ -87,6 +88,34 @@ def parse_params(params: dict[str, str]) -> tuple[View, list[str]]:
         else:
             values[f.name] = value
     return replace(default, **values), notes
+
+
+def clean_link(params: dict[str, str], gpu: bool = False) -> tuple[dict[str, str], list[str]]:
+    """The link's parameters as this machine can use them, and a note for each change: a bad
+    value is dropped (a control bound to the link then starts from its default instead of
+    reading the value its own way), a long prompt is cut, GPU sizes are dropped without a GPU.
+    Parameters that are not a View's are kept as they are."""
+    default = View()
+    cleaned: dict[str, str] = {}
+    notes: list[str] = []
+    for name, raw in params.items():
+        if name not in SHAREABLE:
+            cleaned[name] = raw
+            continue
+        value = _parse_value(name, raw, type(getattr(default, name)))
+        using = f"using {getattr(default, name)!r}"
+        if value is None:
+            notes.append(f"ignored {name}={raw[:40]!r} from the link (not an allowed value); {using}")
+        elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
+            notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
+                         f"with a GPU, and this one has none; {using}")
+        elif name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
+            notes.append(f"the prompt from the link has {len(raw):,} characters: only its first "
+                         f"{MAX_PROMPT_CHARS} are used")
+            cleaned[name] = value
+        else:
+            cleaned[name] = raw
+    return cleaned, notes
 
 
 def _parse_value(name: str, raw: str, kind: type):

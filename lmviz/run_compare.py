@@ -40,6 +40,23 @@ def plan_summary(view: View) -> str:
     return "This trains: " + " · ".join(parts) + "." + note
 
 
+TRAINING_LABELS = {"layers": "layers", "heads": "heads", "context": "context", "steps": "steps",
+                   "lr": "learning rate", "dropout": "dropout", "clip": "clipping", "precision": "precision"}
+
+
+def training_changes(view: View) -> list[str]:
+    """The Training page's settings that differ from the defaults, in words (every page's models
+    are trained with them)."""
+    default = View()
+    changed = []
+    for name, label in TRAINING_LABELS.items():
+        value = getattr(view, name)
+        if value != getattr(default, name):
+            changed.append("clipping off" if name == "clip" and not value else f"{label} {value:g}"
+                           if isinstance(value, float) else f"{label} {value}")
+    return changed
+
+
 def target_loss(run: Run) -> float:
     """60% of the unigram entropy: well below what a model ignoring context can reach."""
     return TARGET_FRACTION * run.unigram_entropy

@@ -90,7 +90,7 @@ class Training:
         # a validation window needs 2 tokens (input + target); a tinier split uses the training tail
         val_source = val_ids if len(val_ids) >= 2 else train_ids[-(context + 1):]
         self.val_windows = self._val_windows(val_source, context, train.eval_windows)
-        self.sample_prompt = val_text[:16] or train_text[:16]
+        self.sample_start = self._sample_start(train_text)
         self.run: Run | None = None
 
     def _val_windows(self, ids: list[int], context: int, count: int) -> torch.Tensor:
@@ -108,19 +108,42 @@ class Training:
         model.train()
         return loss.item()
 
+    def _sample_start(self, text: str) -> str:
+        """What an evaluation sample starts from: a line break if the tokenizer knows one (the
+        start of a line), else the corpus's first token. It is not part of the sample, so a
+        sample is only what the model wrote."""
+        encoded = self.tokenizer.encode("\n")
+        if encoded.ids and not encoded.unknown:
+            return "\n"
+        return (self.tokenizer.encode(text[:64]).pieces or [text[:1]])[0]
+
     def _sample(self, model: LanguageModel) -> str | None:
         if self.train_config.sample_tokens <= 0:
             return None
         model.eval()
-        text = generate(model, self.tokenizer, self.sample_prompt, SamplingConfig(temperature=0.8),
-                        self.train_config.sample_tokens, seed=0).text
+        steps = generate(model, self.tokenizer, self.sample_start, SamplingConfig(temperature=0.8),
+                         self.train_config.sample_tokens, seed=0).steps
         model.train()
-        return text
+        return "".join(step.token for step in steps)
 
     def _diverged(self, train_loss: float, grad_norm: float) -> bool:
         """NaN or inf, or a loss far worse than guessing uniformly (ln V nats): it blew up."""
         uniform = math.log(self.model_config.vocab_size)
         return not (math.isfinite(train_loss) and math.isfinite(grad_norm)) or train_loss > 3 * uniform
+
+    def _blowup_events(self, first_step: int, losses: list[float], norms: list[float],
+                       seconds: float) -> list[Event]:
+        """One event per step from first_step up to the first that diverged, the last marked so."""
+        config, tokens = self.train_config, self.train_config.batch_size * self.model_config.context
+        events = []
+        for step, (loss, norm) in enumerate(zip(losses, norms, strict=True), first_step):
+            diverged = self._diverged(loss, norm)
+            events.append(Event(step, config.steps, loss, None, norm, lr_at(step - 1, config),
+                                step * tokens / seconds, seconds,
+                                outcome="diverged" if diverged else None))
+            if diverged:
+                break
+        return events
 
     def __iter__(self) -> Iterator[Event]:
         config = self.train_config
@@ -133,8 +156,9 @@ class Training:
         # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32
         autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
         high = len(self.train_ids) - context - 1
-        loss_sum = torch.zeros((), device=device)
-        grad_norm = torch.zeros((), device=device)
+        # per-step loss and gradient norm since the last log point, read in one host sync there
+        step_losses = torch.zeros(config.log_every, device=device)
+        step_norms = torch.zeros(config.log_every, device=device)
         history: list[Event] = []
         outcome = "finished"
         started = time.perf_counter()
@@ -156,20 +180,21 @@ class Training:
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
             optimizer.step()
-            loss_sum += loss.detach()
+            step_losses[step - logged_steps - 1] = loss.detach()
+            step_norms[step - logged_steps - 1] = grad_norm
             last = step == config.steps
             if step % config.log_every and step % config.eval_every and not last:
                 continue
-            train_loss = loss_sum.item() / (step - logged_steps)  # the one host sync per log point
-            loss_sum.zero_()
-            logged_steps = step
-            norm = grad_norm.item()
+            since = step - logged_steps
+            losses, norms = torch.stack((step_losses[:since], step_norms[:since])).tolist()  # the sync
+            first_step, logged_steps = logged_steps + 1, step
+            train_loss, norm = sum(losses) / since, norms[-1]
             seconds = time.perf_counter() - started
-            if self._diverged(train_loss, norm):
-                outcome = "diverged"
-                history.append(Event(step, config.steps, train_loss, None, norm, lr,
-                                     step * batch * context / seconds, seconds, outcome=outcome))
-                yield history[-1]
+            if any(map(self._diverged, losses, norms)):
+                outcome = "diverged"  # every step since the last log point: how it blew up
+                blowup = self._blowup_events(first_step, losses, norms, seconds)
+                history.extend(blowup)
+                yield from blowup
                 break
             evaluate = step % config.eval_every == 0 or last
             val_loss = self._val_loss(model) if evaluate else None

@@ -23,6 +23,7 @@ from lmviz.ui.state import (
     apply_view,
     current_view,
     ensure_prompt,
+    keep_choice,
     require_app,
     run_for,
     trace_for,
@@ -44,14 +45,6 @@ def _use_copy_prompt() -> None:
 def _show_head(layer: int, head: int) -> None:
     st.session_state[LAYER] = layer
     st.session_state[HEAD] = head
-
-
-def _clamp(key: str, count: int, default: int) -> None:
-    """Reset a selection that no longer fits (its options changed; a browser may then hand back
-    the old label, a str) to `default`."""
-    value = st.session_state.get(key)
-    if not isinstance(value, int) or not 0 <= value < count:
-        st.session_state[key] = default
 
 
 st.title("4 · Attention — every token looks back")
@@ -78,8 +71,8 @@ st.caption(f"{layers} layers × {heads} heads, head size d = {head_size}, {lengt
            f"(context: {run.model_config.context}).")
 
 st.subheader("All heads at once")
-_clamp(LAYER, layers, 0)
-_clamp(HEAD, heads, 0)
+keep_choice(LAYER, range(layers), 0)
+keep_choice(HEAD, range(heads), 0)
 st.plotly_chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER],
                                                             st.session_state[HEAD])),
                 width="stretch", key="attn_grid")
@@ -99,7 +92,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
     trace = text_trace.trace
     labels = short_labels(text_trace.tokens)
     length, head_size = len(labels), trace.queries.shape[-1]
-    _clamp(QUERY, length, length - 1)
+    keep_choice(QUERY, range(length), length - 1)
     if length > 1:
         query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
                                  help="The token whose attention is taken apart below.")
@@ -117,7 +110,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
     st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
     st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
                "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
-    _clamp(KEY, query + 1, step.top_keys(1)[0])
+    keep_choice(KEY, range(query + 1), step.top_keys(1)[0])
     key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
                        format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
     st.latex(query_latex(step, key))

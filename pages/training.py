@@ -60,7 +60,7 @@ with middle:
               help="Optimizer updates; 0 = the default.", **BOUND)
     st.select_slider("Learning rate", LEARNING_RATES, value=View().lr, key="lr",
                      format_func=lambda value: f"{value:g}",
-                     help="How far each update moves the weights. Try 1 or 10 with clipping off.",
+                     help="How far each update moves the weights. Try 3 or 10 with clipping off: it blows up.",
                      **BOUND)
 with right:
     st.slider("Dropout", 0.0, 0.5, View().dropout, step=0.05, key="dropout",
@@ -145,8 +145,8 @@ def show_result(current: StartedTraining) -> None:
                "cosine decay).")
     taken = evaluation_samples(job.events)
     if taken:
-        st.markdown("**What the model wrote at each evaluation** (temperature 0.8): noise first, "
-                    "then letters, then words.")
+        st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "
+                    "start of a line): noise first, then letters, then words.")
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples")
     elif row["sample"] != "—":
@@ -158,7 +158,7 @@ if current is None and started_training() is not None:
     st.info("The settings have changed since your last training: press **Train** to train these. "
             "Your earlier runs are in the table below.", icon=":material/tune:")
 elif current is None:
-    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 1 "
+    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 3 "
             "or 10 for the learning rate with clipping off to watch a training blow up.")
 elif current.left:
     st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "

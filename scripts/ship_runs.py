@@ -1,11 +1,13 @@
 """Train the app's default runs with the CLI and save them in assets/runs/<key>.
 
 The app finds a shipped run by its key (a hash of the settings), so a first visit needs no
-training. Re-run after changing defaults: `python scripts/ship_runs.py`.
+training. Re-run after changing defaults: `python scripts/ship_runs.py`; after a change to what a
+run records (its history, its samples), `python scripts/ship_runs.py --retrain`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -22,10 +24,10 @@ from lmviz.run import run_key
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ship(view: View, family: str) -> str:
+def ship(view: View, family: str, retrain: bool = False) -> str:
     """Train one default run with the CLI unless a run with its key is already shipped."""
     key = run_key(load_corpus(view.corpus), *configs(view, family))
-    if (SHIPPED_RUNS / key).is_dir():
+    if (SHIPPED_RUNS / key).is_dir() and not retrain:
         print(f"{view.corpus:<10} {family:<4} {key} already shipped")
         return key
     tmp = SHIPPED_RUNS / "_training"
@@ -41,8 +43,11 @@ def ship(view: View, family: str) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--retrain", action="store_true", help="train runs that are already shipped again")
+    retrain = parser.parse_args().retrain
     SHIPPED_RUNS.mkdir(parents=True, exist_ok=True)
-    keep = {ship(view, family) for view in shipped_views() for family in ("lstm", "gpt")}
+    keep = {ship(view, family, retrain) for view in shipped_views() for family in ("lstm", "gpt")}
     for folder in SHIPPED_RUNS.iterdir():
         if folder.is_dir() and folder.name not in keep:
             shutil.rmtree(folder)

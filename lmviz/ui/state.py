@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lmviz.corpora import CorpusError, load_corpus, read_user_text
 from lmviz.device import available_devices
@@ -27,12 +29,14 @@ from lmviz.presets import (
     SHAREABLE,
     UPLOAD,
     View,
+    clean_link,
     configs,
     parse_params,
     to_params,
 )
 from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run, run_key
+from lmviz.run_compare import TRAINING_LABELS, training_changes
 from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
@@ -107,12 +111,26 @@ def require_app() -> None:
 
 
 def init_session() -> None:
-    """First run of a session: check the link's values and say which were ignored."""
+    """First run of a session, before any control reads the link: drop the values this machine
+    cannot use from it (so the address bar shows the view on screen), and say which and why."""
     if "lmviz_notes" not in st.session_state:
         raw = {k: st.query_params[k] for k in st.query_params}
-        st.session_state.lmviz_notes = parse_params(raw)[1]
+        cleaned, st.session_state.lmviz_notes = clean_link(raw, gpu=has_cuda())
+        if cleaned != raw:
+            st.query_params.from_dict(cleaned)
+            _seed_controls_from_the_link()
     for note in st.session_state.lmviz_notes:
         st.warning(note, icon=":material/link_off:")
+
+
+def _seed_controls_from_the_link() -> None:
+    """Streamlit seeds a control bound to the link from the address the session opened with,
+    not from st.query_params (and its number input crashes on seed=inf): make the cleaned link
+    the one they read. This is the call Streamlit 1.67 makes itself on a page change."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with ctx.session_state.query_params() as params:
+            params.set_initial_query_params_from_current()
 
 
 def current_view() -> View:
@@ -169,11 +187,27 @@ def sidebar(share: bool = True) -> View:
         example = CORPUS_PROMPTS.get(view.corpus)
         if example and example != view.prompt:
             st.button("Use an example prompt for this corpus", on_click=_set_prompt, args=(example,))
+        _training_settings(view)
         if share:
             share_box(view)
         else:
             st.caption("The link to this view is on the page, under its settings.")
     return view
+
+
+def _training_settings(view: View) -> None:
+    """Every page trains with the Training page's settings: say so when they are not the
+    defaults (a learning rate that blows up breaks the other pages too), with a way back."""
+    changes = training_changes(view)
+    if changes:
+        st.caption("Trained with the Training page's settings: " + ", ".join(changes) + ".")
+        st.button("Reset the training settings", key="reset_training", on_click=reset_training,
+                  icon=":material/restart_alt:")
+
+
+def reset_training() -> None:
+    default = View()
+    apply_view(replace(current_view(), **{name: getattr(default, name) for name in TRAINING_LABELS}))
 
 
 def share_box(view: View) -> None:
@@ -261,8 +295,10 @@ def run_for(view: View, family: str | None = None, device: str = "auto") -> Run 
         return None
     run = job.run
     if run is not None and not run.usable:
-        st.error("Training diverged (the loss exploded to NaN or far above a random guess). "
-                 "Lower the learning rate or turn gradient clipping on, on the Training page.")
+        st.error("Training diverged (the loss exploded to NaN or far above a random guess) with "
+                 "the Training page's settings: " + ", ".join(training_changes(view) or ["the defaults"])
+                 + ". Press **Reset the training settings** in the sidebar, or lower the learning "
+                 "rate or turn gradient clipping on, on the Training page.")
         return None
     return run
 
@@ -290,6 +326,15 @@ def trace_for(run: Run, text: str) -> TextTrace | None:
         st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
                 "and show as <unk>.")
     return result
+
+
+def keep_choice(key: str, options: Sequence, default: object) -> None:
+    """Give a control its value before it is drawn: the one it had if still among `options`,
+    else `default`. Assigned on every run, not only on a change: a control missing from the last
+    run (an empty prompt stops a page) otherwise came back in the browser at its first option
+    while the page computed with the value kept in session state."""
+    value = st.session_state.get(key)
+    st.session_state[key] = value if value in options else default
 
 
 def ensure_prompt(view: View) -> str | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.presets import View
 from tests.app.apptest import open_app_page
 
 
@@ -40,6 +42,26 @@ def test_bad_link_values_fall_back_with_a_note() -> None:
     for key in ("corpus", "hidden_size", "temperature"):
         assert f"ignored {key}=" in notes
     assert any("LSTM, hidden size 128" in m.value for m in at.markdown)  # the defaults
+
+
+@pytest.mark.parametrize("params", [{"seed": "inf"}, {"seed": "1e400"}, {"seed": "12.5"},
+                                    {"vocab_size": "1"}, {"hidden_size": "1024"}])
+def test_a_bad_link_value_leaves_the_link_with_a_note_never_a_traceback(params: dict) -> None:
+    """Streamlit's own link binding crashed on seed=inf and read seed=12.5 as 12: values are
+    checked and dropped from the link before any control reads it."""
+    at = open_home(**params)
+    assert not at.exception
+    (name,) = params
+    assert any(f"ignored {name}=" in w.value for w in at.warning)
+    assert name not in at.query_params
+    if name in at.session_state:  # vocab_size's control is on the Tokenization page
+        assert at.session_state[name] == getattr(View(), name)
+
+
+def test_a_long_prompt_in_the_link_is_cut_with_a_note() -> None:
+    at = open_home(prompt="the keeper " * 100)
+    assert not at.exception and any("first 500 are used" in w.value for w in at.warning)
+    assert len(at.session_state["prompt"]) == 500 and len(at.query_params["prompt"]) == 500
 
 
 def test_example_prompt_button_sets_the_prompt() -> None:

@@ -140,3 +140,23 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     assert "GPT on copy" in plan and "1500 steps" in plan and "learning rate 0.001" in plan
     assert page.get_by_text("Already trained", exact=False).count() == 1  # shown, no Train pressed
     assert wait_for_charts(page, 2) >= 2
+
+
+def test_lstm_unit_box_agrees_with_the_equations_after_an_empty_prompt(page, app_server) -> None:
+    """The Unit box came back at 0 after a run that stopped early (empty prompt), while the
+    equations below it showed another unit: the browser and the server disagreed."""
+    def shown() -> tuple[str, str]:
+        box = page.locator('[data-testid="stNumberInput"]').filter(has_text="Unit").locator("input")
+        said = page.get_by_text("of layer 0, computed", exact=False).inner_text()
+        return box.input_value(), said.split("unit ")[1].split()[0]
+
+    open_app(page, f"{app_server}/lstm")
+    box, said = shown()
+    assert box == said
+    prompt = page.get_by_label("Prompt", exact=True)
+    for text in ("", "The keeper climbed the stairs"):
+        prompt.fill(text)
+        with expect_rerun(page):
+            prompt.press("Control+Enter")
+    assert_no_exception(page)
+    assert shown() == (box, said)

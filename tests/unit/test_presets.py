@@ -12,6 +12,7 @@ from lmviz.presets import (
     COPY_LESSON,
     CORPUS_PROMPTS,
     View,
+    clean_link,
     cli_args,
     configs,
     copy_lesson,
@@ -36,6 +37,19 @@ def test_values_a_link_cannot_use_fall_back_with_a_note(name: str, raw: str) -> 
     view, notes = parse_params({name: raw})
     assert getattr(view, name) == getattr(View(), name)
     assert len(notes) == 1 and name in notes[0]
+
+
+def test_a_link_is_cleaned_of_what_this_machine_cannot_use() -> None:
+    raw = {"seed": "inf", "vocab_size": "1", "steps": "12.5", "hidden_size": "1024", "context": "256",
+           "prompt": "ab" * 400, "model": "gpt", "attn_layer": "1"}
+    cleaned, notes = clean_link(raw)
+    assert cleaned == {"prompt": "ab" * 250, "model": "gpt", "attn_layer": "1"}  # not a View's: kept
+    assert [note.split("=")[0].split()[-1] for note in notes[:5]] == [
+        "seed", "vocab_size", "steps", "hidden_size", "context"]
+    assert "only on a machine with a GPU" in notes[3] and "first 500 are used" in notes[5]
+    on_a_gpu, gpu_notes = clean_link({"hidden_size": "1024", "context": "256"}, gpu=True)
+    assert on_a_gpu == {"hidden_size": "1024", "context": "256"} and gpu_notes == []
+    assert clean_link(to_params(copy_lesson(View()))) == (to_params(copy_lesson(View())), [])
 
 
 @pytest.mark.parametrize("view", [View(), View(model="gpt"), View(model="gru", context=32),

@@ -54,6 +54,20 @@ def test_same_seed_gives_identical_runs(text: str, model: ModelConfig) -> None:
     assert any(e.sample for e in first.history)  # samples are part of the identical history
 
 
+def test_samples_are_only_what_the_model_wrote(text: str) -> None:
+    """Each evaluation sample is sample_tokens characters of the model's own, started from a line
+    break that is not part of it (no corpus text shown as if the model had written it)."""
+    training = Training(text, "story", CHAR, LSTM, TRAIN)
+    samples = [e.sample for e in training if e.sample]
+    assert training.sample_start == "\n" and len(samples) == 2
+    assert all(len(sample) == TRAIN.sample_tokens for sample in samples)
+
+
+def test_a_tokenizer_without_line_breaks_starts_samples_from_the_first_token() -> None:
+    training = Training("the cat sat on the mat. " * 200, "mats", TokenizerConfig("word"), LSTM, TRAIN)
+    assert training.sample_start == "the"
+
+
 def test_different_seeds_differ(text: str) -> None:
     first = train_run(text, "story", CHAR, LSTM, TRAIN)
     other = train_run(text, "story", CHAR, LSTM, replace(TRAIN, seed=4))
@@ -128,6 +142,19 @@ def test_huge_learning_rate_diverges_without_raising(text: str) -> None:
     assert all(e.outcome is None for e in events[:-1])
     assert training.run is not None and training.run.outcome == "diverged"
     assert training.run.usable is False
+
+
+def test_a_blow_up_between_log_points_is_reported_step_by_step(text: str) -> None:
+    """Losses are read only at log points (no host sync per step), yet a divergence shows every
+    step since the last one, so the lesson can plot how the loss and gradient grew."""
+    train = replace(TRAIN, lr=100.0, clip=0.0, warmup=0, steps=50, log_every=25, eval_every=25,
+                    sample_tokens=0)
+    events = list(Training(text, "story", CHAR, LSTM, train))
+    steps = [e.step for e in events]
+    assert steps == list(range(1, len(events) + 1)) and len(events) < 25  # blew up before step 25
+    assert events[-1].outcome == "diverged" and all(e.outcome is None for e in events[:-1])
+    logged = Training(text, "story", CHAR, LSTM, replace(train, log_every=1, eval_every=1))
+    assert [(e.step, e.train_loss) for e in logged] == [(e.step, e.train_loss) for e in events]
 
 
 def test_text_too_short_for_the_context() -> None:
