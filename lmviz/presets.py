@@ -20,7 +20,9 @@ GPU_HIDDEN_SIZES = (16, 32, 64, 128, 256, 384, 512, 768, 1024)
 GPU_CONTEXTS = (*CONTEXTS, 256)
 CPU_SIZES = {"hidden_size": HIDDEN_SIZES, "context": CONTEXTS}
 MAX_PROMPT_CHARS = 500
-DEFAULT_PROMPT = "The keeper climbed the stairs and"
+# It stops mid-word, where the next character is a real choice (after a whole word a space is
+# near certain: p = 0.99 after "...the stairs and", which leaves Sampling nothing to show).
+DEFAULT_PROMPT = "The keeper climbed the st"
 # A prompt that shows each corpus's structure.
 CORPUS_PROMPTS = {
     "story": DEFAULT_PROMPT,

@@ -28,7 +28,7 @@ require_app()
 NEIGHBOURS = 10
 MAX_HEATMAP_TOKENS = 60
 
-st.title("Embeddings: ids become vectors")
+st.title("2 · Embeddings — ids become vectors")
 st.markdown(
     "Every token id picks one row of a learned table: its **embedding**, a short list of numbers. "
     "Nobody tells the model what these numbers mean; training nudges tokens that are used in "

@@ -33,7 +33,7 @@ SHADING = ("Each picked token is shaded by the probability it had when it was pi
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
 
-st.title("Sampling: from probabilities to text")
+st.title("5 · Sampling — from probabilities to text")
 st.markdown(
     "The model ends with one score (a *logit*) per token of its vocabulary; softmax turns the "
     "scores into probabilities and **sampling picks one token**, which is appended to the text "
@@ -71,8 +71,9 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
     st.subheader(f"The next token after your prompt — {MODEL_LABELS[model]}")
     bars = token_bars(logits, run.tokenizer.vocab, config)
     metrics = st.columns(3)
+    change = bars.entropy_bits - bars.base_entropy_bits
     metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
-                      delta=f"{bars.entropy_bits - bars.base_entropy_bits:+.2f} bits vs T = 1",
+                      delta=f"{change:+.2f} bits vs T = 1" if round(change, 2) else None,
                       delta_color="off", help="How unsure the pick is: 0 bits = one certain token.")
     metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
                       help="The model's own distribution, before any sampling setting.")
@@ -87,10 +88,12 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
                     f"no division: the most likely token “{piece}” (logit z = {ex.logit:.2f}) gets "
                     f"p = 1 (it had p = {ex.base_probability:.3f} at T = 1).")
     else:
+        against = (" — the model's own distribution: move Temperature to change it" if ex.temperature == 1
+                   else f" against {ex.base_probability:.3f} at T = 1")
         st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. For the most likely, "
                     f"“{piece}”: z = {ex.logit:.2f}, z / T = {ex.logit:.2f} / {ex.temperature:g} = "
-                    f"{ex.scaled:.2f}, so p = {ex.probability:.3f} at T = {ex.temperature:g} against "
-                    f"{ex.base_probability:.3f} at T = 1 (before top-k and top-p).")
+                    f"{ex.scaled:.2f}, so p = {ex.probability:.3f} at T = {ex.temperature:g}"
+                    f"{against} (before top-k and top-p).")
 
 
 def show_generation(result: Generation, heading: str = "") -> None:
@@ -158,9 +161,10 @@ def comparison() -> None:
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
     if config is None or not view.prompt.strip():
         return  # the settings above already say why
-    st.subheader("Same prompt, same settings: a recurrent model and a GPT")
+    st.subheader("Same prompt, two models: a recurrent model and a GPT")
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
-               f"{config.describe()}, seed {view.seed}. {SHADING} Average surprise (−log₂ p of the "
+               f"{config.describe()}, seed {view.seed}; it keeps them while the settings "
+               f"above move, until the button below samples again. {SHADING} Average surprise (−log₂ p of the "
                "picks, averaged) sums it up: lower is a surer model.")
     st.button("Generate again with the settings above", key="sampling_compare_generate",
               icon=":material/refresh:")

@@ -52,7 +52,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         st.dataframe(merge_rows(tokenizer.merges, k), hide_index=True, width="stretch")
 
 
-st.title("Tokenization: text becomes ids")
+st.title("1 · Tokenization — text becomes ids")
 st.markdown(
     "A model cannot read letters: it reads **token ids**, each the row number of a vector it "
     "learned. **Characters** give a tiny vocabulary but long sequences, so the model must "

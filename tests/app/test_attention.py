@@ -92,3 +92,18 @@ def test_bad_and_tiny_prompts() -> None:
     chips = next(m.value for m in at.markdown if "lmviz-chips" in m.value)
     assert not at.exception and "<script>" not in chips and "<b>" not in chips and "&lt;" in chips
 
+
+
+def test_a_blown_up_training_setting_says_so_and_resets_from_the_sidebar() -> None:
+    """Every page trains with the Training page's settings: a learning rate that blows up
+    breaks this page too, and the sidebar names the settings and resets them."""
+    at = open_page(lr="3", clip="0")
+    assert not at.exception
+    said = " ".join(c.value for c in at.sidebar.caption)
+    assert "Training page's settings: learning rate 3, clipping off" in said
+    assert any("diverged" in e.value and "learning rate 3, clipping off" in e.value for e in at.error)
+    assert charts(at) == 0
+    at.sidebar.button(key="reset_training").click().run()
+    assert not at.exception and not at.error and charts(at) == 5
+    assert (at.session_state["lr"], at.session_state["clip"]) == (0.01, 1.0)
+    assert "lr" not in at.query_params and "reset_training" not in buttons(at)

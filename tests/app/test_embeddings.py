@@ -6,6 +6,7 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
+from lmviz.presets import View
 from tests.app.apptest import open_app_page
 
 
@@ -35,7 +36,7 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
     heat = prompt["data"][0]
     assert heat["type"] == "heatmap" and heat["zmin"] == -1 and heat["zmax"] == 1
-    assert heat["x"][0] == "0:T" and len(heat["x"]) == len("The keeper climbed the stairs and")
+    assert heat["x"][0] == "0:T" and len(heat["x"]) == len(View().prompt)
     assert not any("Positional" in s.value for s in at.subheader)
 
 
