@@ -44,12 +44,13 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         if step.pair is None:
             st.markdown("**k = 0:** no merges yet — every character is its own token.")
         else:
-            show_chips(merge_html(step, tokenizer.index, whitespace))
+            show_chips(merge_html(step, tokenizer.index, whitespace=True))  # "␣" + "b", not " " + "b"
         show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
         st.caption(f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** "
                    f"({len(prompt)} characters at k = 0). Outlined chips were made by merge {k}.")
     with right:
-        st.dataframe(merge_rows(tokenizer.merges, k), hide_index=True, width="stretch")
+        st.dataframe(merge_rows(tokenizer.merges, k, pieces=step.pieces), hide_index=True,
+                     width="stretch")
 
 
 st.title("1 · Tokenization — text becomes ids")

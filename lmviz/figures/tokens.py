@@ -146,13 +146,18 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
             f"{left} + {right} → {merged}</div>")
 
 
-def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4) -> list[dict]:
-    """Table rows for the merges numbered step-around .. step+around (1-based), whitespace shown."""
+def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,
+               pieces: Sequence[str] = ()) -> list[dict]:
+    """Table rows for the merges numbered step-around .. step+around (1-based), whitespace shown:
+    whether each is among the first `step` merges, and whether its token is among `pieces` (the
+    prompt split after them)."""
     first, last = max(1, step - around), min(len(merges), step + around)
+    present = set(pieces)
     return [{"merge": k, "left": show_whitespace(merges[k - 1][0]),
              "right": show_whitespace(merges[k - 1][1]),
              "new token": show_whitespace(merges[k - 1][0] + merges[k - 1][1]),
-             "used": "✓" if k <= step else ""}
+             "learned (≤ k)": "✓" if k <= step else "",
+             "in the prompt": "✓" if k <= step and "".join(merges[k - 1]) in present else ""}
             for k in range(first, last + 1)]
 
 

@@ -24,7 +24,7 @@ def metrics(at: AppTest) -> dict[str, int]:
 def test_default_page_shows_chips_counts_and_stepper() -> None:
     at = open_page()
     assert at.main.subheader[0].value == "The prompt as char tokens"
-    assert metrics(at) == {"Characters": len(DEFAULT_PROMPT), "Words": 6,
+    assert metrics(at) == {"Characters": len(DEFAULT_PROMPT), "Words": len(DEFAULT_PROMPT.split()),
                            "BPE pieces": metrics(at)["BPE pieces"]}
     assert metrics(at)["Words"] < metrics(at)["BPE pieces"] < metrics(at)["Characters"]
     assert len(at.get("plotly_chart")) == 1

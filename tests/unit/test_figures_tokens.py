@@ -101,7 +101,13 @@ def test_merge_html_and_rows(story_bpe: BPETokenizer) -> None:
     assert out.count('class="lmviz-chip"') == 3
     rows = merge_rows(story_bpe.merges, 3)
     assert [r["merge"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
-    assert [r["used"] for r in rows] == ["✓"] * 3 + [""] * 4
+    assert [r["learned (≤ k)"] for r in rows] == ["✓"] * 3 + [""] * 4
+    assert [r["in the prompt"] for r in rows] == [""] * 7  # no pieces given
+    split = merge_step(story_bpe, TEXT, 3).pieces
+    shown = merge_rows(story_bpe.merges, 3, pieces=split)
+    assert [r["in the prompt"] == "✓" for r in shown[:3]] == [
+        "".join(pair) in split for pair in story_bpe.merges[:3]]
+    assert all(r["in the prompt"] == "" for r in shown[3:])  # not learned yet
     left, right = story_bpe.merges[2]
     assert rows[2]["new token"] == (left + right).replace(" ", "␣")
     total = len(story_bpe.merges)
