@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,3 +59,31 @@ def token_kind(piece: str) -> str:
     if unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S"):
         return "punctuation"
     return "other"
+
+
+@dataclass(frozen=True)
+class KindAgreement:
+    """How many of a token's nearest neighbours share its kind, beside what chance would give."""
+
+    kind: str
+    same: int
+    total: int
+    expected: float  # neighbours drawn at random from the rest of the vocabulary
+
+
+def kind_agreement(vocab: Sequence[str], token_id: int, neighbours: Sequence[tuple[int, float]]) -> KindAgreement:
+    kind = token_kind(vocab[token_id])
+    others = [token_kind(piece) for i, piece in enumerate(vocab) if i != token_id]
+    share = others.count(kind) / len(others) if others else 0.0
+    same = sum(token_kind(vocab[i]) == kind for i, _ in neighbours)
+    return KindAgreement(kind, same, len(neighbours), share * len(neighbours))
+
+
+def position_similarity(positions: np.ndarray, far: int = 16) -> tuple[float, float] | None:
+    """Mean cosine between neighbouring positions and between positions `far` or more apart
+    (None when there are not that many positions)."""
+    if len(positions) <= far:
+        return None
+    sims = cosine_matrix(positions)
+    gaps = np.abs(np.subtract.outer(np.arange(len(positions)), np.arange(len(positions))))
+    return float(sims[gaps == 1].mean()), float(sims[gaps >= far].mean())

@@ -3,7 +3,13 @@ similarities and, for the GPT, its positional embeddings."""
 
 import streamlit as st
 
-from lmviz.embeddings import cosine_matrix, nearest_neighbours, pca
+from lmviz.embeddings import (
+    cosine_matrix,
+    kind_agreement,
+    nearest_neighbours,
+    pca,
+    position_similarity,
+)
 from lmviz.figures.embeddings import (
     figure_cosine_heatmap,
     figure_embedding_scatter,
@@ -68,8 +74,9 @@ st.plotly_chart(figure_embedding_scatter(coords, vocab, ratio), width="stretch",
 st.caption(f"PCA turns {tokens.shape[1]} dimensions into {dims} that keep "
            f"**{100 * ratio.sum():.0f}% of the variance** "
            f"({', '.join(f'PC{i + 1} {100 * r:.0f}%' for i, r in enumerate(ratio))}). "
-           "Look for groups: digits cluster together, vowels sit near each other, and spaces and "
-           "punctuation keep apart from letters. Hover a point for its token and id.")
+           "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
+           "What the flat picture leaves out can still separate tokens: the neighbours below "
+           "are measured in all the dimensions. Hover a point for its token and id.")
 
 st.subheader("Nearest neighbours")
 token_id = st.selectbox("Token", range(len(vocab)), index=pick_token(vocab),
@@ -80,9 +87,11 @@ left, right = st.columns([3, 2])
 left.plotly_chart(figure_neighbours(neighbours, vocab, token_id), width="stretch",
                   key="emb_neighbours")
 right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch")
-st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
-           "opposite. The closest tokens are the ones the model treats alike — often the same "
-           "kind (a vowel next to vowels, a digit next to digits).")
+agreement = kind_agreement(vocab, token_id, neighbours)
+st.caption(f"Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
+           f"opposite. The closest tokens are the ones the model treats alike. Here {agreement.same} "
+           f"of the {agreement.total} are a {agreement.kind} like “{show_whitespace(vocab[token_id])}”; "
+           f"{agreement.total} tokens picked at random would give about {agreement.expected:.1f}.")
 
 st.subheader("How alike are the prompt's tokens?")
 prompt = ensure_prompt(view)
@@ -103,12 +112,18 @@ if family == "gpt" and positions is not None:
     left, right = st.columns([3, 2])
     left.plotly_chart(figure_positional(positions, "Position × dimension"), width="stretch",
                       key="emb_positional")
-    left.caption("One row per position: a column whose color drifts smoothly downwards is a "
-                 "dimension that tracks where a token sits.")
+    left.caption("One row per position, one column per dimension: a column whose color drifts "
+                 "from top to bottom is a dimension that tracks where a token sits.")
     position_labels = [str(p) for p in range(len(positions))]
     right.plotly_chart(figure_cosine_heatmap(cosine_matrix(positions), position_labels,
                                              "Cosine between positions", axis_title="position",
                                              height=420),
                        width="stretch", key="emb_position_cosine")
-    right.caption("Nearby positions get similar vectors: look for a red band along the diagonal "
-                  "that fades away from it.")
+    similar = position_similarity(positions)
+    if similar is not None:
+        near, far = similar
+        verdict = ("nearby positions are more alike than distant ones" if near > far + 0.1 else
+                   "this model did not make nearby positions much more alike than distant ones — "
+                   "nothing forces it to: it only needs positions it can tell apart")
+        right.caption(f"Mean cosine of neighbouring positions {near:.2f}, of positions 16 or more "
+                      f"apart {far:.2f}: {verdict}.")

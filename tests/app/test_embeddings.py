@@ -32,6 +32,8 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     assert {t["name"] for t in scatter["data"]} <= {"letter", "digit", "space", "punctuation", "other"}
     assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
     assert any("of the variance" in c.value for c in at.caption)
+    assert any("are a letter like “e”" in c.value and "at random would give about" in c.value
+               for c in at.caption)  # counted, not claimed
     assert at.selectbox(key="emb_token").format_func(at.selectbox(key="emb_token").value).startswith("e ")
     assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
     heat = prompt["data"][0]
@@ -53,6 +55,7 @@ def test_gpt_radio_three_d_and_positions() -> None:
     assert positional["data"][0]["z"]["shape"] == "64, 128"  # plotly sends arrays as typed bytes
     assert len(position_cosine["data"][0]["x"]) == 64
     assert any(s.value == "Positional embeddings (GPT)" for s in at.subheader)
+    assert any("Mean cosine of neighbouring positions" in c.value for c in at.caption)
 
 
 def test_sidebar_gpt_has_no_family_radio() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmviz.embeddings import cosine_matrix, nearest_neighbours, pca, token_kind
+from lmviz.embeddings import (
+    cosine_matrix,
+    kind_agreement,
+    nearest_neighbours,
+    pca,
+    position_similarity,
+    token_kind,
+)
 
 
 def pairwise_distances(points: np.ndarray) -> np.ndarray:
@@ -90,3 +97,18 @@ def test_nearest_neighbours_with_k_beyond_the_rows() -> None:
 )
 def test_token_kind(piece: str, kind: str) -> None:
     assert token_kind(piece) == kind
+
+
+def test_kind_agreement_counts_neighbours_of_the_same_kind_against_chance() -> None:
+    vocab = ["a", "b", "c", "1", "2", " "]
+    found = kind_agreement(vocab, 0, [(1, 0.9), (3, 0.8), (2, 0.5)])
+    assert (found.kind, found.same, found.total) == ("letter", 2, 3)
+    assert found.expected == pytest.approx(3 * 2 / 5)  # 2 of the other 5 tokens are letters
+
+
+def test_position_similarity_near_and_far() -> None:
+    angles = np.linspace(0, np.pi, 40)[:, None]  # a smooth walk: neighbours alike, ends opposite
+    positions = np.hstack([np.cos(angles), np.sin(angles)])
+    near, far = position_similarity(positions, far=16)
+    assert near == pytest.approx(np.cos(np.pi / 39)) and far < near
+    assert position_similarity(positions[:10], far=16) is None
