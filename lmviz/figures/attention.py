@@ -70,7 +70,8 @@ def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = N
     """All heads as small multiples: one row per layer, one column per head."""
     layers, heads = attention.shape[:2]
     cells = [(ly, h) for ly in range(layers) for h in range(heads)]
-    axes, titles = _grid(layers, heads, [f"L{ly} H{h}" for ly, h in cells])
+    # room between rows for the cell titles, clear of the outline of a selected cell above
+    axes, titles = _grid(layers, heads, [f"L{ly} H{h}" for ly, h in cells], vertical_spacing=0.14)
     frame = {"showline": True, "linecolor": ACCENT, "linewidth": 3, "mirror": True}
     for index, cell in enumerate(cells):
         outline = frame if cell == selected else {}
@@ -80,7 +81,7 @@ def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = N
                "hoverongaps": False, "xaxis": f"x{_cell(index)}", "yaxis": f"y{_cell(index)}",
                "hovertemplate": f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"}
               for index, (ly, h) in enumerate(cells)]
-    spec = layout(None, height=60 + 190 * layers, annotations=titles, plot_bgcolor=MASKED_COLOR,
+    spec = layout(None, height=60 + 210 * layers, annotations=titles, plot_bgcolor=MASKED_COLOR,
                   coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1, "colorbar": {"thickness": 12}},
                   **axes)
     spec["margin"] = {**layout()["margin"], "t": 40}  # room for the cell titles

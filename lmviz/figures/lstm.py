@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import tick_positions
+from lmviz.figures.labels import MAX_TICK_LABELS, tick_positions
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
@@ -84,9 +84,11 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
 
 
 def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,
-                     measure: np.ndarray | None = None, measure_name: str | None = None) -> go.Figure:
+                     measure: np.ndarray | None = None, measure_name: str | None = None,
+                     max_labels: int = MAX_TICK_LABELS) -> go.Figure:
     """One unit's value along the text, optionally with a measure (e.g. bracket depth) on a
-    second axis; the current step marked."""
+    second axis; the current step marked. `max_labels` thins the tokens on the x axis (a chart
+    in a narrow column)."""
     steps = list(range(len(values)))
     traces: list[dict] = [{"type": "scatter", "x": steps, "y": values, "mode": "lines+markers",
                            "name": title, "line": {"color": TRAIN_COLOR}, "customdata": labels,
@@ -102,7 +104,7 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
     if current is not None and 0 <= current < len(values):
         extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current,
                             "y0": 0, "y1": 1, "line": {"color": ACCENT, "width": 2}}]
-    ticks = tick_positions(len(values))
+    ticks = tick_positions(len(values), max_labels)
     revision = data_revision(values, labels, measure if measure is not None else [])
     return figure(traces, None, height=320, legend={"orientation": "h", "y": 1.12},
                   datarevision=revision, uirevision=title,
