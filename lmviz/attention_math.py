@@ -108,3 +108,17 @@ def induction_scores(trace: Trace) -> InductionScores:
     per_query = np.stack([trace.attention[:, :, t, js].sum(axis=-1) for t, js in rows])
     chance = float(np.mean([len(js) / (t + 1) for t, js in rows]))
     return InductionScores(per_query.mean(axis=0).astype(np.float64), chance, len(rows))
+
+
+def previous_token_scores(trace: Trace) -> tuple[np.ndarray, float]:
+    """Per head (L, heads), the mean attention each token after the first pays to the token right
+    before it, and the same for uniform attention. A head far above it copies the previous token
+    into each position: what a later layer's induction head matches on."""
+    _check(trace, 0)
+    length = trace.attention.shape[2]
+    layers, heads = trace.attention.shape[:2]
+    if length < 2:
+        return np.zeros((layers, heads)), 0.0
+    rows = np.arange(1, length)
+    scores = trace.attention[:, :, rows, rows - 1].mean(axis=-1)  # (L, heads)
+    return scores.astype(np.float64), float(np.mean(1.0 / (rows + 1)))

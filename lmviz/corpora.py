@@ -59,14 +59,18 @@ def _brackets(seed: int) -> str:
 
 
 def _copy(seed: int) -> str:
-    """Three random 3-letter words, '|', the same words again: every copied character sits
-    exactly 14 characters after its original, so one attention head can learn to look back."""
+    """A span of 2-5 random words of 2-4 letters (no letter twice in a span), ' | ', the same
+    span again. The span's length varies line to line (5 to 24 characters), so no fixed
+    look-back finds the earlier copy: to predict the repeat a model must find where the current
+    token occurred before and copy what came next (an induction head)."""
     rng = random.Random(seed)
     letters = "abcdefghijklmnopqrstuvwxyz"
     lines = []
     size = 0
     while size < GENERATED_CHARS:
-        span = " ".join("".join(rng.choices(letters, k=3)) for _ in range(3))
+        lengths = [rng.randint(2, 4) for _ in range(rng.randint(2, 5))]
+        chosen = iter(rng.sample(letters, sum(lengths)))  # no letter twice in a span
+        span = " ".join("".join(next(chosen) for _ in range(length)) for length in lengths)
         line = f"{span} | {span}"
         lines.append(line)
         size += len(line) + 1
@@ -105,7 +109,7 @@ def _agreement(seed: int) -> str:
 _BUILDERS: dict[str, tuple[Callable[[int], str], str, bool]] = {
     "story": (_story, "Original English prose written for lmviz (lighthouse, harbour, people).", False),
     "brackets": (_brackets, "Code-like lines with nested (), [], {} and quotes: a depth to count.", True),
-    "copy": (_copy, "Three random words, '|', then the same words again: attention can copy.", True),
+    "copy": (_copy, "2-5 random words, '|', then the same words again: attention can copy.", True),
     "agreement": (_agreement, "'the dog that the cats see runs .': the verb agrees across a clause.", True),
 }
 

@@ -27,7 +27,8 @@ DEFAULT_PROMPT = "The keeper climbed the st"
 CORPUS_PROMPTS = {
     "story": DEFAULT_PROMPT,
     "brackets": "out = f([x, (y, {i, 12}), \"ok\"], g(n))",
-    "copy": "kqz bol ent | kqz bol",
+    # two lines whose spans differ in length: a copy head looks back a different distance on each
+    "copy": "fu gip | fu gip\nkqz bol ent | kqz bol",
     "agreement": "the dogs that the cat sees",
 }
 # Recurrent models learn one layer well in seconds; the GPT needs two layers for induction heads.
@@ -137,12 +138,14 @@ def _parse_value(name: str, raw: str, kind: type):
     return number if low <= number <= high else None
 
 
-# The copy corpus's GPT learns to copy only after a long plateau, and only at a low learning rate:
-# at 0.001 its validation loss sits near 2.3 nats for 800-1,100 steps (seeds 0-2), then falls to
-# 1.4-1.5 within ~200 steps as a copy head forms; at 0.003 it stays at 2.3 for 1,500 steps and at
-# 0.01 for 2,000. The Attention page's copy lesson trains it so (the run ships with the app); the
-# other settings are the defaults.
-COPY_LESSON = {"corpus": "copy", "model": "gpt", "lr": 1e-3, "steps": 1500}
+# The copy corpus's GPT learns to copy only after a plateau. At learning rate 0.001 its validation
+# loss sits near 2.6 nats for 600-1,000 steps, then falls to ~1.9 within ~300 steps and ~1.8 by
+# step 3,000 (seeds 0-2, CPU), as a layer-1 head learns to look at the token after the earlier
+# occurrence of the current one (an induction head; spans vary in length, so no fixed look-back
+# works). At 0.002 the fall came after 2,400 steps (seed 0). The Attention page's copy lesson
+# trains it so (the run ships with the app; 160 s on a 2-core CPU); the other settings are the
+# defaults.
+COPY_LESSON = {"corpus": "copy", "model": "gpt", "lr": 1e-3, "steps": 3000}
 LESSON_FIELDS = ("tokenizer", "vocab_size", "hidden_size", "layers", "heads", "context", "dropout",
                  "clip", "precision", "seed", *COPY_LESSON)
 

@@ -4,7 +4,7 @@ input's numbers, and a search for a copy (induction) head."""
 import numpy as np
 import streamlit as st
 
-from lmviz.attention_math import induction_scores, query_step
+from lmviz.attention_math import induction_scores, previous_token_scores, query_step
 from lmviz.figures.attention import (
     figure_attention,
     figure_head_grid,
@@ -138,15 +138,15 @@ st.markdown(
 example = CORPUS_PROMPTS["copy"]
 lesson = is_copy_lesson(view)
 if not lesson:
-    st.info(f"The **copy** corpus repeats a random span on every line: the place to look for this "
-            f"pattern. A GPT learns to copy only after a long plateau, and only at a low learning "
-            f"rate, so the copy lesson trains it {COPY_LESSON['steps']:,} steps at learning rate "
-            f"{COPY_LESSON['lr']:g} (the run ships with the app: no waiting).")
-    st.button("Load the copy lesson: a GPT trained to copy, and a prompt with a repeated span",
+    st.info(f"The **copy** corpus repeats a span of 2 to 5 random words on every line, a different "
+            f"length each time: the place to look for this pattern. A GPT learns to copy only after "
+            f"a long plateau, so the copy lesson trains it {COPY_LESSON['steps']:,} steps at "
+            f"learning rate {COPY_LESSON['lr']:g} (the run ships with the app: no waiting).")
+    st.button("Load the copy lesson: a GPT trained to copy, and a prompt with repeated spans",
               key="attn_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
 elif view.prompt != example:
-    st.button(f"Use a prompt with a repeated span: “{example}”", key="attn_copy_prompt",
-              on_click=_use_copy_prompt)
+    st.button("Use the example prompt: two lines that each repeat a span of a different length",
+              key="attn_copy_prompt", on_click=_use_copy_prompt)
 scores = induction_scores(trace)
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
@@ -165,8 +165,18 @@ else:
                    "show what it did learn; the copy lesson above shows one that has.")
     st.caption(
         f"Measured over {scores.queries} repeated tokens. A head far above the uniform value "
-        f"({scores.chance:.2f}) leans toward the token after the earlier occurrence; in its map "
-        f"that shows as a stripe parallel to the diagonal, (span length − 1) tokens to its left. "
-        f"{learned}")
+        f"({scores.chance:.2f}) leans toward the token after the earlier occurrence. In its map, the "
+        "second copy of a span shows as a stripe parallel to the diagonal, (span length + 2) tokens "
+        "to its left: in the example the two lines' stripes sit at different distances, because the "
+        "head looks for where the current token occurred before, not a fixed distance back. Not "
+        f"every token gets it right: at the last letter of a word it mostly looks elsewhere. {learned}")
+    previous, uniform = previous_token_scores(trace)
+    prev_head = int(np.argmax(previous[0]))
+    if best_layer > 0 and previous[0, prev_head] > 2 * uniform:
+        st.caption(
+            f"A layer-0 head cannot do this alone; it takes two steps. In layer 0, head {prev_head} "
+            f"pays each token's predecessor {previous[0, prev_head]:.2f} of its attention on average "
+            f"(uniform: {uniform:.2f}), so each position also carries the token before it; a "
+            "layer-1 head can then look for the position whose previous token is the current one.")
     st.button(f"Show layer {best_layer}, head {best_head} (highest score) above", key="attn_best",
               on_click=_show_head, args=(best_layer, best_head))

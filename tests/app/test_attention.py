@@ -56,8 +56,10 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert charts(at) == 5
     assert any("fell most between steps" in c.value and "copy head forming" in c.value
                for c in at.caption)
+    assert any("layer-1 head can then look for the position" in c.value for c in at.caption)
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
+    assert layer == 1  # an induction head needs a layer before it
     at.button(key="attn_best").click().run()
     assert not at.exception
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)

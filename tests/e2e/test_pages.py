@@ -130,14 +130,14 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     shot(page, "attention_copy", tmp_path)
     query = parse_qs(urlparse(page.url).query)
     assert (query["corpus"], query["model"], query["lr"], query["steps"]) == (
-        ["copy"], ["gpt"], ["0.001"], ["1500"])
+        ["copy"], ["gpt"], ["0.001"], ["3000"])
     with expect_rerun(page):
         page.get_by_test_id("stSidebarNav").get_by_text("6 · Training", exact=True).click()
     assert_no_exception(page)
     assert find_slider(page, "Learning rate").get_by_text("0.001", exact=True).count() >= 1
-    assert find_slider(page, "Steps").locator('input[type="range"]').input_value() == "1500"
+    assert find_slider(page, "Steps").locator('input[type="range"]').input_value() == "3000"
     plan = page.get_by_text("This trains:", exact=False).inner_text()
-    assert "GPT on copy" in plan and "1500 steps" in plan and "learning rate 0.001" in plan
+    assert "GPT on copy" in plan and "3000 steps" in plan and "learning rate 0.001" in plan
     assert page.get_by_text("Already trained", exact=False).count() == 1  # shown, no Train pressed
     assert wait_for_charts(page, 2) >= 2
 

@@ -10,6 +10,7 @@ from lmviz.attention_math import (
     induction_scores,
     induction_targets,
     masked_attention,
+    previous_token_scores,
     query_step,
 )
 from lmviz.figures.attention import (
@@ -103,6 +104,19 @@ def test_induction_scores_without_repeats() -> None:
     attention = np.ones((2, 3, 3, 3)) / 3
     scores = induction_scores(fake_trace([1, 2, 3], attention))
     assert scores.queries == 0 and scores.scores.shape == (2, 3) and not scores.scores.any()
+
+
+def test_previous_token_scores() -> None:
+    length = 4
+    attention = np.zeros((2, 1, length, length))
+    attention[0, 0] = np.tril(np.ones((length, length))) / np.arange(1, length + 1)[:, None]  # uniform
+    attention[1, 0, 0, 0] = 1.0
+    attention[1, 0, np.arange(1, length), np.arange(length - 1)] = 1.0  # always the previous token
+    scores, chance = previous_token_scores(fake_trace([1, 2, 3, 4], attention))
+    assert chance == pytest.approx(np.mean([1 / 2, 1 / 3, 1 / 4]))
+    assert scores[0, 0] == pytest.approx(chance) and scores[1, 0] == pytest.approx(1.0)
+    one = previous_token_scores(fake_trace([1], np.ones((2, 3, 1, 1))))
+    assert one[0].shape == (2, 3) and not one[0].any() and one[1] == 0.0
 
 
 def test_attention_figures(trace: Trace) -> None:

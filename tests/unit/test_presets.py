@@ -74,7 +74,7 @@ def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() ->
     assert is_copy_lesson(lesson) and not is_copy_lesson(tinkered) and not is_copy_lesson(View())
     assert lesson == replace(View(), **COPY_LESSON, prompt=CORPUS_PROMPTS["copy"], temperature=0.5)
     _, model, train = configs(lesson)
-    assert (model.family, train.lr, train.steps) == ("gpt", 1e-3, 1500)
+    assert (model.family, train.lr, train.steps) == ("gpt", 1e-3, 3000)
     assert is_copy_lesson(replace(lesson, prompt="abc abc", top_k=5))  # prompt and sampling aside
     assert not is_copy_lesson(replace(lesson, seed=1))
     assert parse_params(to_params(lesson)) == (lesson, [])  # a link carries it

@@ -6,10 +6,11 @@ import math
 import threading
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
-from lmviz.attention_math import induction_scores
+from lmviz.attention_math import induction_scores, previous_token_scores
 from lmviz.corpora import load_corpus
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
@@ -228,16 +229,27 @@ def test_the_shipped_runs_keep_their_keys() -> None:
             assert (SHIPPED_RUNS / key / "model.safetensors").is_file(), (view, family)
 
 
-def test_the_shipped_copy_lesson_has_a_copy_head() -> None:
+def test_the_shipped_copy_lesson_has_an_induction_head() -> None:
     """The Attention page promises a GPT that learned to copy: its loss fell suddenly after a
-    plateau, and one head puts most of its attention where copying needs it."""
+    plateau, and its top head looks at the token after the earlier occurrence of the current one
+    whatever the span's length. A head that looks back a fixed distance (what the lesson learned
+    when every span had the same length) scores near chance on spans of other lengths."""
     view = copy_lesson(View())
     run = load_run(SHIPPED_RUNS / run_key(load_corpus("copy"), *configs(view)))
     drop = steepest_drop(run.history)
     assert drop is not None and drop.loss_before - drop.loss_after > 0.3 and drop.step_before >= 300
-    assert run.val_loss < 1.6  # without copying it stays near 2.3 nats
-    scores = induction_scores(trace_text(run, view.prompt).trace)
-    assert scores.scores.max() > 0.4 and scores.scores.max() > 4 * scores.chance
+    assert run.val_loss < 2.0  # without copying it stays near 2.55 nats
+    example = induction_scores(trace_text(run, view.prompt).trace)
+    layer, head = np.unravel_index(int(np.argmax(example.scores)), example.scores.shape)
+    assert layer == 1  # induction takes two layers: it matches on what layer 0 moved forward
+    previous, uniform = previous_token_scores(trace_text(run, view.prompt).trace)
+    assert previous[0].max() > 2 * uniform  # the layer-0 head that makes it possible
+    # spans of 6 and 11 letters (the example), 12, 19, 5 + 12 letters on two lines
+    prompts = [view.prompt, "hqr vtas ipo | hqr vtas", "wxyv ad kqz bol emt | wxyv ad kqz bol emt",
+               "kq bo | kq bo\nhqr vtas ipo | hqr vtas"]
+    for prompt in prompts:
+        scores = induction_scores(trace_text(run, prompt).trace)
+        assert scores.scores[layer, head] > max(0.3, 3 * scores.chance), prompt
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_weights(text: str) -> None:
