@@ -159,7 +159,8 @@ else:
         learned = (f"This GPT's validation loss fell most between steps {drop.step_before} and "
                    f"{drop.step_after}, from {drop.loss_before:.2f} to {drop.loss_after:.2f} nats: "
                    "the copy head forming after a long plateau (the whole curve is on the Training "
-                   "page).")
+                   "page). The head is not perfect: at the last letter of a word, for one, it mostly "
+                   "looks at that letter itself.")
     else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")
@@ -167,9 +168,9 @@ else:
         f"Measured over {scores.queries} repeated tokens. A head far above the uniform value "
         f"({scores.chance:.2f}) leans toward the token after the earlier occurrence. In its map, the "
         "second copy of a span shows as a stripe parallel to the diagonal, (span length + 2) tokens "
-        "to its left: in the example the two lines' stripes sit at different distances, because the "
-        "head looks for where the current token occurred before, not a fixed distance back. Not "
-        f"every token gets it right: at the last letter of a word it mostly looks elsewhere. {learned}")
+        "to its left: spans of other lengths put it at other distances (8 and 13 on the example's "
+        "two lines), because the head looks for where the current token occurred before, not a "
+        f"fixed distance back. {learned}")
     previous, uniform = previous_token_scores(trace)
     prev_head = int(np.argmax(previous[0]))
     if best_layer > 0 and previous[0, prev_head] > 2 * uniform:
