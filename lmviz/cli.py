@@ -47,7 +47,7 @@ def train_configs(args: argparse.Namespace) -> tuple[TokenizerConfig, ModelConfi
     train = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                         clip=args.clip, eval_every=args.eval_every or max(1, args.steps // 10),
                         log_every=args.eval_every or max(1, args.steps // 10), device=args.device,
-                        precision=args.precision, sample_tokens=0)
+                        precision=args.precision, sample_tokens=args.sample_tokens)
     return TokenizerConfig(args.tokenizer, args.vocab_size), model, train
 
 
@@ -127,6 +127,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--dropout", type=float, default=0.0)
     train.add_argument("--eval-every", type=positive(int), default=None)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--sample-tokens", type=int, default=0,
+                       help="generate this many tokens at each evaluation, kept in the run's history (0: none)")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--precision", choices=PRECISIONS, default="fp32",
                        help="bf16: bfloat16 autocast for the forward pass (weights stay fp32)")

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # before the lm
 from lmviz.corpora import load_corpus
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.presets import View, cli_args, configs, shipped_views
-from lmviz.run import run_key
+from lmviz.run import TrainConfig, run_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,9 @@ def ship(view: View, family: str, retrain: bool = False) -> str:
         print(f"{view.corpus:<10} {family:<4} {key} already shipped")
         return key
     tmp = SHIPPED_RUNS / "_training"
-    command = [sys.executable, "-m", "lmviz", "train", *cli_args(view, family), "--out", str(tmp)]
+    # with the app's evaluation samples: the Training page shows what the model wrote as it learned
+    command = [sys.executable, "-m", "lmviz", "train", *cli_args(view, family),
+               "--sample-tokens", str(TrainConfig().sample_tokens), "--out", str(tmp)]
     result = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     target = SHIPPED_RUNS / summary["key"]

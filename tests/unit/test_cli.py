@@ -74,7 +74,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict:
     first = {
         "train-lstm": command("train", *TINY, "--out", str(lstm)),
         "train-gpt": command("train", *TINY, "--model", "gpt", "--heads", "2", "--steps", "10",
-                             "--precision", "bf16", "--out", str(gpt)),
+                             "--precision", "bf16", "--sample-tokens", "6", "--out", str(gpt)),
         "corpora": command("corpora"),
         "tokenize": command("tokenize", "--corpus", "story", "--tokenizer", "bpe",
                             "--vocab-size", "300", "--text", TOKENIZE_TEXT, "--json"),
@@ -120,7 +120,11 @@ def test_train_gpt(cli: dict) -> None:
     summary = ok_json_lines(cli["train-gpt"])[-1]
     assert summary["model"] == "gpt" and summary["steps"] == 10
     assert {p.name for p in cli["gpt"].iterdir()} == RUN_FILES
-    assert load_run(cli["gpt"]).train_config.precision == "bf16"  # --precision reaches training
+    run = load_run(cli["gpt"])
+    assert run.train_config.precision == "bf16"  # --precision reaches training
+    samples = [e.sample for e in run.history if e.sample]  # --sample-tokens: kept in the history
+    assert len(samples) == 10 and all(len(sample) == 6 for sample in samples)
+    assert not any(e.sample for e in load_run(cli["lstm"]).history)  # none by default
 
 
 def test_trace_lstm_json(cli: dict) -> None:
