@@ -75,21 +75,13 @@ RANGES: dict[str, tuple[float, float]] = {
 SHAREABLE = tuple(f.name for f in fields(View))
 
 
-def parse_params(params: dict[str, str]) -> tuple[View, list[str]]:
-    """A View from URL query parameters; bad values fall back to defaults with a note each."""
+def parse_params(params: dict[str, str], gpu: bool = True) -> tuple[View, list[str]]:
+    """A View from URL query parameters: what `clean_link` drops falls back to the default, with
+    its note."""
+    cleaned, notes = clean_link(params, gpu)
     default = View()
-    values: dict = {}
-    notes: list[str] = []
-    for f in fields(View):
-        if f.name not in params:
-            continue
-        raw = params[f.name]
-        value = _parse_value(f.name, raw, type(getattr(default, f.name)))
-        if value is None:
-            notes.append(f"ignored {f.name}={raw[:40]!r} from the link (not an allowed value); "
-                         f"using {getattr(default, f.name)!r}")
-        else:
-            values[f.name] = value
+    values = {name: _parse_value(name, raw, type(getattr(default, name)))
+              for name, raw in cleaned.items() if name in SHAREABLE}
     return replace(default, **values), notes
 
 
