@@ -48,13 +48,15 @@ def training_changes(view: View) -> list[str]:
     """The Training page's settings that differ from the defaults, in words (every page's models
     are trained with them)."""
     default = View()
-    changed = []
-    for name, label in TRAINING_LABELS.items():
-        value = getattr(view, name)
-        if value != getattr(default, name):
-            changed.append("clipping off" if name == "clip" and not value else f"{label} {value:g}"
-                           if isinstance(value, float) else f"{label} {value}")
-    return changed
+    return [_setting(name, getattr(view, name)) for name in TRAINING_LABELS
+            if getattr(view, name) != getattr(default, name)]
+
+
+def _setting(name: str, value: object) -> str:
+    """'learning rate 3', 'clipping off', 'layers 2'."""
+    if name == "clip" and not value:
+        return "clipping off"
+    return f"{TRAINING_LABELS[name]} {value:g}" if isinstance(value, float) else f"{TRAINING_LABELS[name]} {value}"
 
 
 def target_loss(run: Run) -> float:

@@ -26,6 +26,7 @@ from lmviz.ui.state import (
     keep_choice,
     require_app,
     run_for,
+    set_prompt,
     trace_for,
 )
 
@@ -36,10 +37,6 @@ LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
 
 def _use_copy_lesson() -> None:
     apply_view(copy_lesson(current_view()))
-
-
-def _use_copy_prompt() -> None:
-    st.session_state["prompt"] = CORPUS_PROMPTS["copy"]
 
 
 def _show_head(layer: int, head: int) -> None:
@@ -146,7 +143,7 @@ if not lesson:
               key="attn_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
-              key="attn_copy_prompt", on_click=_use_copy_prompt)
+              key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))
 scores = induction_scores(trace)
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")

@@ -186,7 +186,7 @@ def sidebar(share: bool = True) -> View:
         view = current_view()
         example = CORPUS_PROMPTS.get(view.corpus)
         if example and example != view.prompt:
-            st.button("Use an example prompt for this corpus", on_click=_set_prompt, args=(example,))
+            st.button("Use an example prompt for this corpus", on_click=set_prompt, args=(example,))
         _training_settings(view)
         if share:
             share_box(view)
@@ -222,7 +222,8 @@ def share_link(view: View) -> str:
     return page + ("?" + urlencode(params) if params else "")
 
 
-def _set_prompt(text: str) -> None:
+def set_prompt(text: str) -> None:
+    """A button's callback: the shared prompt becomes `text`."""
     st.session_state.prompt = text
 
 
@@ -274,11 +275,10 @@ def view_key(view: View) -> str | None:
     return None if text is None else run_key(text, *configs(view))
 
 
-def finished_run(view: View) -> Run | None:
-    """The view's run if it is already trained (shipped, or by anyone while this server runs);
-    None otherwise. Trains nothing and says nothing."""
-    key = view_key(view)
-    return None if key is None else store_for(view).get(key)
+def finished_run(view: View, key: str) -> Run | None:
+    """The view's run, whose key is `key` (view_key), if it is already trained (shipped, or by
+    anyone while this server runs); None otherwise. Trains nothing and says nothing."""
+    return store_for(view).get(key)
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto") -> Run | None:

@@ -47,10 +47,10 @@ def shown_training(view: View) -> StartedTraining | None:
     """What the page shows: the training this session started, while it runs or while the
     settings are still its own; else the finished run for the settings on screen, if one exists
     (shipped or trained earlier), without pressing Train; else nothing."""
-    started = started_training()
-    if started is not None and (not started.job.done or started.job.key == view_key(view)):
+    started, key = started_training(), view_key(view)  # the key hashes the corpus: once a rerun
+    if started is not None and (not started.job.done or started.job.key == key):
         return started
-    run = finished_run(view)
+    run = finished_run(view, key) if key is not None else None
     if run is None:
         return None
     job = Job(key=run.key, state="done", run=run, events=list(run.history))
