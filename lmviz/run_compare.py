@@ -91,7 +91,7 @@ def run_row(run: Run, sample: str | None) -> dict:
     return {
         "key": run.key, "corpus": run.corpus, "tokenizer": run.tokenizer_config.kind,
         "model": model.family, "hidden": model.hidden_size, "layers": model.layers,
-        "heads": model.heads if model.family == "gpt" else None, "steps": train.steps,
+        "heads": str(model.heads) if model.family == "gpt" else "—", "steps": train.steps,
         "lr": train.lr, "dropout": model.dropout, "clip": train.clip, "seed": train.seed,
         "weights": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
         # a diverged run's final weights are broken: an earlier validation loss would mislead

@@ -1,10 +1,12 @@
 """Training: watch a model learn live, compare runs, and see what a too-large learning rate does."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
-from lmviz.presets import View
+from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, View
 from lmviz.run import PRECISIONS, Run
 from lmviz.run_compare import blowup, evaluation_samples, plan_summary, target_loss
 from lmviz.ui.state import contexts, current_view, has_cuda, require_app
@@ -41,6 +43,13 @@ st.markdown(
     "the training settings are here. All of them are kept in the link."
 )
 
+
+
+def family_default(default: int) -> Callable[[int], str]:
+    """A slider label where 0 (what the link keeps for "the family's default") reads as it."""
+    return lambda value: f"default ({default})" if value == 0 else str(value)
+
+
 family = current_view().model
 if has_cuda():
     st.info("This machine has a GPU, so bigger models are offered: hidden size up to 1024 in the "
@@ -49,15 +58,18 @@ if has_cuda():
             icon=":material/memory:")
 left, middle, right = st.columns(3)
 with left:
-    st.slider("Layers", 0, 6, View().layers, key="layers", help="0 = the family's default.", **BOUND)
+    st.select_slider("Layers", range(7), value=View().layers, key="layers",
+                     format_func=family_default(DEFAULT_LAYERS[family]),
+                     help="Blocks stacked on top of each other; default: the family's own.", **BOUND)
     st.slider("Heads", 1, 8, View().heads, key="heads", disabled=family != "gpt",
               help="Attention heads per layer (GPT only).", **BOUND)
     st.select_slider("Context", contexts(), value=View().context, key="context",
                      help="Tokens the model reads at once: the windows it trains on, and the GPT's "
                           "positions. Longer sees further back and trains slower.", **BOUND)
 with middle:
-    st.slider("Steps", 0, 5000, View().steps, step=10, key="steps",
-              help="Optimizer updates; 0 = the default.", **BOUND)
+    st.select_slider("Steps", range(0, 5001, 10), value=View().steps, key="steps",
+                     format_func=family_default(DEFAULT_STEPS[family]),
+                     help="Optimizer updates; default: the family's own.", **BOUND)
     st.select_slider("Learning rate", LEARNING_RATES, value=View().lr, key="lr",
                      format_func=lambda value: f"{value:g}",
                      help="How far each update moves the weights. Try 3 or 10 with clipping off: it blows up.",

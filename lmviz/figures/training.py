@@ -57,7 +57,10 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
     ]
     return figure(traces, "Gradient norm and learning rate", height=300, xaxis={"title": "step"},
                   yaxis={"title": "gradient norm", "type": "log"},
-                  yaxis2={"title": "learning rate", "overlaying": "y", "side": "right"},
+                  # its own round ticks: Plotly 7 syncs an overlaying axis to the left one's grid,
+                  # which put the rates at uneven values (0.00912, 0.00679, ...)
+                  yaxis2={"title": "learning rate", "overlaying": "y", "side": "right",
+                          "tickmode": "auto", "showgrid": False, "tickformat": "~g"},
                   legend={"orientation": "h", "y": -0.25})
 
 

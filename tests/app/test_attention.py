@@ -67,7 +67,7 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     at.switch_page("pages/training.py").run()  # the lesson's settings are the Training page's
     assert not at.exception and not at.warning
     assert at.select_slider(key="lr").value == COPY_LESSON["lr"]
-    assert at.slider(key="steps").value == COPY_LESSON["steps"]
+    assert at.select_slider(key="steps").value == COPY_LESSON["steps"]
     # it ships with the app, so the page shows it before Train is pressed
     assert any("Already trained" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 2 and any(m.label == "Validation loss" for m in at.metric)

@@ -30,8 +30,8 @@ def runs_table(at: AppTest):
 
 def test_controls_come_from_the_link() -> None:
     at = open_page(layers="2", heads="8", steps="120", lr="10", dropout="0.5", clip="0")
-    assert at.slider(key="layers").value == 2 and at.slider(key="heads").value == 8
-    assert at.slider(key="steps").value == 120 and at.select_slider(key="lr").value == 10.0
+    assert at.select_slider(key="layers").value == 2 and at.slider(key="heads").value == 8
+    assert at.select_slider(key="steps").value == 120 and at.select_slider(key="lr").value == 10.0
     assert at.slider(key="dropout").value == 0.5 and at.slider(key="clip").value == 0.0
     assert at.slider(key="heads").disabled  # the sidebar's model is an LSTM
     assert at.selectbox(key="device").value == at.selectbox(key="device").options[0]
@@ -40,6 +40,15 @@ def test_controls_come_from_the_link() -> None:
     assert "LSTM on story (char tokens)" in plan and "2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
     assert any("press **Train**" in i.value for i in at.info)
     assert at.button(key="train_cancel").disabled
+
+
+@pytest.mark.parametrize(("model", "layers"), [("lstm", "1"), ("gpt", "2")])
+def test_layers_and_steps_say_which_default_they_stand_for(model: str, layers: str) -> None:
+    at = open_page(model=model)
+    assert at.select_slider(key="layers").value == 0 and at.select_slider(key="steps").value == 0
+    assert at.select_slider(key="layers").options[:2] == [f"default ({layers})", "1"]
+    assert at.select_slider(key="steps").options[:2] == ["default (600)", "10"]
+    assert f"{layers} layer(s) (default)" in at.caption[0].value
 
 
 def test_context_and_precision_train_what_they_say() -> None:

@@ -118,6 +118,24 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
     assert page.get_by_text("hidden size 16", exact=False).count() >= 1
 
 
+def test_layers_say_their_default_as_the_model_family_changes(page, app_server) -> None:
+    """Layers 0 in the link means the family's default: the slider says which number that is,
+    and keeps a chosen value when the family changes."""
+    open_app(page, f"{app_server}/training")
+    assert find_slider(page, "Layers").get_by_text("default (1)", exact=True).count() >= 1
+    assert move_slider(page, "Layers", 3) == "3"
+    assert parse_qs(urlparse(page.url).query)["layers"] == ["3"]
+    with expect_rerun(page):
+        page.get_by_test_id("stSelectbox").filter(has_text="Model family").click()
+        page.get_by_role("option", name="gpt", exact=True).click()
+    assert_no_exception(page)
+    assert find_slider(page, "Layers").get_by_text("3", exact=True).count() >= 1
+    assert move_slider(page, "Layers", 1, "Home") == "default (2)"
+    query = parse_qs(urlparse(page.url).query)
+    assert query["model"] == ["gpt"] and "layers" not in query  # the default stays out of the link
+    assert "2 layer(s) (default)" in page.get_by_text("This trains:", exact=False).inner_text()
+
+
 def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_server, tmp_path) -> None:
     open_app(page, f"{app_server}/attention")
     with expect_rerun(page, timeout_ms=180_000):
@@ -135,7 +153,7 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
         page.get_by_test_id("stSidebarNav").get_by_text("6 · Training", exact=True).click()
     assert_no_exception(page)
     assert find_slider(page, "Learning rate").get_by_text("0.001", exact=True).count() >= 1
-    assert find_slider(page, "Steps").locator('input[type="range"]').input_value() == "3000"
+    assert find_slider(page, "Steps").get_by_text("3000", exact=True).count() >= 1
     plan = page.get_by_text("This trains:", exact=False).inner_text()
     assert "GPT on copy" in plan and "3000 steps" in plan and "learning rate 0.001" in plan
     assert page.get_by_text("Already trained", exact=False).count() == 1  # shown, no Train pressed
