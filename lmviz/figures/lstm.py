@@ -99,8 +99,10 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
                        "name": measure_name or "measure", "yaxis": "y2",
                        "line": {"color": MUTED, "dash": "dash", "shape": "hv"}})
         integer = bool(np.all(np.mod(measure, 1) == 0)) and float(np.max(measure, initial=0)) <= 12
+        # tickmode: Plotly 7 would sync an overlaying axis to the left one's grid (uneven values)
         extra["yaxis2"] = {"title": {"text": measure_name}, "overlaying": "y", "side": "right",
-                           "showgrid": False, "dtick": 1 if integer else None, "rangemode": "tozero"}
+                           "showgrid": False, "rangemode": "tozero",
+                           **({"tickmode": "linear", "dtick": 1} if integer else {"tickmode": "auto"})}
     if current is not None and 0 <= current < len(values):
         extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current,
                             "y0": 0, "y1": 1, "line": {"color": ACCENT, "width": 2}}]

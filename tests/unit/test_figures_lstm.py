@@ -113,8 +113,11 @@ def test_unit_line_with_measure() -> None:
                            measure=np.array([1, 2, 2, 1, 0.0]), measure_name="bracket depth")
     assert len(fig.data) == 2 and fig.data[1].yaxis == "y2"
     assert fig.layout.yaxis.title.text == "cell" and fig.layout.yaxis2.title.text == "bracket depth"
-    assert fig.layout.yaxis2.dtick == 1
+    assert fig.layout.yaxis2.dtick == 1 and fig.layout.yaxis2.tickmode == "linear"
     assert fig.layout.shapes[0].x0 == 2
+    # a fractional measure gets its own round ticks, not the left axis's grid (Plotly 7's sync)
+    fractional = figure_unit_line(np.arange(5.0), labels, "cell", measure=np.arange(5) / 7.3)
+    assert fractional.layout.yaxis2.tickmode == "auto" and fractional.layout.yaxis2.dtick is None
     assert len(figure_unit_line(np.arange(5.0), labels, "cell").data) == 1
 
 
