@@ -18,8 +18,10 @@ PAGES = [
     st.Page("pages/lstm.py", title="3 · LSTM gates", icon=":material/memory:", url_path="lstm"),
     st.Page("pages/attention.py", title="4 · Attention", icon=":material/grid_on:",
             url_path="attention"),
-    st.Page("pages/sampling.py", title="5 · Sampling", icon=":material/casino:", url_path="sampling"),
-    st.Page("pages/training.py", title="6 · Training", icon=":material/model_training:",
+    st.Page("pages/compare.py", title="5 · Side by side", icon=":material/compare:",
+            url_path="compare"),
+    st.Page("pages/sampling.py", title="6 · Sampling", icon=":material/casino:", url_path="sampling"),
+    st.Page("pages/training.py", title="7 · Training", icon=":material/model_training:",
             url_path="training"),
 ]
 

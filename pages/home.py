@@ -29,9 +29,11 @@ with left:
                  icon=":material/memory:")
     st.page_link("pages/attention.py", label="4 · Attention — every token looks back",
                  icon=":material/grid_on:")
-    st.page_link("pages/sampling.py", label="5 · Sampling — from probabilities to text",
+    st.page_link("pages/compare.py", label="5 · Side by side — two ways to remember",
+                 icon=":material/compare:")
+    st.page_link("pages/sampling.py", label="6 · Sampling — from probabilities to text",
                  icon=":material/casino:")
-    st.page_link("pages/training.py", label="6 · Training — watch the loss fall",
+    st.page_link("pages/training.py", label="7 · Training — watch the loss fall",
                  icon=":material/model_training:")
     st.caption("The sidebar's model, corpus and prompt are shared by every page and by the link.")
 

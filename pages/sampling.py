@@ -33,7 +33,7 @@ SHADING = ("Each picked token is shaded by the probability it had when it was pi
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
 
-st.title("5 · Sampling — from probabilities to text")
+st.title("6 · Sampling — from probabilities to text")
 st.markdown(
     "The model ends with one score (a *logit*) per token of its vocabulary; softmax turns the "
     "scores into probabilities and **sampling picks one token**, which is appended to the text "

@@ -35,7 +35,7 @@ RUN_COLUMNS = {
     "sample": st.column_config.TextColumn(width="large"),
 }
 
-st.title("6 · Training — watch the loss fall")
+st.title("7 · Training — watch the loss fall")
 st.markdown(
     "Training shows the model windows of the corpus, measures how surprised it is by each next "
     "token (the **loss**), and nudges every weight against its gradient. The settings in the "

@@ -45,14 +45,19 @@ def _grid(rows: int, cols: int, titles: list[str], horizontal_spacing: float = 0
 
 
 def figure_attention(weights: np.ndarray, labels: list[str], title: str | None = None,
-                     query: int | None = None) -> go.Figure:
-    """One head's (T, T) weights: rows are queries, columns keys; masked (future) cells grey."""
+                     query: int | None = None, *,
+                     axes: tuple[str, str] = ("key (attended to)", "query (attending)"),
+                     value: str = "weight", hover: str = "query %{y} → key %{x}",
+                     zmax: float = 1.0) -> go.Figure:
+    """One head's (T, T) weights: rows are queries, columns keys; masked (future) cells grey.
+    Any causal matrix whose rows add to 1 draws the same way, with its own `axes` titles (x, y),
+    colorbar `value`, `hover` text and top of the color scale (`zmax`; larger values saturate)."""
     length = weights.shape[0]
     ticks = _ticks(labels, len(labels))
     heatmap = {"type": "heatmap", "z": masked_attention(weights), "x": list(range(length)),
-               "y": list(range(length)), "colorscale": GATE_SCALE, "zmin": 0, "zmax": 1,
-               "colorbar": {"thickness": 12, "title": "weight"}, "hoverongaps": False,
-               "hovertemplate": "query %{y} → key %{x}: %{z:.3f}<extra></extra>"}
+               "y": list(range(length)), "colorscale": GATE_SCALE, "zmin": 0, "zmax": zmax,
+               "colorbar": {"thickness": 12, "title": value}, "hoverongaps": False,
+               "hovertemplate": f"{hover}: %{{z:.3f}}<extra></extra>"}
     shapes = []
     if query is not None and 0 <= query < length:
         shapes.append({"type": "rect", "x0": -0.5, "x1": query + 0.5, "y0": query - 0.5,
@@ -60,10 +65,9 @@ def figure_attention(weights: np.ndarray, labels: list[str], title: str | None =
     # redrawn on every query move: fixed margins (room for 8-character labels)
     return figure([heatmap], title, height=min(620, 260 + 8 * length), shapes=shapes,
                   plot_bgcolor=MASKED_COLOR, margin={"l": 110, "r": 20, "t": 50 if title else 20, "b": 100},
-                  xaxis={**ticks, "tickangle": -60, "showgrid": False, "title": "key (attended to)",
-                         **FIXED_AXIS},
-                  yaxis={**ticks, "autorange": "reversed", "showgrid": False,
-                         "title": "query (attending)", **FIXED_AXIS})
+                  xaxis={**ticks, "tickangle": -60, "showgrid": False, "title": axes[0], **FIXED_AXIS},
+                  yaxis={**ticks, "autorange": "reversed", "showgrid": False, "title": axes[1],
+                         **FIXED_AXIS})
 
 
 def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:

@@ -312,13 +312,16 @@ def _cached_trace(run_key: str, text: str, _run: Run) -> TextTrace:
     return trace_text(_run, text)
 
 
-def trace_for(run: Run, text: str) -> TextTrace | None:
-    """The run's trace of a text, or a message on the page when it cannot be traced."""
+def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
+    """The run's trace of a text, or a message on the page when it cannot be traced; `notes`:
+    also say when the text was cut to the context or has unknown tokens (once per page)."""
     try:
         result = _cached_trace(run.key, text, run)
     except ProbeError as err:
         st.warning(str(err))
         return None
+    if not notes:
+        return result
     if result.truncated:
         st.info(f"The prompt is longer than the model's context ({run.model_config.context} "
                 "tokens): only its end is shown.")

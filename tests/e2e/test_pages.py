@@ -24,7 +24,7 @@ from tests.e2e.browser import (
 )
 
 # attention first: on a fresh server the first visit is a direct link to a page that is not "/"
-PAGES = ["attention", "", "tokenization", "embeddings", "lstm", "sampling", "training"]
+PAGES = ["attention", "", "tokenization", "embeddings", "lstm", "compare", "sampling", "training"]
 MAIN_SLIDER = f'[data-testid="stMain"] {SLIDER} [data-testid="stWidgetLabel"]'
 
 
@@ -150,7 +150,7 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     assert (query["corpus"], query["model"], query["lr"], query["steps"]) == (
         ["copy"], ["gpt"], ["0.001"], ["3000"])
     with expect_rerun(page):
-        page.get_by_test_id("stSidebarNav").get_by_text("6 · Training", exact=True).click()
+        page.get_by_test_id("stSidebarNav").get_by_text("7 · Training", exact=True).click()
     assert_no_exception(page)
     assert find_slider(page, "Learning rate").get_by_text("0.001", exact=True).count() >= 1
     assert find_slider(page, "Steps").get_by_text("3000", exact=True).count() >= 1

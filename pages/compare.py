@@ -1,0 +1,163 @@
+"""Side by side: the LSTM and the GPT read the same text. Where each one's picture of the past
+comes from (the LSTM's memory split by the step that wrote it, the GPT's attention), how far back
+each reaches, and what each predicts next."""
+
+import numpy as np
+import streamlit as st
+
+from lmviz.figures.attention import figure_attention
+from lmviz.figures.compare import figure_distance_back, figure_rows
+from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.figures.style import show_whitespace
+from lmviz.memory import (
+    SPLITTABLE,
+    MemorySources,
+    distance_back,
+    head_weights,
+    memory_sources,
+    recent_share,
+    shared_color_top,
+)
+from lmviz.next_token import token_bars
+from lmviz.probes import TextTrace
+from lmviz.run import Run
+from lmviz.sampling import SamplingConfig
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    current_view,
+    ensure_prompt,
+    keep_choice,
+    require_app,
+    run_for,
+    trace_for,
+)
+
+require_app()
+
+LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_token"
+RECENT = 3  # "the last few tokens": the token itself and the two before it
+ALL_HEADS = -1
+
+st.title("5 · Side by side — two ways to remember")
+st.markdown(
+    "To guess the next token both models need the past, and they keep it in different ways. The "
+    "**GPT looks back**: each token's attention spreads a weight of 1 over the tokens so far. The "
+    "**LSTM cannot look back**: all it knows of the past is its cell state, which every step "
+    "fades (forget gate) and adds to (input gate × candidate). Because that state is a sum, it "
+    "splits exactly into what each earlier step wrote, faded by every forget gate since, so for "
+    "every token both models get a row of shares over the tokens so far, computed from the "
+    "same text.")
+view = current_view()
+family = view.model if view.model in SPLITTABLE else "lstm"
+if view.model not in SPLITTABLE:
+    st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page sets an LSTM "
+               f"beside the GPT{', since an RNN rewrites its whole memory at every step' if view.model == 'rnn' else ''}, "
+               "both trained on the same corpus.")
+names = (MODEL_LABELS[family], "GPT")
+
+recurrent, gpt = run_for(view, family), run_for(view, "gpt")
+prompt = ensure_prompt(view)
+if recurrent is None or gpt is None or prompt is None:
+    st.stop()
+# same tokenizer settings, same text: the notes (cut to the context, unknown tokens) once
+left_trace, right_trace = trace_for(recurrent, prompt), trace_for(gpt, prompt, notes=False)
+if left_trace is None or right_trace is None:
+    st.stop()
+if left_trace.tokens != right_trace.tokens:  # same corpus and tokenizer settings: never expected
+    st.error("The two models split this prompt into different tokens, so their rows cannot be set "
+             "side by side.")
+    st.stop()
+labels = short_labels(left_trace.tokens)
+layer_count = len(left_trace.trace.layers)
+gpt_layers, gpt_heads = right_trace.trace.attention.shape[:2]
+
+controls = st.columns(3)
+keep_choice(LAYER, range(layer_count), layer_count - 1)
+layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
+                              format_func=lambda i: f"layer {i}", disabled=layer_count == 1)
+keep_choice(GPT_LAYER, range(gpt_layers), gpt_layers - 1)
+gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
+                                  format_func=lambda i: f"layer {i}")
+keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], ALL_HEADS)
+head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
+                             format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
+                             help="The mean of a layer's heads still adds up to 1 in every row.")
+sources = memory_sources(left_trace.trace.layers[layer], family)
+attention = head_weights(right_trace.trace, gpt_layer, None if head == ALL_HEADS else head)
+heads_named = "mean of its heads" if head == ALL_HEADS else f"head {head}"
+memory_word = "cell state" if family == "lstm" else "hidden state"
+
+
+def predictions(run: Run, text_trace: TextTrace, token: int, name: str) -> None:
+    """The model's five likeliest next tokens after `token`, and the prompt's own next token."""
+    bars = token_bars(text_trace.trace.logits[token], run.tokenizer.vocab, SamplingConfig(), top_n=5)
+    st.markdown(f"**{name}**")
+    st.dataframe([{"next token": show_whitespace(piece), "p": float(p)}
+                  for piece, p in zip(bars.pieces, bars.base_probs, strict=True)],
+                 hide_index=True, width="stretch", key=f"cmp_next_{name}",
+                 column_config={"p": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)})
+
+
+@st.fragment
+def one_token(sources: MemorySources, attention: np.ndarray) -> None:
+    """The token slider and all it changes (a fragment: moving it reruns only this part)."""
+    last = len(labels) - 1
+    keep_choice(TOKEN, range(last + 1), last)
+    token = st.select_slider("Token", range(last + 1), key=TOKEN, format_func=labels.__getitem__,
+                             help="The token whose row is compared below.") if last else 0
+    st.markdown(current_token_html(left_trace.encoding, left_trace.text, token), unsafe_allow_html=True)
+    top = shared_color_top(sources.shares, attention)
+    left, right = st.columns(2)
+    left.plotly_chart(figure_attention(sources.shares, labels, f"{names[0]}: who wrote the {memory_word}",
+                                       token, axes=("written at step", f"{memory_word} at step"),
+                                       value="share", hover="memory at %{y} ← written at %{x}", zmax=top),
+                      width="stretch", key="cmp_memory_map")
+    left.caption(f"Row t: of everything in the {memory_word} after token t, the share each earlier "
+                 f"step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
+                 f"(largest difference {sources.max_error:.1e}). Both maps share one color scale, up to "
+                 f"{top:.2f} (the largest share from the fourth token on: the first rows, with a token "
+                 "or two to share among, saturate).")
+    right.plotly_chart(figure_attention(attention, labels, f"GPT: layer {gpt_layer}, {heads_named}", token,
+                                        zmax=top),
+                       width="stretch", key="cmp_attention_map")
+    right.caption("Row t: how token t's attention spreads over the tokens so far (each row adds up "
+                  "to 1); grey cells are the future, masked out.")
+
+    st.subheader(f"Token {markdown_text(labels[token])}: where each one's past comes from")
+    rows = {names[0]: sources.shares[token], names[1]: attention[token]}
+    st.plotly_chart(figure_rows(rows, labels, token), width="stretch", key="cmp_rows")
+    metrics = st.columns(4)
+    for index, (name, matrix) in enumerate(zip(names, (sources.shares, attention), strict=True)):
+        metrics[2 * index].metric(f"{name}: tokens back", f"{distance_back(matrix)[token]:.1f}",
+                                  help="On average, how many tokens before this one its row's share sits.")
+        metrics[2 * index + 1].metric(f"{name}: on the last {RECENT} tokens",
+                                      f"{recent_share(matrix, RECENT)[token]:.0%}",
+                                      help="The share on this token and the two before it.")
+    st.caption(f"Bars: the two rows of the maps above, token by token. What the {names[0]} wrote "
+               "can only fade once written (each keep gate is between 0 and 1), so an old step "
+               "keeps a share only where the keep gates stayed near 1; attention can take any "
+               "earlier token whole, however far back.")
+    st.subheader("What each predicts next")
+    following = left_trace.tokens[token + 1] if token < last else None
+    columns = st.columns(2)
+    for column, run, text_trace, name in zip(columns, (recurrent, gpt), (left_trace, right_trace), names,
+                                             strict=True):
+        with column:
+            predictions(run, text_trace, token, name)
+    if following is not None:
+        target = left_trace.trace.ids[token + 1]
+        said = [f"the {name} {trace.trace.probabilities()[token, target]:.3f}"
+                for name, trace in zip(names, (left_trace, right_trace), strict=True)]
+        st.caption(f"The prompt goes on with {markdown_text(show_whitespace(following))}: "
+                   f"{' and '.join(said)} gave it that probability.")
+
+
+one_token(sources, attention)
+
+st.subheader("How far back, at every token")
+distances = {names[0]: distance_back(sources.shares), names[1]: distance_back(attention)}
+st.plotly_chart(figure_distance_back(distances, labels), width="stretch", key="cmp_distance")
+means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in distances.items())
+st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
+           f"{means}. A row can only reach as far back as the token's position, so every line "
+           f"starts at 0. Change the layer or head above, or the prompt in the sidebar, and compare.")

@@ -1,0 +1,86 @@
+"""The side-by-side page (/compare): the LSTM's memory split by step beside the GPT's attention."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lmviz.presets import CORPUS_PROMPTS
+from tests.app.apptest import open_app_page
+
+TINY = {"steps": "20", "hidden_size": "32"}  # trains in seconds: for settings that ship no run
+
+
+def open_page(**params: str) -> AppTest:
+    return open_app_page("pages/compare.py", **params)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def charts(at: AppTest) -> list[str]:
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_default_page_sets_the_two_models_side_by_side() -> None:
+    at = open_page()
+    assert len(charts(at)) == 4  # memory map, attention map, the two rows, distance back
+    last = len(CORPUS_PROMPTS["story"]) - 1
+    assert at.select_slider(key="cmp_token").value == last
+    assert at.selectbox(key="cmp_layer").disabled  # a one-layer LSTM
+    assert at.selectbox(key="cmp_head").value == -1  # the mean of the heads
+    shown = metrics(at)
+    assert set(shown) == {"LSTM: tokens back", "LSTM: on the last 3 tokens", "GPT: tokens back",
+                          "GPT: on the last 3 tokens"}
+    assert all(0 <= float(value) <= last for label, value in shown.items() if "tokens back" in label)
+    exact = next(c.value for c in at.caption if "The split is exact" in c.value)
+    assert "largest difference" in exact and "e-0" in exact
+    assert [len(table.value) for table in at.dataframe] == [5, 5]  # each one's five likeliest tokens
+    assert "LSTM: who wrote the cell state" in charts(at)[0] and "GPT: layer 1, mean of its heads" in charts(at)[1]
+
+
+def test_moving_the_token_and_the_head_changes_the_rows() -> None:
+    at = open_page()
+    before = metrics(at)
+    at.select_slider(key="cmp_token").set_value(2).run()
+    assert not at.exception
+    after = metrics(at)
+    assert after != before and float(after["LSTM: tokens back"]) <= 2
+    said = next(c.value for c in at.caption if "The prompt goes on with" in c.value)
+    assert "the LSTM" in said and "the GPT" in said  # the prompt's own next token, as each rated it
+    at.selectbox(key="cmp_head").set_value(1).run()
+    at.selectbox(key="cmp_gpt_layer").set_value(0).run()
+    assert not at.exception and "GPT: layer 0, head 1" in charts(at)[1]
+    at.select_slider(key="cmp_token").set_value(0).run()  # the first token: nothing before it
+    assert not at.exception
+    assert metrics(at)["GPT: tokens back"] == "0.0" and metrics(at)["LSTM: on the last 3 tokens"] == "100%"
+
+
+@pytest.mark.parametrize(("model", "recurrent"), [("gru", "GRU"), ("rnn", "LSTM"), ("gpt", "LSTM")])
+def test_the_sidebar_family_picks_the_recurrent_side(model: str, recurrent: str) -> None:
+    at = open_page(model=model, **TINY)
+    assert not at.exception
+    assert f"{recurrent}: tokens back" in metrics(at)
+    memory = "hidden state" if recurrent == "GRU" else "cell state"
+    assert f"{recurrent}: who wrote the {memory}" in charts(at)[0]
+    if model != "gru":
+        assert any("this page sets an LSTM beside the GPT" in c.value for c in at.caption)
+
+
+def test_bpe_tokens() -> None:
+    at = open_page(tokenizer="bpe", vocab_size="300", **TINY)
+    assert not at.exception and len(charts(at)) == 4
+
+
+def test_empty_one_token_and_unknown_prompts() -> None:
+    at = open_page()
+    at.text_area(key="prompt").set_value("").run()
+    assert not at.exception and not charts(at)
+    assert any("prompt is empty" in w.value for w in at.warning)
+    at.text_area(key="prompt").set_value("T").run()  # one token: no slider, nothing before it
+    assert not at.exception and not at.main.select_slider and len(charts(at)) == 4
+    assert metrics(at)["LSTM: tokens back"] == "0.0"
+    at.text_area(key="prompt").set_value("The ✓ keeper").run()  # a character the corpus lacks
+    assert not at.exception and len(charts(at)) == 4
+    assert sum("<unk>" in i.value for i in at.info) == 1  # said once, not once per model
