@@ -14,7 +14,8 @@ is the resolution of each figure (it can only add, never hide, time).
 Sliders, each inside an st.fragment so only its part reruns: Temperature on /sampling (the
 next-token bars, the example's numbers and both models' 30-token continuations), Timestep on
 /lstm (six gate heatmaps, the equations and the unit's line), "Query token" on /attention (the
-head's map, the three-step bars, the formulas, the weighted sum) and "Merges learned (k)" on
+head's map, the three-step bars, the formulas, the weighted sum), "Token" on /compare (the two
+maps, the two rows, the four measures and both models' next tokens) and "Merges learned (k)" on
 /tokenization.
 
 How to read it: median / p90 / max are per-press milliseconds; the target is a Temperature
@@ -57,7 +58,7 @@ from benchmarks._appserver import (
 from tests.e2e.browser import find_slider, open_app, rerun_requests, wait_idle
 
 SLIDERS = [("sampling", "Temperature"), ("lstm", "Timestep"), ("attention", "Query token"),
-           ("tokenization", "Merges learned (k)")]
+           ("compare", "Token"), ("tokenization", "Merges learned (k)")]
 TARGET_MS = 250.0
 TIMEOUT_MS = 120_000
 

@@ -14,7 +14,6 @@ from lmviz.memory import (
     MemorySources,
     distance_back,
     head_weights,
-    memory_sources,
     recent_share,
     shared_color_top,
 )
@@ -27,6 +26,7 @@ from lmviz.ui.state import (
     current_view,
     ensure_prompt,
     keep_choice,
+    memory_for,
     require_app,
     run_for,
     trace_for,
@@ -82,7 +82,7 @@ keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], ALL_HEADS)
 head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
                              format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
                              help="The mean of a layer's heads still adds up to 1 in every row.")
-sources = memory_sources(left_trace.trace.layers[layer], family)
+sources = memory_for(recurrent, left_trace, layer)
 attention = head_weights(right_trace.trace, gpt_layer, None if head == ALL_HEADS else head)
 heads_named = "mean of its heads" if head == ALL_HEADS else f"head {head}"
 memory_word = "cell state" if family == "lstm" else "hidden state"

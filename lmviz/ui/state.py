@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lmviz.corpora import CorpusError, load_corpus, read_user_text
 from lmviz.device import available_devices
 from lmviz.jobs import Job, RunStore
+from lmviz.memory import MemorySources, memory_sources
 from lmviz.models import RECURRENT_FAMILIES
 from lmviz.presets import (
     CHOICES,
@@ -329,6 +330,17 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
         st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
                 "and show as <unk>.")
     return result
+
+
+@st.cache_resource(max_entries=64)
+def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, family: str) -> MemorySources:
+    return memory_sources(_text_trace.trace.layers[layer], family)
+
+
+def memory_for(run: Run, text_trace: TextTrace, layer: int) -> MemorySources:
+    """A recurrent run's memory split by step for one traced text (O(T² H): 0.5 s at the GPU
+    sizes, so computed once per run, text and layer and shared, like the trace)."""
+    return _cached_memory(run.key, text_trace.text, layer, text_trace, run.model_config.family)
 
 
 def keep_choice(key: str, options: Sequence, default: object) -> None:
