@@ -46,7 +46,8 @@ def train_configs(args: argparse.Namespace) -> tuple[TokenizerConfig, ModelConfi
                         layers=args.layers, heads=args.heads, context=args.context, dropout=args.dropout)
     train = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                         clip=args.clip, eval_every=args.eval_every or max(1, args.steps // 10),
-                        log_every=args.eval_every or max(1, args.steps // 10), device=args.device,
+                        log_every=args.log_every or args.eval_every or max(1, args.steps // 10),
+                        device=args.device,
                         precision=args.precision, sample_tokens=args.sample_tokens)
     return TokenizerConfig(args.tokenizer, args.vocab_size), model, train
 
@@ -125,7 +126,11 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--lr", type=positive(float), default=1e-2)
     train.add_argument("--clip", type=float, default=1.0)
     train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--eval-every", type=positive(int), default=None)
+    train.add_argument("--eval-every", type=positive(int), default=None,
+                       help="validate (and print a line) every this many steps (default: steps / 10)")
+    train.add_argument("--log-every", type=positive(int), default=None,
+                       help="record a progress event in the run's history every this many steps "
+                            "(default: at each evaluation)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--sample-tokens", type=int, default=0,
                        help="generate this many tokens at each evaluation, kept in the run's history (0: none)")

@@ -166,6 +166,11 @@ def to_params(view: View) -> dict[str, str]:
             or (k == "corpus" and v != default[k] and v != UPLOAD)}
 
 
+def heads_for(width: int, heads: int) -> int:
+    """The most heads, up to `heads`, that split `width` evenly (each head gets width / heads)."""
+    return next(n for n in range(max(1, heads), 0, -1) if width % n == 0)
+
+
 def configs(view: View, family: str | None = None,
             device: str = "auto") -> tuple[TokenizerConfig, ModelConfig, TrainConfig]:
     """What a view trains: `family` overrides the model (the LSTM page shows an LSTM whatever
@@ -175,7 +180,7 @@ def configs(view: View, family: str | None = None,
     same_family = family == view.model
     layers = view.layers if view.layers and same_family else DEFAULT_LAYERS[family]
     width = view.hidden_size
-    heads = view.heads if width % view.heads == 0 else 1
+    heads = heads_for(width, view.heads)
     tokenizer = TokenizerConfig(view.tokenizer, view.vocab_size if view.tokenizer != "char" else 256)
     model = ModelConfig(family=family, hidden_size=width, embed_size=32, layers=layers,
                         heads=heads, context=view.context, dropout=view.dropout)
@@ -195,4 +200,5 @@ def cli_args(view: View, family: str | None = None) -> list[str]:
             "--heads", str(model.heads), "--context", str(model.context),
             "--batch-size", str(train.batch_size), "--steps", str(train.steps), "--lr", repr(train.lr),
             "--clip", repr(train.clip), "--dropout", repr(model.dropout), "--seed", str(train.seed),
-            "--precision", train.precision]
+            "--precision", train.precision, "--eval-every", str(train.eval_every),
+            "--log-every", str(train.log_every)]

@@ -36,7 +36,7 @@ def plan_summary(view: View) -> str:
         note = " Heads apply to the GPT only."
     elif model.heads != view.heads:
         note = (f" Hidden size {view.hidden_size} does not split into {view.heads} heads: "
-                "1 head is used.")
+                f"{model.heads} heads are used (the most, up to {view.heads}, that split it evenly).")
     return "This trains: " + " · ".join(parts) + "." + note
 
 
@@ -44,12 +44,23 @@ TRAINING_LABELS = {"layers": "layers", "heads": "heads", "context": "context", "
                    "lr": "learning rate", "dropout": "dropout", "clip": "clipping", "precision": "precision"}
 
 
+# Settings that train one family only: layers and steps the sidebar's model family (other pages'
+# other models keep their family's defaults), heads the GPT (see presets.configs).
+ONE_FAMILY = {"layers": None, "steps": None, "heads": "gpt"}
+
+
 def training_changes(view: View) -> list[str]:
     """The Training page's settings that differ from the defaults, in words (every page's models
-    are trained with them)."""
+    are trained with them, except where a setting says which family it trains)."""
     default = View()
-    return [_setting(name, getattr(view, name)) for name in TRAINING_LABELS
-            if getattr(view, name) != getattr(default, name)]
+    changes = []
+    for name in TRAINING_LABELS:
+        if getattr(view, name) != getattr(default, name):
+            words = _setting(name, getattr(view, name))
+            if name in ONE_FAMILY:
+                words += f" ({(ONE_FAMILY[name] or view.model).upper()} only)"
+            changes.append(words)
+    return changes
 
 
 def _setting(name: str, value: object) -> str:
@@ -139,3 +150,39 @@ def steepest_drop(history: Sequence[Event]) -> Drop | None:
         return None
     before, after = max(pairs, key=lambda pair: pair[0].val_loss - pair[1].val_loss)
     return Drop(before.step, before.val_loss, after.step, after.val_loss)
+
+
+@dataclass(frozen=True)
+class Overfit:
+    """The validation loss was lowest before the end and rose after: the model memorised."""
+
+    best_step: int
+    best_loss: float
+    last_step: int
+    last_loss: float
+
+
+def overfitting(history: Sequence[Event], rise: float = 0.02) -> Overfit | None:
+    """Where the validation loss bottomed out, when it ended more than `rise` (a fraction) above
+    it; None when it was lowest at the end (or within that margin of it)."""
+    evaluated = [e for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
+    if len(evaluated) < 2:
+        return None
+    best, last = min(evaluated, key=lambda e: e.val_loss), evaluated[-1]
+    if best.step == last.step or last.val_loss <= best.val_loss * (1 + rise):
+        return None
+    return Overfit(best.step, best.val_loss, last.step, last.val_loss)
+
+
+def learning_story(history: Sequence[Event]) -> str:
+    """One sentence on what the validation curve did: fell, or fell and then rose (memorising)."""
+    found = overfitting(history)
+    if found is None:
+        return "It fell while the model trained."
+    train = {e.step: e.train_loss for e in history}
+    kept_falling = train.get(found.last_step, math.inf) < train.get(found.best_step, -math.inf)
+    return (f"Validation (red) was lowest at step {found.best_step} ({found.best_loss:.2f}) and rose "
+            f"to {found.last_loss:.2f} by step {found.last_step}"
+            + (", while the training loss kept falling" if kept_falling else "")
+            + ": the model began to memorise its training text instead of learning what carries "
+            "over (overfitting). More text, fewer steps or dropout help.")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
+from lmviz.run_compare import learning_story
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app, run_for
 
 require_app()
@@ -55,5 +56,5 @@ with right:
         cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—")
         cols[2].metric("Trained in", f"{summary['seconds']:.1f} s", help=f"on {summary['device']}")
         st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch")
-        st.caption("The loss is how surprised the model is by the next token: it fell while the "
-                   "model trained. The Training page trains new ones live.")
+        st.caption("The loss is how surprised the model is by the next token. "
+                   + learning_story(run.history) + " The Training page trains new ones live.")

@@ -8,7 +8,14 @@ from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, View
 from lmviz.run import PRECISIONS, Run
-from lmviz.run_compare import blowup, evaluation_samples, plan_summary, target_loss
+from lmviz.run_compare import (
+    blowup,
+    evaluation_samples,
+    learning_story,
+    overfitting,
+    plan_summary,
+    target_loss,
+)
 from lmviz.ui.state import contexts, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -154,7 +161,7 @@ def show_result(current: StartedTraining) -> None:
     st.caption("Left: the loss falls as the model learns; validation (red) is text it never saw, "
                "and the dotted line is 60% of the unigram entropy — a model below it uses "
                "context. Right: the gradient norm and the learning rate schedule (warmup, then "
-               "cosine decay).")
+               "cosine decay)." + (" " + learning_story(run.history) if overfitting(run.history) else ""))
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "

@@ -214,6 +214,10 @@ def reset_training() -> None:
 def share_box(view: View) -> None:
     st.caption("Share this view: copy the link (the button on its right).")
     st.code(share_link(view), language=None)
+    if view.corpus == UPLOAD:  # a visitor's text never leaves their session, links included
+        st.warning("Your uploaded text is not in the link: it opens the **story** corpus. To "
+                   "show others this model, they choose **upload** and add the same file.",
+                   icon=":material/link_off:")
 
 
 def share_link(view: View) -> str:

@@ -77,6 +77,9 @@ def test_upload_without_text_asks_for_it_and_bad_text_is_refused() -> None:
     at.text_area(key="lmviz_upload_paste").input("too short").run()
     assert not at.exception
     assert any("too short" in e.value for e in at.error)
+    # the link cannot carry the visitor's text: the sidebar says what it opens instead
+    assert "corpus=" not in at.sidebar.code[0].value
+    assert any("not in the link" in w.value and "story" in w.value for w in at.sidebar.warning)
 
 
 def test_share_link_carries_the_changed_settings() -> None:
@@ -84,3 +87,4 @@ def test_share_link_carries_the_changed_settings() -> None:
     link = at.sidebar.code[0].value
     assert "temperature=0.3" in link and "hidden_size=64" in link
     assert "corpus=" not in link  # defaults stay out of the link
+    assert not any("not in the link" in w.value for w in at.sidebar.warning)

@@ -9,16 +9,19 @@ import pytest
 
 from lmviz.figures.style import VAL_COLOR
 from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss
-from lmviz.presets import View, configs
+from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run, run_key
 from lmviz.run_compare import (
     blowup,
     evaluation_samples,
+    learning_story,
+    overfitting,
     plan_summary,
     run_row,
     run_sample,
     steepest_drop,
     target_loss,
+    training_changes,
 )
 
 
@@ -40,6 +43,20 @@ def test_configs_take_a_device_outside_the_run_key() -> None:
     assert configs(view, "gpt", "cpu")[1].family == "gpt"
 
 
+def test_heads_fall_back_to_the_most_that_split_the_width() -> None:
+    assert [heads_for(128, h) for h in range(1, 9)] == [1, 2, 2, 4, 4, 4, 4, 8]
+    assert heads_for(384, 5) == 4 and heads_for(384, 6) == 6 and heads_for(30, 4) == 3
+    assert configs(View(model="gpt", heads=7))[1].heads == 4
+
+
+def test_training_changes_say_which_family_a_setting_trains() -> None:
+    assert training_changes(View()) == []
+    changes = training_changes(View(model="lstm", layers=3, steps=300, heads=8, lr=3.0, clip=0.0))
+    assert changes == ["layers 3 (LSTM only)", "heads 8 (GPT only)", "steps 300 (LSTM only)",
+                       "learning rate 3", "clipping off"]
+    assert training_changes(View(model="gpt", layers=3)) == ["layers 3 (GPT only)"]
+
+
 def test_plan_summary_names_defaults_and_ignored_settings() -> None:
     text = plan_summary(View())
     assert "LSTM on story (char tokens) · hidden size 128 · 1 layer(s) (default)" in text and "600 steps (default)" in text
@@ -47,7 +64,7 @@ def test_plan_summary_names_defaults_and_ignored_settings() -> None:
     assert "Heads apply to the GPT only" in text
     gpt = plan_summary(View(model="gpt", layers=3, steps=50, clip=0.0, heads=3))
     assert "GPT on story (char tokens) · hidden size 128 · 3 layer(s) ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt
-    assert "does not split into 3 heads: 1 head is used" in gpt and "1 head(s)" in gpt
+    assert "does not split into 3 heads: 2 heads are used" in gpt and "2 head(s)" in gpt
     assert "4 head(s)" in plan_summary(View(model="gpt"))
     big = plan_summary(View(model="gpt", hidden_size=384, layers=6, heads=8, context=256, precision="bf16"))
     assert "hidden size 384 · 6 layer(s) · 8 head(s) · context 256 ·" in big and big.endswith("bf16 autocast.")
@@ -124,3 +141,17 @@ def test_steepest_drop_finds_the_largest_fall_between_evaluations() -> None:
     assert (drop.loss_before, drop.loss_after) == (2.3, 1.6)
     assert steepest_drop([event(1, 3.0, 2.5), event(2, 2.0)]) is None  # one evaluation: no fall
     assert steepest_drop([]) is None
+
+
+def test_overfitting_is_told_only_when_validation_rose() -> None:
+    falling = [event(1, 3.0, 2.5), event(2, 2.0, 2.0), event(3, 1.5, 1.6)]
+    assert overfitting(falling) is None and learning_story(falling) == "It fell while the model trained."
+    rising = [event(1, 3.0, 2.5), event(2, 2.0, 0.75), event(3, 1.0, 0.80), event(4, 0.5, 0.87)]
+    found = overfitting(rising)
+    assert found is not None and (found.best_step, found.last_step) == (2, 4)
+    said = learning_story(rising)
+    assert "lowest at step 2 (0.75) and rose to 0.87 by step 4, while the training loss kept falling" in said
+    assert "overfitting" in said
+    flat = [event(1, 3.0, 1.00), event(2, 2.0, 0.99), event(3, 1.0, 1.005)]  # within 2%: noise
+    assert overfitting(flat) is None
+    assert overfitting([event(1, 3.0, 2.0)]) is None
