@@ -32,6 +32,8 @@ require_app()
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
+DRAW = "sampling_draw"  # presses of "Generate again": each draws anew, reproducibly
+DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
 st.title("6 · Sampling — from probabilities to text")
 st.markdown(
@@ -152,6 +154,10 @@ def stepper() -> None:
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
 
+def _next_draw() -> None:
+    st.session_state[DRAW] = st.session_state.get(DRAW, 0) + 1
+
+
 @st.fragment
 def comparison() -> None:
     """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
@@ -162,17 +168,21 @@ def comparison() -> None:
     if config is None or not view.prompt.strip():
         return  # the settings above already say why
     st.subheader("Same prompt, two models: a recurrent model and a GPT")
+    draw = st.session_state.get(DRAW, 0)
+    drawn = f", draw {draw + 1} (a link opens draw 1)" if draw else ""
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
-               f"{config.describe()}, seed {view.seed}; it keeps them while the settings "
+               f"{config.describe()}, seed {view.seed}{drawn}; it keeps them while the settings "
                f"above move, until the button below samples again. {SHADING} Average surprise (−log₂ p of the "
                "picks, averaged) sums it up: lower is a surer model.")
     st.button("Generate again with the settings above", key="sampling_compare_generate",
-              icon=":material/refresh:")
+              icon=":material/refresh:", on_click=_next_draw,
+              help="A new draw each press; the seed and the draw number make it reproducible.")
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
             model_run = run_for(view, family)
-            result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, view.seed) if model_run else None
+            seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own (what a link shows)
+            result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, seed) if model_run else None
             if model_run is None or result is None:
                 continue
             heading = model_heading_html(MODEL_LABELS[family], model_run.parameters,

@@ -166,6 +166,15 @@ def test_the_comparison_says_its_settings_and_generates_again_on_request() -> No
     assert any("here at T = 0, top-k 7, top-p off, seed 0" in c.value for c in at.caption)
     greedy = compared(at)
     at.button(key="sampling_compare_generate").click().run()
-    assert not at.exception and compared(at) == greedy  # same settings, same seed: same text
+    assert not at.exception and compared(at) == greedy  # greedy: every draw is the same text
+    assert any("seed 0, draw 2 (a link opens draw 1)" in c.value for c in at.caption)
     at.slider(key="temperature").set_value(1.5).run()
     assert any("here at T = 1.5, top-k 7, top-p off" in c.value for c in at.caption)
+    second = compared(at)
+    at.button(key="sampling_compare_generate").click().run()
+    assert not at.exception and compared(at) != second  # a new draw at T = 1.5: new text
+    assert any("draw 3" in c.value for c in at.caption)
+    fresh = open_page(temperature="1.5", top_k="7")  # draws are reproducible: a new visitor's draw 1
+    fresh.button(key="sampling_compare_generate").click().run()
+    fresh.button(key="sampling_compare_generate").click().run()
+    assert compared(fresh) == compared(at)
