@@ -68,8 +68,8 @@ st.caption(f"{layers} layers × {heads} heads, head size d = {head_size}, {lengt
            f"(context: {run.model_config.context}).")
 
 st.subheader("All heads at once")
-keep_choice(LAYER, range(layers), 0)
-keep_choice(HEAD, range(heads), 0)
+keep_choice(LAYER, range(layers), 0, made_for=run.key)  # a choice of this model's, not the last one's
+keep_choice(HEAD, range(heads), 0, made_for=run.key)
 st.plotly_chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER],
                                                             st.session_state[HEAD])),
                 width="stretch", key="attn_grid")
@@ -84,12 +84,12 @@ head = right.selectbox("Head", range(heads), key=HEAD, format_func=lambda i: f"h
 
 
 @st.fragment
-def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
+def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str) -> None:
     """The query slider and all it changes: a fragment, so moving it redraws only this part."""
     trace = text_trace.trace
     labels = short_labels(text_trace.tokens)
     length, head_size = len(labels), trace.queries.shape[-1]
-    keep_choice(QUERY, range(length), length - 1)
+    keep_choice(QUERY, range(length), length - 1, made_for=(run_key, text_trace.text))
     if length > 1:
         query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
                                  help="The token whose attention is taken apart below.")
@@ -107,7 +107,9 @@ def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
     st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
     st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
                "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
-    keep_choice(KEY, range(query + 1), step.top_keys(1)[0])
+    # the key followed starts at this query's top key whenever the query or the head changes
+    keep_choice(KEY, range(query + 1), step.top_keys(1)[0],
+                made_for=(run_key, text_trace.text, layer, head, query))
     key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
                        format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
     st.latex(query_latex(step, key))
@@ -124,7 +126,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int) -> None:
         st.caption(f"Sum of the weights: {step.weight_sum:.6f}. Output norm ‖o‖ = {step.output_norm:.4f}.")
 
 
-one_query(text_trace, layer, head)
+one_query(text_trace, layer, head, run.key)
 
 st.subheader("Looking for a copy head (induction)")
 st.markdown(

@@ -72,13 +72,13 @@ layer_count = len(left_trace.trace.layers)
 gpt_layers, gpt_heads = right_trace.trace.attention.shape[:2]
 
 controls = st.columns(3)
-keep_choice(LAYER, range(layer_count), layer_count - 1)
+keep_choice(LAYER, range(layer_count), layer_count - 1, made_for=recurrent.key)
 layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
                               format_func=lambda i: f"layer {i}", disabled=layer_count == 1)
-keep_choice(GPT_LAYER, range(gpt_layers), gpt_layers - 1)
+keep_choice(GPT_LAYER, range(gpt_layers), gpt_layers - 1, made_for=gpt.key)
 gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
                                   format_func=lambda i: f"layer {i}")
-keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], ALL_HEADS)
+keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], ALL_HEADS, made_for=gpt.key)
 head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
                              format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
                              help="The mean of a layer's heads still adds up to 1 in every row.")
@@ -102,7 +102,7 @@ def predictions(run: Run, text_trace: TextTrace, token: int, name: str) -> None:
 def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     """The token slider and all it changes (a fragment: moving it reruns only this part)."""
     last = len(labels) - 1
-    keep_choice(TOKEN, range(last + 1), last)
+    keep_choice(TOKEN, range(last + 1), last, made_for=(recurrent.key, gpt.key, left_trace.text))
     token = st.select_slider("Token", range(last + 1), key=TOKEN, format_func=labels.__getitem__,
                              help="The token whose row is compared below.") if last else 0
     st.markdown(current_token_html(left_trace.encoding, left_trace.text, token), unsafe_allow_html=True)

@@ -110,7 +110,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
 
     units = values["hidden_state"].shape[1]
     memory = "cell_state" if "cell_state" in values else "hidden_state"
-    keep_choice(UNIT, range(units), most_varying_unit(values[memory]))
+    keep_choice(UNIT, range(units), most_varying_unit(values[memory]), made_for=(run.key, layer))
     st.subheader("One step, one unit, with its numbers")
     unit = st.number_input("Unit", 0, units - 1, key=UNIT,
                            help="Which unit's equations to show (the default changes most along the prompt).")
@@ -154,7 +154,8 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
         st.plotly_chart(figure_correlations(top, measure_name), width="stretch", key="lstm_corr")
         st.caption(f"Pearson r between each unit's {TITLES[memory].lower()} and the {measure_name}, "
                    "over this prompt: near ±1 means the unit follows it.")
-        keep_choice(PROBE_UNIT, [u for u, _ in top], top[0][0])
+        keep_choice(PROBE_UNIT, [u for u, _ in top], top[0][0],
+                    made_for=(text_trace.text, layer, measure_name))
         chosen = st.selectbox("Unit to plot", [u for u, _ in top], key=PROBE_UNIT,
                               format_func=lambda u: f"unit {u} (r = {dict(top)[u]:+.2f})")
         st.button(f"Show unit {chosen} in the equations above", key="lstm_probe_to_unit",
@@ -186,7 +187,7 @@ if text_trace is None:
 layer_count = len(text_trace.trace.layers)
 layer = 0
 if layer_count > 1:
-    keep_choice(LAYER, range(layer_count), 0)
+    keep_choice(LAYER, range(layer_count), 0, made_for=run.key)
     layer = st.selectbox("Layer", range(layer_count), key=LAYER,
                          format_func=lambda i: f"layer {i}" + (" (reads the embeddings)" if i == 0 else
                                                                f" (reads layer {i - 1})"))

@@ -347,13 +347,16 @@ def memory_for(run: Run, text_trace: TextTrace, layer: int) -> MemorySources:
     return _cached_memory(run.key, text_trace.text, layer, text_trace, run.model_config.family)
 
 
-def keep_choice(key: str, options: Sequence, default: object) -> None:
-    """Give a control its value before it is drawn: the one it had if still among `options`,
-    else `default`. Assigned on every run, not only on a change: a control missing from the last
+def keep_choice(key: str, options: Sequence, default: object, made_for: object = None) -> None:
+    """Give a control its value before it is drawn: the one it had if still among `options` and
+    chosen for the same `made_for` (a run key, a text: what the choice was about), else
+    `default`. Assigned on every run, not only on a change: a control missing from the last
     run (an empty prompt stops a page) otherwise came back in the browser at its first option
     while the page computed with the value kept in session state."""
     value = st.session_state.get(key)
-    st.session_state[key] = value if value in options else default
+    same = st.session_state.get(f"{key}__made_for", made_for) == made_for
+    st.session_state[key] = value if value in options and same else default
+    st.session_state[f"{key}__made_for"] = made_for
 
 
 def ensure_prompt(view: View) -> str | None:

@@ -109,3 +109,21 @@ def test_a_blown_up_training_setting_says_so_and_resets_from_the_sidebar() -> No
     assert not at.exception and not at.error and charts(at) == 5
     assert (at.session_state["lr"], at.session_state["clip"]) == (0.01, 1.0)
     assert "lr" not in at.query_params and "reset_training" not in buttons(at)
+
+
+def test_choices_made_for_another_model_or_text_start_over() -> None:
+    """A head picked on one model, or a query and key picked on one prompt, would point at
+    something else on another: they go back to their defaults (a fresh link's view)."""
+    at = open_page()
+    at.selectbox(key="attn_head").set_value(3).run()
+    at.select_slider(key="attn_query").set_value(5).run()
+    at.selectbox(key="attn_key").set_value(0).run()
+    assert at.selectbox(key="attn_key").value == 0
+    at.select_slider(key="attn_query").set_value(6).run()  # another query: its own top key
+    top = at.selectbox(key="attn_key").value
+    assert at.selectbox(key="attn_head").value == 3 and top == int(at.dataframe[0].value["weight"].idxmax())
+    at.text_area(key="prompt").set_value("The lamp was lit").run()
+    assert not at.exception and at.selectbox(key="attn_head").value == 3  # same model: kept
+    assert at.select_slider(key="attn_query").value == len("The lamp was lit") - 1
+    at.selectbox(key="corpus").set_value("brackets").run()
+    assert not at.exception and at.selectbox(key="attn_head").value == 0  # another model
