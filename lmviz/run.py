@@ -111,6 +111,9 @@ class Run:
     seconds: float
     chars_per_token: float  # of the validation text, to turn nats per token into bits per character
     unigram_entropy: float  # nats per token of the training text's token frequencies
+    # of the validation text's characters, the share inside <unk> tokens: the model never spells
+    # them out, so bits per character leaves them out (flattering word tokens on a small vocabulary)
+    unknown_char_share: float = 0.0
 
     @property
     def parameters(self) -> int:
@@ -166,7 +169,8 @@ def save_run(run: Run, folder: str | Path) -> Path:
     config = {
         "key": run.key, "corpus": run.corpus, "outcome": run.outcome, "device": run.device,
         "seconds": run.seconds, "chars_per_token": run.chars_per_token,
-        "unigram_entropy": run.unigram_entropy, "parameters": run.parameters,
+        "unigram_entropy": run.unigram_entropy, "unknown_char_share": run.unknown_char_share,
+        "parameters": run.parameters,
         "tokenizer": asdict(run.tokenizer_config), "model": asdict(run.model_config),
         "train": asdict(run.train_config),
     }
@@ -202,6 +206,7 @@ def load_run(folder: str | Path) -> Run:
             model=freeze(model), history=tuple(_dataclass_from(Event, e) for e in history),
             outcome=config["outcome"], device=config["device"], seconds=config["seconds"],
             chars_per_token=config["chars_per_token"], unigram_entropy=config["unigram_entropy"],
+            unknown_char_share=config.get("unknown_char_share", 0.0),  # older runs: not measured
         )
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as err:
         raise RunError(f"cannot read run folder {folder}: {err}") from err

@@ -186,3 +186,15 @@ def learning_story(history: Sequence[Event]) -> str:
             + (", while the training loss kept falling" if kept_falling else "")
             + ": the model began to memorise its training text instead of learning what carries "
             "over (overfitting). More text, fewer steps or dropout help.")
+
+
+def unknown_note(run: Run, least: float = 0.01) -> str | None:
+    """A warning when <unk> covers at least `least` of the validation text: bits per character
+    then leaves those characters out and flatters the tokenizer."""
+    share = run.unknown_char_share
+    if share < least:
+        return None
+    return (f"{share:.0%} of the validation text's characters fall in <unk> tokens (words outside the "
+            f"{run.tokenizer.vocab_size}-token vocabulary). The model never has to spell them, so its "
+            "bits per character leave them out and look better than they are: compare tokenizers "
+            "with a larger vocabulary (fewer <unk>) or with char tokens.")

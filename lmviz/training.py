@@ -79,13 +79,16 @@ class Training:
         self.model_config = replace(model, vocab_size=self.tokenizer.vocab_size)
         train_text, val_text = split_text(text)
         train_ids = self.tokenizer.encode(train_text).ids
-        val_ids = self.tokenizer.encode(val_text).ids
+        val_encoding = self.tokenizer.encode(val_text)
+        val_ids = val_encoding.ids
         context = self.model_config.context
         if len(train_ids) < context + 2:
             raise TrainingError(f"the training text has {len(train_ids)} tokens; context {context} "
                                 f"needs at least {context + 2}: use more text or a shorter context")
         self.unigram_entropy = unigram_entropy(train_ids)
         self.chars_per_token = max(1, len(val_text)) / max(1, len(val_ids))
+        unknown_chars = sum(val_encoding.offsets[i][1] - val_encoding.offsets[i][0] for i in val_encoding.unknown)
+        self.unknown_char_share = unknown_chars / max(1, len(val_text))
         self.train_ids = torch.tensor(train_ids, dtype=torch.long, device=self.device)
         # a validation window needs 2 tokens (input + target); a tinier split uses the training tail
         val_source = val_ids if len(val_ids) >= 2 else train_ids[-(context + 1):]
@@ -213,7 +216,7 @@ class Training:
             tokenizer_config=self.tokenizer_config, model_config=self.model_config,
             train_config=config, model=freeze(model.cpu()), history=tuple(history), outcome=outcome,
             device=device.type, seconds=seconds, chars_per_token=self.chars_per_token,
-            unigram_entropy=self.unigram_entropy,
+            unigram_entropy=self.unigram_entropy, unknown_char_share=self.unknown_char_share,
         )
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
-from lmviz.run_compare import learning_story
+from lmviz.run_compare import learning_story, unknown_note
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app, run_for
 
 require_app()
@@ -55,6 +55,8 @@ with right:
                        help="Nats per token on text the model never trained on.")
         cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—")
         cols[2].metric("Trained in", f"{summary['seconds']:.1f} s", help=f"on {summary['device']}")
+        if (note := unknown_note(run)) is not None:
+            st.warning(note, icon=":material/help:")
         st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch")
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history) + " The Training page trains new ones live.")

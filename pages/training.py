@@ -15,6 +15,7 @@ from lmviz.run_compare import (
     overfitting,
     plan_summary,
     target_loss,
+    unknown_note,
 )
 from lmviz.ui.state import contexts, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
@@ -148,6 +149,8 @@ def show_result(current: StartedTraining) -> None:
     cols[2].metric("Seconds", f"{run.seconds:.1f}")
     cols[3].metric("Device", run.device)
     cols[4].metric("Weights", f"{run.parameters:,}")
+    if (note := unknown_note(run)) is not None:
+        st.warning(note, icon=":material/help:")
     st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), "
                f"{row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, dropout "
                f"{row['dropout']:g}, seed {row['seed']}, corpus {row['corpus']}.")

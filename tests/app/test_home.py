@@ -88,3 +88,10 @@ def test_share_link_carries_the_changed_settings() -> None:
     assert "temperature=0.3" in link and "hidden_size=64" in link
     assert "corpus=" not in link  # defaults stay out of the link
     assert not any("not in the link" in w.value for w in at.sidebar.warning)
+
+
+def test_word_tokens_warn_that_bits_per_character_leave_out_unk() -> None:
+    at = open_home(tokenizer="word", steps="20", hidden_size="32")
+    assert not at.exception
+    assert any("<unk> tokens" in w.value and "look better than they are" in w.value for w in at.warning)
+    assert not any("<unk> tokens" in w.value for w in open_home().warning)  # char tokens: none

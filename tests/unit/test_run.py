@@ -14,6 +14,7 @@ from safetensors import safe_open
 
 from lmviz.models import ModelConfig
 from lmviz.run import Run, RunError, TrainConfig, load_run, save_run, weights_on
+from lmviz.run_compare import unknown_note
 from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import train_run
 
@@ -147,3 +148,17 @@ def test_run_properties(lstm_run: Run) -> None:
     summary = lstm_run.summary()
     assert summary["steps"] == 20 and summary["model"] == "lstm"
     assert summary["parameters"] == sum(p.numel() for p in lstm_run.model.parameters())
+
+
+def test_unknown_characters_are_measured_and_kept(story: str, tmp_path: Path) -> None:
+    """Word tokens on a small vocabulary turn rare words into <unk>: bits per character then
+    leave out those characters, so the run records how many there were, and says so."""
+    tiny = TrainConfig(steps=4, batch_size=4, eval_every=4, log_every=4, sample_tokens=0)
+    model = ModelConfig(family="lstm", embed_size=8, hidden_size=8, context=16)
+    words = train_run(story, "story", TokenizerConfig("word", 256), model, tiny)
+    assert 0.2 < words.unknown_char_share < 0.4  # measured: 0.30 of story's validation text
+    assert load_run(save_run(words, tmp_path / "w")).unknown_char_share == pytest.approx(words.unknown_char_share)
+    note = unknown_note(words)
+    assert note is not None and f"{words.unknown_char_share:.0%} of the validation text" in note
+    chars = train_run(story, "story", TokenizerConfig("char"), model, tiny)
+    assert chars.unknown_char_share == 0.0 and unknown_note(chars) is None
