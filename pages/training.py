@@ -168,7 +168,7 @@ def show_result(current: StartedTraining) -> None:
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "
-                    "start of a line): noise first, then letters, then words.")
+                    "start of a line): read down the column as real words and sentence shapes appear.")
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples")
     elif row["sample"] != "—":
