@@ -19,7 +19,7 @@ st.markdown(
 
 view = current_view()
 descriptions = {c.name: c.description for c in list_corpora()}
-left, right = st.columns([3, 2])
+left, right = st.columns(2)  # room for the three metrics on a laptop
 with left:
     st.subheader("The lesson path")
     st.page_link("pages/tokenization.py", label="1 · Tokenization — text becomes ids",
