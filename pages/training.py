@@ -190,6 +190,7 @@ elif current.left:
 else:
     if not current.job.done:
         live_training(current.job, current.label, compact=False)
+        st.rerun()  # drawn again as finished: Cancel above was drawn while it ran, enabled
     show_result(current)
 
 rows = session_runs()
