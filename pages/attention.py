@@ -144,7 +144,7 @@ if not lesson:
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
               key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))
-scores = induction_scores(trace)
+scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are no repeat
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
 else:

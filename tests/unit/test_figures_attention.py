@@ -77,6 +77,15 @@ def test_induction_targets() -> None:
     assert induction_targets([5, 5]) == [[], [1]]
 
 
+def test_unknown_tokens_are_not_repeats() -> None:
+    # two different unknown words both become id 0: not a repeat, neither as query nor as target
+    assert induction_targets([0, 4, 0, 4], unknown_id=0) == [[], [], [], [2]]
+    assert induction_targets([0, 0], unknown_id=0) == [[], []]
+    attention = np.ones((1, 1, 3, 3)) / 3
+    assert induction_scores(fake_trace([0, 2, 0], attention), unknown_id=0).queries == 0
+    assert induction_scores(fake_trace([0, 2, 0], attention)).queries == 1  # without the id
+
+
 def fake_trace(ids: list[int], attention: np.ndarray) -> Trace:
     layers, heads, length, _ = attention.shape
     zeros = np.zeros((layers, heads, length, 2), dtype=np.float32)
