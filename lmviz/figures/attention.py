@@ -79,8 +79,11 @@ def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = N
     frame = {"showline": True, "linecolor": ACCENT, "linewidth": 3, "mirror": True}
     for index, cell in enumerate(cells):
         outline = frame if cell == selected else {}
-        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, constrain="domain", **outline)
-        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, autorange="reversed", **outline)
+        # no zero line: the template's white line at 0 ran across row 0's masked (grey) cells
+        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
+                                            constrain="domain", **outline)
+        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
+                                            autorange="reversed", **outline)
     traces = [{"type": "heatmap", "z": masked_attention(attention[ly, h]), "coloraxis": "coloraxis",
                "hoverongaps": False, "xaxis": f"x{_cell(index)}", "yaxis": f"y{_cell(index)}",
                "hovertemplate": f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"}

@@ -137,6 +137,8 @@ def test_attention_figures(trace: Trace) -> None:
     assert fig.layout.shapes[0].y0 == 3.5 and fig.layout.plot_bgcolor is not None
     grid = figure_head_grid(trace.attention, selected=(1, 0))
     assert len(grid.data) == layers * heads
+    axes = [grid.layout[f"{axis}axis{n}"] for axis in "xy" for n in ("", *range(2, layers * heads + 1))]
+    assert all(axis.zeroline is False for axis in axes)  # no white line through masked row 0
     assert len(grid.layout.annotations) == layers * heads
 
     step = query_step(trace, 0, 1, 4)
