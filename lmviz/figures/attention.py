@@ -152,15 +152,18 @@ def figure_induction(scores: InductionScores) -> go.Figure:
 def query_latex(step: QueryStep, key: int) -> str:
     """The steps for one key of the query with their numbers, as one aligned LaTeX block."""
     t, j = step.query, key
-    shift = float(step.scaled.max()) if step.scaled.max() > 50 else 0.0  # avoid overflow only
-    denominator = float(np.exp(step.scaled - shift).sum())
-    exponent = step.scaled[j] - shift
-    shifted = rf" - {shift:.4f}" if shift else ""
+    # always shifted by the largest score, as the softmax itself is computed: every exponent is
+    # ≤ 0, so each term is ≤ 1 and the denominator lies between 1 and the number of keys (unshifted,
+    # a score of 32 printed a denominator of 85941401854769)
+    top = float(step.scaled.max())
+    denominator = float(np.exp(step.scaled - top).sum())
+    exponent = float(step.scaled[j]) - top
     lines = [
         rf"q_{{{t}}} \cdot k_{{{j}}} &= {step.scores[j]:.4f}",
         rf"s_{{{t},{j}}} &= \frac{{q_{{{t}}} \cdot k_{{{j}}}}}{{\sqrt{{d}}}} = "
         rf"\frac{{{step.scores[j]:.4f}}}{{\sqrt{{{step.head_size}}}}} = {step.scaled[j]:.4f}",
-        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}}{shifted}}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}}{shifted}}}}} = "
+        rf"\max_{{m \le {t}}} s_{{{t},m}} &= {top:.4f}",
+        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}} - \max}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}} - \max}}}} = "
         rf"\frac{{e^{{{exponent:.4f}}}}}{{{denominator:.4f}}} = {step.weights[j]:.4f}",
         rf"\textstyle\sum_{{m \le {t}}} w_{{{t},m}} &= {step.weight_sum:.6f}",
         rf"o_{{{t}}} &= \textstyle\sum_{{m \le {t}}} w_{{{t},m}}\, v_m, \quad \lVert o_{{{t}}} \rVert = "

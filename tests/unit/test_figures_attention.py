@@ -7,6 +7,7 @@ import pytest
 
 from lmviz.attention_math import (
     AttentionError,
+    QueryStep,
     induction_scores,
     induction_targets,
     masked_attention,
@@ -159,6 +160,22 @@ def test_query_latex_numbers(trace: Trace) -> None:
     for number in (step.scores[3], step.scaled[3], step.weights[3]):
         assert f"{number:.4f}" in latex
     assert f"{step.weight_sum:.6f}" in latex and rf"\sqrt{{{step.head_size}}}" in latex
+    assert rf"\max_{{m \le 6}} s_{{6,m}} &= {step.scaled.max():.4f}" in latex
+
+
+def test_query_latex_shifts_by_the_max_so_numbers_stay_readable() -> None:
+    # scores like the copy lesson's: e^32 unshifted printed a denominator of 85941401854769
+    scores = np.array([10.0, 128.0, 100.0])  # / √16: 2.5, 32, 25
+    scaled = scores / 4
+    exp = np.exp(scaled - scaled.max())
+    weights = exp / exp.sum()
+    values = np.eye(3)
+    step = QueryStep(0, 0, 2, 16, scores, scaled, weights, values, weights @ values)
+    latex = query_latex(step, 2)
+    assert r"e^{s_{2,2} - \max}" in latex and r"\max_{m \le 2} s_{2,m} &= 32.0000" in latex
+    assert rf"\frac{{e^{{-7.0000}}}}{{{exp.sum():.4f}}} = {weights[2]:.4f}" in latex
+    assert 1 <= exp.sum() <= 3 and "e+" not in latex and len(f"{exp.sum():.4f}") == 6
+    assert f"{step.weight_sum:.6f}" == "1.000000" and "1.000000" in latex  # the weights sum to 1
 
 
 def test_induction_figure() -> None:
