@@ -68,6 +68,15 @@ def test_temperature_example_uses_this_inputs_numbers() -> None:
     assert ex.probability > ex.base_probability
     greedy = temperature_example(LOGITS, VOCAB, 0.0)
     assert greedy.scaled is None and greedy.probability == 1.0
+    assert greedy.arithmetic() == ""
+
+
+def test_temperature_arithmetic_divides_the_z_it_shows() -> None:
+    logits = np.array([7.756, 1.0, -2.0])  # z / T = 15.512: 15.51, though 7.76 / 0.5 = 15.52
+    ex = temperature_example(logits, ["a", "b", "c"], 0.5)
+    assert ex.arithmetic() == "z = 7.76, z / T = 7.76 / 0.5 = 15.52"
+    assert temperature_example(logits, ["a", "b", "c"], 0.3).arithmetic() == (
+        "z = 7.76, z / T = 7.76 / 0.3 = 25.87")
 
 
 def test_step_rows_and_surprise(lstm_run: Run) -> None:
