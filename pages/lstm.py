@@ -100,13 +100,13 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     st.markdown(current_token_html(text_trace.encoding, text_trace.text, t), unsafe_allow_html=True)
 
     names = GATE_NAMES[family]
-    columns = st.columns(2)
-    for index, name in enumerate(names):
-        with columns[index % 2]:
-            st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
-                                                title=gate_title(family, name)),
-                            width="stretch", key=f"lstm_heat_{name}")
-            st.caption(NOTES[family][name])
+    for first in range(0, len(names), 2):  # a row per pair: at phone width they stack in gate order
+        for column, name in zip(st.columns(2), names[first:first + 2], strict=False):
+            with column:
+                st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
+                                                    title=gate_title(family, name)),
+                                width="stretch", key=f"lstm_heat_{name}")
+                st.caption(NOTES[family][name])
 
     units = values["hidden_state"].shape[1]
     memory = "cell_state" if "cell_state" in values else "hidden_state"
