@@ -169,7 +169,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 
 
-st.title("3 · Recurrent gates — memory, one step at a time")
+st.title("3 · LSTM gates — memory, one step at a time")  # the navigation's words
 view = current_view()
 family = recurrent_family(view)
 st.markdown(INTRO[family])
@@ -191,7 +191,8 @@ if layer_count > 1:
                          format_func=lambda i: f"layer {i}" + (" (reads the embeddings)" if i == 0 else
                                                                f" (reads layer {i - 1})"))
 
-st.subheader(f"Every gate, every token — {MODEL_LABELS[family]}, layer {layer}")
+every = "state" if family == "rnn" else "gate"  # a vanilla RNN has no gates, only its state
+st.subheader(f"Every {every}, every token — {MODEL_LABELS[family]}, layer {layer}")
 last = len(text_trace.tokens) - 1
 playing = bool(st.session_state.get(PLAYING))
 st.button("⏸ Pause" if playing else "▶ Play", key="lstm_play", on_click=_toggle_play, args=(last,),
