@@ -78,12 +78,16 @@ def masked_attention(weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def induction_targets(ids: list[int]) -> list[list[int]]:
+def induction_targets(ids: list[int], unknown_id: int | None = None) -> list[list[int]]:
     """For each position t, the positions j+1 (≤ t) right after an earlier occurrence j of ids[t]:
-    where a prefix-matching ("induction") head would look."""
+    where a prefix-matching ("induction") head would look. The tokenizer's unknown id never
+    counts as a repeat: two different unknown words share it without being the same token."""
     seen: dict[int, list[int]] = {}
     targets = []
     for t, token in enumerate(ids):
+        if token == unknown_id:
+            targets.append([])
+            continue
         targets.append([j + 1 for j in seen.get(token, [])])
         seen.setdefault(token, []).append(t)
     return targets
@@ -96,11 +100,12 @@ class InductionScores:
     queries: int  # how many positions had a target (0: nothing repeats, scores are 0)
 
 
-def induction_scores(trace: Trace) -> InductionScores:
+def induction_scores(trace: Trace, unknown_id: int | None = None) -> InductionScores:
     """Per head, the mean total attention from each repeated token to the token(s) that followed
-    its earlier occurrence(s), beside what uniform attention would give."""
+    its earlier occurrence(s), beside what uniform attention would give. Pass the tokenizer's
+    unknown id so that `<unk>` does not count as a repeated token."""
     _check(trace, 0)
-    targets = induction_targets(trace.ids)
+    targets = induction_targets(trace.ids, unknown_id)
     rows = [(t, js) for t, js in enumerate(targets) if js]
     layers, heads = trace.attention.shape[:2]
     if not rows:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lmviz.tokenizers import UNK
+
 
 def pca(matrix: np.ndarray, dims: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Project rows onto the top `dims` principal axes: (coords (N, dims), explained variance ratio)."""
@@ -45,7 +47,8 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tupl
 
 
 def token_kind(piece: str) -> str:
-    """letter, digit, space, punctuation or other (mixed pieces go by their first visible char)."""
+    """letter, word (more than one letter: a word or a piece of one), digit, space, punctuation
+    or other (mixed pieces go by their first visible char)."""
     visible = piece.strip() or piece
     if not visible:
         return "other"
@@ -53,12 +56,17 @@ def token_kind(piece: str) -> str:
         return "space"
     ch = visible[0]
     if ch.isalpha():
-        return "letter"
+        return "word" if sum(c.isalpha() for c in visible) > 1 else "letter"
     if ch.isdigit():
         return "digit"
     if unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S"):
         return "punctuation"
     return "other"
+
+
+def vocabulary_kinds(vocab: Sequence[str]) -> list[str]:
+    """token_kind of every piece; the <unk> token is 'other', not punctuation."""
+    return ["other" if piece == UNK else token_kind(piece) for piece in vocab]
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,19 @@ class KindAgreement:
     total: int
     expected: float  # neighbours drawn at random from the rest of the vocabulary
 
+    @property
+    def telling(self) -> bool:
+        """Whether the count differs from chance by a neighbour or more: within that, the
+        neighbours' kind says nothing the vocabulary's make-up would not."""
+        return abs(self.same - self.expected) >= 1
+
 
 def kind_agreement(vocab: Sequence[str], token_id: int, neighbours: Sequence[tuple[int, float]]) -> KindAgreement:
-    kind = token_kind(vocab[token_id])
-    others = [token_kind(piece) for i, piece in enumerate(vocab) if i != token_id]
+    kinds = vocabulary_kinds(vocab)
+    kind = kinds[token_id]
+    others = [k for i, k in enumerate(kinds) if i != token_id]
     share = others.count(kind) / len(others) if others else 0.0
-    same = sum(token_kind(vocab[i]) == kind for i, _ in neighbours)
+    same = sum(kinds[i] == kind for i, _ in neighbours)
     return KindAgreement(kind, same, len(neighbours), share * len(neighbours))
 
 

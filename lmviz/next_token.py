@@ -60,6 +60,15 @@ class TemperatureExample:
     base_probability: float  # at T = 1
     temperature: float
 
+    def arithmetic(self, digits: int = 2) -> str:
+        """'z = 7.76, z / T = 7.76 / 0.5 = 15.52': the division done on the z shown, so the line
+        checks out by hand (from the unrounded z = 7.756 it read 15.51). '' when T = 0."""
+        if self.scaled is None:
+            return ""
+        shown = round(self.logit, digits)
+        return (f"z = {shown:.{digits}f}, z / T = {shown:.{digits}f} / {self.temperature:g} = "
+                f"{shown / self.temperature:.{digits}f}")
+
 
 def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: float) -> TemperatureExample:
     logits = np.asarray(logits, dtype=np.float64)

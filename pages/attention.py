@@ -14,7 +14,7 @@ from lmviz.figures.attention import (
     query_latex,
     query_rows,
 )
-from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.figures.labels import counted, current_token_html, markdown_text, short_labels
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, copy_lesson, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import steepest_drop
@@ -64,7 +64,8 @@ trace = text_trace.trace
 layers, heads, length, _ = trace.attention.shape
 labels = short_labels(text_trace.tokens)
 head_size = trace.queries.shape[-1]
-st.caption(f"{layers} layers × {heads} heads, head size d = {head_size}, {length} tokens "
+st.caption(f"{counted(layers, 'layer')} × {counted(heads, 'head')}, head size d = {head_size}, "
+           f"{counted(length, 'token')} "
            f"(context: {run.model_config.context}).")
 
 st.subheader("All heads at once")
@@ -146,7 +147,7 @@ if not lesson:
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
               key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))
-scores = induction_scores(trace)
+scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are no repeat
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
 else:
@@ -163,13 +164,16 @@ else:
     else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")
+    # the stripes' distances are the example's own: another prompt has other spans, or none
+    stripes = ("In its map, the second copy of a span shows as a stripe parallel to the diagonal, "
+               "(span length + 2) tokens to its left: spans of other lengths put it at other "
+               "distances (8 and 13 on the example's two lines), because the head looks for where "
+               "the current token occurred before, not a fixed distance back. "
+               if prompt == example else "")
     st.caption(
-        f"Measured over {scores.queries} repeated tokens. A head far above the uniform value "
-        f"({scores.chance:.2f}) leans toward the token after the earlier occurrence. In its map, the "
-        "second copy of a span shows as a stripe parallel to the diagonal, (span length + 2) tokens "
-        "to its left: spans of other lengths put it at other distances (8 and 13 on the example's "
-        "two lines), because the head looks for where the current token occurred before, not a "
-        f"fixed distance back. {learned}")
+        f"Measured over {counted(scores.queries, 'repeated token')}. A head far above the uniform "
+        f"value ({scores.chance:.2f}) leans toward the token after the earlier occurrence. "
+        f"{stripes}{learned}")
     previous, uniform = previous_token_scores(trace)
     prev_head = int(np.argmax(previous[0]))
     if best_layer > 0 and previous[0, prev_head] > 2 * uniform:

@@ -11,6 +11,7 @@ from lmviz.embeddings import (
     position_similarity,
 )
 from lmviz.figures.embeddings import (
+    agreement_text,
     figure_cosine_heatmap,
     figure_embedding_scatter,
     figure_neighbours,
@@ -88,10 +89,9 @@ left.plotly_chart(figure_neighbours(neighbours, vocab, token_id), width="stretch
                   key="emb_neighbours")
 right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch")
 agreement = kind_agreement(vocab, token_id, neighbours)
-st.caption(f"Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
-           f"opposite. The closest tokens are the ones the model treats alike. Here {agreement.same} "
-           f"of the {agreement.total} are a {agreement.kind} like “{show_whitespace(vocab[token_id])}”; "
-           f"{agreement.total} tokens picked at random would give about {agreement.expected:.1f}.")
+st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
+           "opposite. The closest tokens are the ones the model treats alike. "
+           + agreement_text(agreement, show_whitespace(vocab[token_id])))
 
 st.subheader("How alike are the prompt's tokens?")
 prompt = ensure_prompt(view)

@@ -100,13 +100,13 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     st.markdown(current_token_html(text_trace.encoding, text_trace.text, t), unsafe_allow_html=True)
 
     names = GATE_NAMES[family]
-    columns = st.columns(2)
-    for index, name in enumerate(names):
-        with columns[index % 2]:
-            st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
-                                                title=gate_title(family, name)),
-                            width="stretch", key=f"lstm_heat_{name}")
-            st.caption(NOTES[family][name])
+    for first in range(0, len(names), 2):  # a row per pair: at phone width they stack in gate order
+        for column, name in zip(st.columns(2), names[first:first + 2], strict=False):
+            with column:
+                st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
+                                                    title=gate_title(family, name)),
+                                width="stretch", key=f"lstm_heat_{name}")
+                st.caption(NOTES[family][name])
 
     units = values["hidden_state"].shape[1]
     memory = "cell_state" if "cell_state" in values else "hidden_state"
@@ -170,7 +170,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 
 
-st.title("3 · Recurrent gates — memory, one step at a time")
+st.title("3 · LSTM gates — memory, one step at a time")  # the navigation's words
 view = current_view()
 family = recurrent_family(view)
 st.markdown(INTRO[family])
@@ -192,7 +192,8 @@ if layer_count > 1:
                          format_func=lambda i: f"layer {i}" + (" (reads the embeddings)" if i == 0 else
                                                                f" (reads layer {i - 1})"))
 
-st.subheader(f"Every gate, every token — {MODEL_LABELS[family]}, layer {layer}")
+every = "state" if family == "rnn" else "gate"  # a vanilla RNN has no gates, only its state
+st.subheader(f"Every {every}, every token — {MODEL_LABELS[family]}, layer {layer}")
 last = len(text_trace.tokens) - 1
 playing = bool(st.session_state.get(PLAYING))
 st.button("⏸ Pause" if playing else "▶ Play", key="lstm_play", on_click=_toggle_play, args=(last,),

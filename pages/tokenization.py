@@ -7,6 +7,7 @@ from lmviz.figures.tokens import (
     count_tokens,
     encoding_chips,
     figure_tokenizer_comparison,
+    first_merges_markdown,
     merge_chips,
     merge_html,
     merge_rows,
@@ -110,7 +111,11 @@ for column, (kind, item) in zip(st.columns(3), trained.items(), strict=True):
 st.plotly_chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"), width="stretch")
 
 st.subheader("BPE merges, one at a time")
+bpe = trained["bpe"].tokenizer
+first = first_merges_markdown(bpe.merges)
+# the examples are this tokenizer's own first merges: which pairs come first depends on the corpus
+early = "early merges glue the most frequent pairs" + (f" (this one's first: {first})" if first else "")
 st.markdown("BPE starts from single characters and learns one merge per step. Slide **k** to see "
-            "the prompt after the first k merges: early merges glue frequent pairs like `e` + `␣` "
-            "or `t` + `h`; by the last one, common words are a single token.")
-merges_stepper(trained["bpe"].tokenizer, prompt, whitespace)
+            f"the prompt after the first k merges: {early}; by the last one, common words are a "
+            "single token.")
+merges_stepper(bpe, prompt, whitespace)

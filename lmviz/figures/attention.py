@@ -79,8 +79,11 @@ def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = N
     frame = {"showline": True, "linecolor": ACCENT, "linewidth": 3, "mirror": True}
     for index, cell in enumerate(cells):
         outline = frame if cell == selected else {}
-        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, constrain="domain", **outline)
-        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, autorange="reversed", **outline)
+        # no zero line: the template's white line at 0 ran across row 0's masked (grey) cells
+        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
+                                            constrain="domain", **outline)
+        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
+                                            autorange="reversed", **outline)
     traces = [{"type": "heatmap", "z": masked_attention(attention[ly, h]), "coloraxis": "coloraxis",
                "hoverongaps": False, "xaxis": f"x{_cell(index)}", "yaxis": f"y{_cell(index)}",
                "hovertemplate": f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"}
@@ -149,15 +152,18 @@ def figure_induction(scores: InductionScores) -> go.Figure:
 def query_latex(step: QueryStep, key: int) -> str:
     """The steps for one key of the query with their numbers, as one aligned LaTeX block."""
     t, j = step.query, key
-    shift = float(step.scaled.max()) if step.scaled.max() > 50 else 0.0  # avoid overflow only
-    denominator = float(np.exp(step.scaled - shift).sum())
-    exponent = step.scaled[j] - shift
-    shifted = rf" - {shift:.4f}" if shift else ""
+    # always shifted by the largest score, as the softmax itself is computed: every exponent is
+    # ≤ 0, so each term is ≤ 1 and the denominator lies between 1 and the number of keys (unshifted,
+    # a score of 32 printed a denominator of 85941401854769)
+    top = float(step.scaled.max())
+    denominator = float(np.exp(step.scaled - top).sum())
+    exponent = float(step.scaled[j]) - top
     lines = [
         rf"q_{{{t}}} \cdot k_{{{j}}} &= {step.scores[j]:.4f}",
         rf"s_{{{t},{j}}} &= \frac{{q_{{{t}}} \cdot k_{{{j}}}}}{{\sqrt{{d}}}} = "
         rf"\frac{{{step.scores[j]:.4f}}}{{\sqrt{{{step.head_size}}}}} = {step.scaled[j]:.4f}",
-        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}}{shifted}}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}}{shifted}}}}} = "
+        rf"\max_{{m \le {t}}} s_{{{t},m}} &= {top:.4f}",
+        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}} - \max}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}} - \max}}}} = "
         rf"\frac{{e^{{{exponent:.4f}}}}}{{{denominator:.4f}}} = {step.weights[j]:.4f}",
         rf"\textstyle\sum_{{m \le {t}}} w_{{{t},m}} &= {step.weight_sum:.6f}",
         rf"o_{{{t}}} &= \textstyle\sum_{{m \le {t}}} w_{{{t},m}}\, v_m, \quad \lVert o_{{{t}}} \rVert = "

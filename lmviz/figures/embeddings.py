@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.embeddings import token_kind
+from lmviz.embeddings import KindAgreement, vocabulary_kinds
 from lmviz.figures.style import (
     DIVERGING_SCALE,
     KIND_COLORS,
@@ -15,14 +15,8 @@ from lmviz.figures.style import (
     figure,
     show_whitespace,
 )
-from lmviz.tokenizers import UNK
 
 MAX_TEXT_LABELS = 150  # above this many points, labels only on hover
-
-
-def vocabulary_kinds(vocab: Sequence[str]) -> list[str]:
-    """token_kind of every piece; the <unk> token is 'other', not punctuation."""
-    return ["other" if piece == UNK else token_kind(piece) for piece in vocab]
 
 
 def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np.ndarray,
@@ -99,13 +93,13 @@ def figure_positional(positional: np.ndarray, title: str | None = None) -> go.Fi
 
 def pick_token(vocab: Sequence[str], preferred: Sequence[str] = ("e", " the", "the", "a")) -> int:
     """A token worth looking up first: a preferred piece if the vocabulary has one, else its
-    first letter token, else id 0."""
+    first letter or word token, else id 0."""
     index = {piece: i for i, piece in enumerate(vocab)}
     for piece in preferred:
         if piece in index:
             return index[piece]
     kinds = vocabulary_kinds(vocab)
-    return next((i for i, kind in enumerate(kinds) if kind == "letter"), 0)
+    return next((i for i, kind in enumerate(kinds) if kind in ("letter", "word")), 0)
 
 
 def neighbour_rows(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str]) -> list[dict]:
@@ -113,3 +107,16 @@ def neighbour_rows(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str]
     kinds = vocabulary_kinds(vocab)
     return [{"token": show_whitespace(vocab[i]), "id": i, "kind": kinds[i], "cosine": round(s, 3)}
             for i, s in neighbours]
+
+
+def agreement_text(agreement: KindAgreement, shown: str) -> str:
+    """'Here 9 of the 10 are a letter like “e”; 10 tokens picked at random would give about 3.1.'
+    Within a neighbour of chance the count tells nothing the vocabulary's make-up would not, and
+    the sentence says so instead of setting the two side by side."""
+    verb = "is" if agreement.same == 1 else "are"
+    alike = f"Here {agreement.same} of the {agreement.total} {verb} a {agreement.kind} like “{shown}”"
+    if agreement.telling:
+        return (f"{alike}; {agreement.total} tokens picked at random would give about "
+                f"{agreement.expected:.1f}.")
+    return (f"{alike}, about as many as {agreement.total} tokens picked at random would give "
+            f"({agreement.expected:.1f}): their kind alone does not set them apart.")

@@ -40,3 +40,8 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
 def markdown_text(text: str) -> str:
     """`text` shown literally inside Streamlit markdown: markup and `$` (LaTeX) escaped."""
     return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 head', '2 heads': a count with its noun in the right number (plural: noun + 's')."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

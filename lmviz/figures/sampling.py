@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -19,11 +20,28 @@ from lmviz.figures.style import (
 from lmviz.figures.tokens import escape_html
 from lmviz.next_token import TokenBars
 from lmviz.sampling import Step
+from lmviz.tokenizers import UNK
 
 
 def bar_labels(pieces: Sequence[str]) -> list[str]:
     """Whitespace made visible and escaped (Plotly reads a little HTML in labels)."""
     return [html.escape(show_whitespace(p), quote=False) for p in pieces]
+
+
+SHORT_LABEL = 2  # characters: a label this short stays level (char tokens)
+TICK_CHAR_PX = 8  # width of one tick-label character at the figures' 13 px font
+
+
+def tick_room(pieces: Sequence[str]) -> tuple[int, int]:
+    """Tick angle and bottom margin (px) for bar labels: level for char tokens; for longer ones
+    (words, BPE pieces) angled at -45 so neighbours do not overlap, with the margin grown by the
+    longest label's drop so it and the axis title below it stay on the figure. '<unk>' is not
+    measured: every vocabulary has it, and a char chart stays level with it."""
+    longest = max((len(show_whitespace(p)) for p in pieces if p != UNK), default=0)
+    if longest <= SHORT_LABEL:
+        return 0, 60
+    drop = round(longest * TICK_CHAR_PX * math.sin(math.radians(45)))
+    return -45, 60 + drop
 
 
 def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
@@ -54,10 +72,11 @@ def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
     yaxis = ({"title": {"text": "probability (log scale)"}, "type": "log", "exponentformat": "power",
               "dtick": 1} if log_y else {"title": {"text": "probability"}, "rangemode": "tozero"})
     yaxis.update(FIXED_AXIS)
-    return figure(traces, title, height=380, barmode="overlay", bargap=0.1, legend=LEGEND_ABOVE,
-                  xaxis={"tickmode": "array", "tickvals": x, "ticktext": ticks, "tickangle": 0,
+    angle, bottom = tick_room(bars.pieces)
+    return figure(traces, title, height=320 + bottom, barmode="overlay", bargap=0.1, legend=LEGEND_ABOVE,
+                  xaxis={"tickmode": "array", "tickvals": x, "ticktext": ticks, "tickangle": angle,
                          "title": {"text": "next token (most likely at T = 1 first)"}, **FIXED_AXIS},
-                  margin={"l": 60, "r": 20, "t": 40, "b": 60},
+                  margin={"l": 60, "r": 20, "t": 40, "b": bottom},
                   yaxis=yaxis)
 
 

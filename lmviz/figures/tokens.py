@@ -146,6 +146,19 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
             f"{left} + {right} → {merged}</div>")
 
 
+def _code(piece: str) -> str:
+    """A piece as a markdown code span, whitespace shown (a backtick inside needs a longer fence)."""
+    shown = show_whitespace(piece)
+    return f"`` {shown} ``" if "`" in shown else f"`{shown}`"
+
+
+def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> str:
+    """This BPE's own first merges in words, "`h` + `e` and `␣` + `t`" (markdown; '' if it
+    learned none): which pairs come first depends on the corpus and the tokenizer's rules."""
+    pairs = [f"{_code(left)} + {_code(right)}" for left, right in merges[:count]]
+    return " and ".join(pairs) if len(pairs) <= 2 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
+
+
 def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,
                pieces: Sequence[str] = ()) -> list[dict]:
     """Table rows for the merges numbered step-around .. step+around (1-based), whitespace shown:

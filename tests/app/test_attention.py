@@ -39,6 +39,9 @@ def test_default_page_takes_a_query_apart() -> None:
     assert at.selectbox(key="attn_key").options == ["0:T (weight 1.000)"]
     assert len(at.dataframe[0].value) == 1
 
+    assert any("2 layers × 4 heads" in c.value for c in at.caption)
+    assert not any("8 and 13" in c.value for c in at.caption)  # the stripes are the copy example's
+
     at.select_slider(key="attn_query").set_value(5).run()
     at.selectbox(key="attn_key").set_value(2).run()
     assert not at.exception and r"q_{5} \cdot k_{2}" in at.latex[0].value
@@ -57,6 +60,7 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert any("fell most between steps" in c.value and "copy head forming" in c.value
                for c in at.caption)
     assert any("layer-1 head can then look for the position" in c.value for c in at.caption)
+    assert any("(8 and 13 on the example's two lines)" in c.value for c in at.caption)
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
     assert layer == 1  # an induction head needs a layer before it
@@ -71,6 +75,16 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     # it ships with the app, so the page shows it before Train is pressed
     assert any("Already trained" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 2 and any(m.label == "Validation loss" for m in at.metric)
+
+
+def test_unknown_words_are_no_repeat_and_counts_are_worded_in_the_right_number() -> None:
+    at = open_page(model="gpt", tokenizer="word", layers="1", heads="1", steps="20", hidden_size="32",
+                   prompt="The keeper and the stairs and")
+    captions = " ".join(c.value for c in at.caption)
+    assert "1 layer × 1 head, head size d = 32, 6 tokens" in captions
+    assert "Measured over 1 repeated token." in captions  # '␣and' (not 'The' and '␣the')
+    at.text_area(key="prompt").set_value("zzqx blorf").run()  # two different unknown words
+    assert not at.exception and any("nothing to copy" in i.value for i in at.info)
 
 
 def test_long_prompt_is_truncated_to_the_context() -> None:

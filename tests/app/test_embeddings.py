@@ -30,16 +30,27 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     scatter, neighbours, prompt = charts
     assert trace_types(scatter) == {"scatter"}
     assert {t["name"] for t in scatter["data"]} <= {"letter", "digit", "space", "punctuation", "other"}
+    assert "word" not in {t["name"] for t in scatter["data"]}  # a char vocabulary has no words
     assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
     assert any("of the variance" in c.value for c in at.caption)
-    assert any("are a letter like “e”" in c.value and "at random would give about" in c.value
-               for c in at.caption)  # counted, not claimed
+    # counted, not claimed: 8 of 10 letters against 7.1 by chance is no difference worth a word
+    assert any("are a letter like “e”, about as many as 10 tokens picked at random" in c.value
+               for c in at.caption)
     assert at.selectbox(key="emb_token").format_func(at.selectbox(key="emb_token").value).startswith("e ")
     assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
     heat = prompt["data"][0]
     assert heat["type"] == "heatmap" and heat["zmin"] == -1 and heat["zmax"] == 1
     assert heat["x"][0] == "0:T" and len(heat["x"]) == len(View().prompt)
     assert not any("Positional" in s.value for s in at.subheader)
+
+
+def test_word_vocabulary_is_words_not_letters() -> None:
+    at = open_page(tokenizer="word", steps="20", hidden_size="32")
+    scatter = figures(at)[0]
+    assert {"word", "punctuation"} <= {t["name"] for t in scatter["data"]}
+    caption = next(c.value for c in at.caption if "Cosine similarity compares" in c.value)
+    assert "a word like “␣the”" in caption and "letter" not in caption
+    assert ("would give about" in caption) != ("does not set them apart" in caption)
 
 
 def test_gpt_radio_three_d_and_positions() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
 from tests.app.apptest import open_app_page
 
@@ -20,6 +21,15 @@ def charts(at: AppTest) -> int:
 def test_default_page_steps_and_equations() -> None:
     at = open_page()
     assert charts(at) == 7  # six gate heatmaps + one unit's cell state
+    assert at.title[0].value == "3 · LSTM gates — memory, one step at a time"  # as the navigation says
+    assert at.subheader[0].value == "Every gate, every token — LSTM, layer 0"
+    # one row of two columns per pair of gates: columns stack in document order at phone width,
+    # and that order must be the gates' own (i, f, g, o, c, h), not column by column (i, g, c, ...)
+    stacked = [[chart.proto.id for chart in column.get("plotly_chart")] for column in at.columns
+               if column.get("plotly_chart")]
+    assert len(stacked) == len(GATE_NAMES["lstm"]) and all(len(ids) == 1 for ids in stacked)
+    assert all(ids[0].endswith(f"-lstm_heat_{name}")
+               for ids, name in zip(stacked, GATE_NAMES["lstm"], strict=True))
     latex = at.latex[0].value
     assert r"i_t &= \sigma(W_{ii} x_t" in latex and r"h_t &= o_t \odot \tanh(c_t)" in latex
     assert at.button(key="lstm_prev").disabled and at.session_state["lstm_t"] == 0
@@ -92,6 +102,8 @@ def test_gpt_in_the_sidebar_still_shows_an_lstm() -> None:
 def test_gru_and_rnn_show_their_own_gates(family: str, heatmaps: int) -> None:
     at = open_page(model=family, hidden_size="16", steps="20", prompt="(a [b] c)")
     assert charts(at) == heatmaps + 1
+    every = "state" if family == "rnn" else "gate"  # a vanilla RNN has no gates
+    assert at.subheader[0].value.startswith(f"Every {every}, every token — ")
     assert at.latex and "h_t" in at.latex[0].value
     if family == "gru":
         assert "z_t" in at.latex[0].value and "r_t" in at.latex[0].value

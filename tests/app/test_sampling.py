@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,7 +54,9 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     base = float(metric(at, "Entropy at T = 1").split()[0])
     assert sharp <= base  # T < 1 sharpens
     assert any("divides the logits before the softmax" in c.value for c in at.caption)
-    assert any("z / T" in m.value and "/ 0.3 =" in m.value for m in at.markdown)
+    line = next(m.value for m in at.markdown if "z / T" in m.value and "/ 0.3 =" in m.value)
+    z, t, quotient = re.search(r"z / T = (-?[\d.]+) / ([\d.]+) = (-?[\d.]+)", line).groups()
+    assert f"{float(z) / float(t):.2f}" == quotient  # the division checks out on the z shown
     both = compared(at)  # the LSTM's and the GPT's continuations
     assert len(both) == 2 and all(picks(t) == COMPARE_TOKENS for t in both)
     assert all(f">{View().prompt}</span>" in t for t in both)

@@ -91,7 +91,7 @@ def test_nearest_neighbours_with_k_beyond_the_rows() -> None:
 
 @pytest.mark.parametrize(
     ("piece", "kind"),
-    [("a", "letter"), (" the", "letter"), ("É", "letter"), ("7", "digit"), (" 42", "digit"),
+    [("a", "letter"), (" a", "letter"), (" the", "word"), ("don't", "word"), ("É", "letter"), ("7", "digit"), (" 42", "digit"),
      (" ", "space"), ("\n", "space"), ("  \t", "space"), (".", "punctuation"),
      (" (", "punctuation"), ("+", "punctuation"), ("", "other"), ("\u0301", "other")],
 )
@@ -104,6 +104,17 @@ def test_kind_agreement_counts_neighbours_of_the_same_kind_against_chance() -> N
     found = kind_agreement(vocab, 0, [(1, 0.9), (3, 0.8), (2, 0.5)])
     assert (found.kind, found.same, found.total) == ("letter", 2, 3)
     assert found.expected == pytest.approx(3 * 2 / 5)  # 2 of the other 5 tokens are letters
+    assert not found.telling  # 2 against 1.2: within one neighbour of chance
+
+
+def test_kind_agreement_words_unknown_and_chance() -> None:
+    vocab = ["<unk>", " the", " a", " keeper", " of", ".", "(", " sea"]
+    found = kind_agreement(vocab, 1, [(3, 0.9), (4, 0.8), (7, 0.7), (0, 0.6)])
+    assert (found.kind, found.same, found.total) == ("word", 3, 4)  # '<unk>' is no punctuation
+    assert found.expected == pytest.approx(4 * 3 / 7) and found.telling
+    assert kind_agreement(vocab, 5, [(0, 0.9), (6, 0.8)]).same == 1  # '(' only, not '<unk>'
+    crowded = kind_agreement(["x", "ab", "cd", "ef", "gh"], 1, [(2, 0.9), (3, 0.8), (0, 0.1)])
+    assert (crowded.same, crowded.expected, crowded.telling) == (2, 2.25, False)
 
 
 def test_position_similarity_near_and_far() -> None:

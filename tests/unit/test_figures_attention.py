@@ -7,6 +7,7 @@ import pytest
 
 from lmviz.attention_math import (
     AttentionError,
+    QueryStep,
     induction_scores,
     induction_targets,
     masked_attention,
@@ -77,6 +78,15 @@ def test_induction_targets() -> None:
     assert induction_targets([5, 5]) == [[], [1]]
 
 
+def test_unknown_tokens_are_not_repeats() -> None:
+    # two different unknown words both become id 0: not a repeat, neither as query nor as target
+    assert induction_targets([0, 4, 0, 4], unknown_id=0) == [[], [], [], [2]]
+    assert induction_targets([0, 0], unknown_id=0) == [[], []]
+    attention = np.ones((1, 1, 3, 3)) / 3
+    assert induction_scores(fake_trace([0, 2, 0], attention), unknown_id=0).queries == 0
+    assert induction_scores(fake_trace([0, 2, 0], attention)).queries == 1  # without the id
+
+
 def fake_trace(ids: list[int], attention: np.ndarray) -> Trace:
     layers, heads, length, _ = attention.shape
     zeros = np.zeros((layers, heads, length, 2), dtype=np.float32)
@@ -128,6 +138,8 @@ def test_attention_figures(trace: Trace) -> None:
     assert fig.layout.shapes[0].y0 == 3.5 and fig.layout.plot_bgcolor is not None
     grid = figure_head_grid(trace.attention, selected=(1, 0))
     assert len(grid.data) == layers * heads
+    axes = [grid.layout[f"{axis}axis{n}"] for axis in "xy" for n in ("", *range(2, layers * heads + 1))]
+    assert all(axis.zeroline is False for axis in axes)  # no white line through masked row 0
     assert len(grid.layout.annotations) == layers * heads
 
     step = query_step(trace, 0, 1, 4)
@@ -148,6 +160,22 @@ def test_query_latex_numbers(trace: Trace) -> None:
     for number in (step.scores[3], step.scaled[3], step.weights[3]):
         assert f"{number:.4f}" in latex
     assert f"{step.weight_sum:.6f}" in latex and rf"\sqrt{{{step.head_size}}}" in latex
+    assert rf"\max_{{m \le 6}} s_{{6,m}} &= {step.scaled.max():.4f}" in latex
+
+
+def test_query_latex_shifts_by_the_max_so_numbers_stay_readable() -> None:
+    # scores like the copy lesson's: e^32 unshifted printed a denominator of 85941401854769
+    scores = np.array([10.0, 128.0, 100.0])  # / √16: 2.5, 32, 25
+    scaled = scores / 4
+    exp = np.exp(scaled - scaled.max())
+    weights = exp / exp.sum()
+    values = np.eye(3)
+    step = QueryStep(0, 0, 2, 16, scores, scaled, weights, values, weights @ values)
+    latex = query_latex(step, 2)
+    assert r"e^{s_{2,2} - \max}" in latex and r"\max_{m \le 2} s_{2,m} &= 32.0000" in latex
+    assert rf"\frac{{e^{{-7.0000}}}}{{{exp.sum():.4f}}} = {weights[2]:.4f}" in latex
+    assert 1 <= exp.sum() <= 3 and "e+" not in latex and len(f"{exp.sum():.4f}") == 6
+    assert f"{step.weight_sum:.6f}" == "1.000000" and "1.000000" in latex  # the weights sum to 1
 
 
 def test_induction_figure() -> None:

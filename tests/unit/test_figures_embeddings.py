@@ -6,9 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from lmviz.embeddings import cosine_matrix, nearest_neighbours, pca
+from lmviz.embeddings import KindAgreement, cosine_matrix, nearest_neighbours, pca
 from lmviz.figures.embeddings import (
     MAX_TEXT_LABELS,
+    agreement_text,
     figure_cosine_heatmap,
     figure_embedding_scatter,
     figure_neighbours,
@@ -31,21 +32,22 @@ def points(rows: int, dims: int, seed: int = 0) -> np.ndarray:
 
 def test_vocabulary_kinds() -> None:
     assert vocabulary_kinds(VOCAB) == ["other", "space", "space", "letter", "letter", "letter",
-                                       "digit", "digit", "punctuation", "punctuation", "letter"]
+                                       "digit", "digit", "punctuation", "punctuation", "word"]
 
 
 @pytest.mark.parametrize("dims", [2, 3])
 def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     coords, ratio = pca(points(len(VOCAB), 8), dims)
     fig = figure_embedding_scatter(coords, VOCAB, ratio)
-    assert [t.name for t in fig.data] == ["letter", "digit", "space", "punctuation", "other"]
+    assert [t.name for t in fig.data] == ["letter", "word", "digit", "space", "punctuation", "other"]
     assert {t.type for t in fig.data} == {"scatter" if dims == 2 else "scatter3d"}
     assert all(t.marker.color == KIND_COLORS[t.name] for t in fig.data)
     ids = sorted(int(i) for t in fig.data for i in t.customdata)
     assert ids == list(range(len(VOCAB)))
     letters = fig.data[0]
-    assert list(letters.text) == ["a", "e", "b", "␣the"]
-    np.testing.assert_allclose(letters.x, coords[[3, 4, 5, 10], 0])
+    assert list(letters.text) == ["a", "e", "b"] and list(fig.data[1].text) == ["␣the"]
+    np.testing.assert_allclose(letters.x, coords[[3, 4, 5], 0])
+    assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)  # a word is not drawn as a letter
     assert "%{customdata}" in letters.hovertemplate and letters.mode == "markers+text"
     if dims == 2:
         assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.0f}% of variance)"
@@ -76,6 +78,16 @@ def test_neighbours_figure_and_rows() -> None:
     rows = neighbour_rows(found, VOCAB)
     assert rows[0] == {"token": "e", "id": 4, "kind": "letter", "cosine": 1.0}
     assert [r["id"] for r in rows] == [i for i, _ in found]
+
+
+def test_agreement_text_compares_with_chance_only_when_it_differs() -> None:
+    letters = KindAgreement("letter", 9, 10, 3.1)
+    assert agreement_text(letters, "e") == (
+        "Here 9 of the 10 are a letter like “e”; 10 tokens picked at random would give about 3.1.")
+    words = agreement_text(KindAgreement("word", 9, 10, 9.3), "␣the")
+    assert words.startswith("Here 9 of the 10 are a word like “␣the”, about as many as 10 tokens")
+    assert "(9.3): their kind alone does not set them apart." in words
+    assert agreement_text(KindAgreement("digit", 1, 10, 0.2), "7").startswith("Here 1 of the 10 is a digit")
 
 
 def test_cosine_heatmap_is_fixed_to_plus_minus_one() -> None:

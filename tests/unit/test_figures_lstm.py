@@ -7,7 +7,13 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from lmviz.figures.labels import current_token_html, markdown_text, short_labels, tick_positions
+from lmviz.figures.labels import (
+    counted,
+    current_token_html,
+    markdown_text,
+    short_labels,
+    tick_positions,
+)
 from lmviz.figures.lstm import (
     NOTES,
     equations_latex,
@@ -145,6 +151,12 @@ def test_labels_and_ticks() -> None:
 def test_markdown_text_is_literal() -> None:
     assert markdown_text("3:$x$ *b*") == "3\\:\\$x\\$ \\*b\\*"
     assert markdown_text("plain") == "plain"
+
+
+def test_counted_words_a_count_in_the_right_number() -> None:
+    assert counted(1, "head") == "1 head" and counted(4, "head") == "4 heads"
+    assert counted(0, "repeated token") == "0 repeated tokens"
+    assert counted(1200, "step") == "1,200 steps" and counted(2, "axis", "axes") == "2 axes"
 
 
 def test_most_varying_unit() -> None:

@@ -13,6 +13,7 @@ from lmviz.figures.sampling import (
     figure_next_token,
     generation_html,
     model_heading_html,
+    tick_room,
 )
 from lmviz.figures.style import MUTED, VAL_COLOR, token_color
 from lmviz.next_token import (
@@ -67,6 +68,15 @@ def test_temperature_example_uses_this_inputs_numbers() -> None:
     assert ex.probability > ex.base_probability
     greedy = temperature_example(LOGITS, VOCAB, 0.0)
     assert greedy.scaled is None and greedy.probability == 1.0
+    assert greedy.arithmetic() == ""
+
+
+def test_temperature_arithmetic_divides_the_z_it_shows() -> None:
+    logits = np.array([7.756, 1.0, -2.0])  # z / T = 15.512: 15.51, though 7.76 / 0.5 = 15.52
+    ex = temperature_example(logits, ["a", "b", "c"], 0.5)
+    assert ex.arithmetic() == "z = 7.76, z / T = 7.76 / 0.5 = 15.52"
+    assert temperature_example(logits, ["a", "b", "c"], 0.3).arithmetic() == (
+        "z = 7.76, z / T = 7.76 / 0.3 = 25.87")
 
 
 def test_step_rows_and_surprise(lstm_run: Run) -> None:
@@ -120,6 +130,19 @@ def test_figure_next_token_traces() -> None:
     assert VAL_COLOR not in ticks[3]
     assert fig.layout.yaxis.type != "log"
     assert figure_next_token(bars, 1.5, log_y=True).layout.yaxis.type == "log"
+
+
+def test_word_labels_are_angled_with_room_and_char_labels_stay_level() -> None:
+    chars = token_bars(LOGITS, ["a", " ", "\n", "e", "<unk>", "t", "x", "s", "\"", "&"], SamplingConfig())
+    level = figure_next_token(chars, 1.0)
+    assert level.layout.xaxis.tickangle == 0 and level.layout.margin.b == 60
+    assert level.layout.height == 380
+    words = [" the", " keeper", " climbed", " stairs", "and", " a", " of", " to", ".", ","]
+    angled = figure_next_token(token_bars(LOGITS, words, SamplingConfig()), 1.0)
+    assert angled.layout.xaxis.tickangle == -45
+    assert angled.layout.margin.b > 60 + 30  # the drop of '␣climbed' and the axis title
+    assert angled.layout.height - angled.layout.margin.b == 320  # the plot keeps its height
+    assert tick_room([" climbed"])[1] > tick_room([" the"])[1] > tick_room(["ab"])[1] == 60
 
 
 def test_figure_next_token_without_cuts_has_two_traces() -> None:

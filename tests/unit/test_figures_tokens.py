@@ -12,6 +12,7 @@ from lmviz.figures.tokens import (
     count_tokens,
     encoding_chips,
     figure_tokenizer_comparison,
+    first_merges_markdown,
     merge_chips,
     merge_html,
     merge_rows,
@@ -113,6 +114,15 @@ def test_merge_html_and_rows(story_bpe: BPETokenizer) -> None:
     total = len(story_bpe.merges)
     assert [r["merge"] for r in merge_rows(story_bpe.merges, total, around=2)] == [total - 2, total - 1, total]
     assert merge_rows([], 0) == []
+
+
+def test_first_merges_are_the_tokenizers_own(story_bpe: BPETokenizer) -> None:
+    # this BPE puts the space before a word: its first merges are h + e, then ␣ + t
+    assert story_bpe.merges[:2] == [("h", "e"), (" ", "t")]
+    assert first_merges_markdown(story_bpe.merges) == "`h` + `e` and `␣` + `t`"
+    assert first_merges_markdown(story_bpe.merges, 3) == "`h` + `e`, `␣` + `t` and `␣` + `a`"
+    assert first_merges_markdown([("`", "x")], 2) == "`` ` `` + `x`"
+    assert first_merges_markdown([]) == ""
 
 
 def test_figure_tokenizer_comparison() -> None:
