@@ -18,6 +18,7 @@ from lmviz.figures.labels import counted, current_token_html, markdown_text, sho
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, copy_lesson, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import steepest_drop
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     apply_view,
@@ -184,3 +185,4 @@ else:
             "layer-1 head can then look for the position whose previous token is the current one.")
     st.button(f"Show layer {best_layer}, head {best_head} (highest score) above", key="attn_best",
               on_click=_show_head, args=(best_layer, best_head))
+next_step("pages/attention.py")

@@ -21,6 +21,7 @@ from lmviz.next_token import token_bars
 from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.sampling import SamplingConfig
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -161,3 +162,4 @@ means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in dista
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
            f"{means}. A row can only reach as far back as the token's position, so every line "
            f"starts at 0. Change the layer or head above, or the prompt in the sidebar, and compare.")
+next_step("pages/compare.py")

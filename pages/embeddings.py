@@ -21,6 +21,7 @@ from lmviz.figures.embeddings import (
 )
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -127,3 +128,4 @@ if family == "gpt" and positions is not None:
                    "nothing forces it to: it only needs positions it can tell apart")
         right.caption(f"Mean cosine of neighbouring positions {near:.2f}, of positions 16 or more "
                       f"apart {far:.2f}: {verdict}.")
+next_step("pages/embeddings.py")

@@ -5,6 +5,7 @@ import streamlit as st
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import learning_story, unknown_note
+from lmviz.ui.lesson import LESSON, step_link
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app, run_for
 
 require_app()
@@ -23,20 +24,8 @@ descriptions = {c.name: c.description for c in list_corpora()}
 left, right = st.columns(2)  # room for the three metrics on a laptop
 with left:
     st.subheader("The lesson path")
-    st.page_link("pages/tokenization.py", label="1 · Tokenization — text becomes ids",
-                 icon=":material/segment:")
-    st.page_link("pages/embeddings.py", label="2 · Embeddings — ids become vectors",
-                 icon=":material/scatter_plot:")
-    st.page_link("pages/lstm.py", label="3 · LSTM gates — memory, one step at a time",
-                 icon=":material/memory:")
-    st.page_link("pages/attention.py", label="4 · Attention — every token looks back",
-                 icon=":material/grid_on:")
-    st.page_link("pages/compare.py", label="5 · Side by side — two ways to remember",
-                 icon=":material/compare:")
-    st.page_link("pages/sampling.py", label="6 · Sampling — from probabilities to text",
-                 icon=":material/casino:")
-    st.page_link("pages/training.py", label="7 · Training — watch the loss fall",
-                 icon=":material/model_training:")
+    for step in LESSON:
+        step_link(step)
     st.caption("The sidebar's model, corpus and prompt are shared by every page and by the link.")
 
 with right:

@@ -20,6 +20,7 @@ from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
 from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     apply_view,
@@ -200,3 +201,4 @@ st.button("⏸ Pause" if playing else "▶ Play", key="lstm_play", on_click=_tog
           help="Step through the prompt, one token per second; stops at the end.")
 st.fragment(stepper, run_every=PLAY_SECONDS if playing else None)(run, text_trace, layer, family)
 probes(text_trace, layer, view.corpus)
+next_step("pages/lstm.py")

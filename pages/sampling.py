@@ -17,6 +17,7 @@ from lmviz.ui.generation import (
     logits_for,
     sampling_config,
 )
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -214,3 +215,4 @@ def sampling_view() -> None:
 sampling_view()
 comparison()
 stepper()
+next_step("pages/sampling.py")

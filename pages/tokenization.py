@@ -15,6 +15,7 @@ from lmviz.figures.tokens import (
 )
 from lmviz.presets import RANGES, View
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.ui.lesson import next_step
 from lmviz.ui.state import current_view, ensure_prompt, require_app
 from lmviz.ui.tokens import trained_tokenizer
 
@@ -119,3 +120,4 @@ st.markdown("BPE starts from single characters and learns one merge per step. Sl
             f"the prompt after the first k merges: {early}; by the last one, common words are a "
             "single token.")
 merges_stepper(bpe, prompt, whitespace)
+next_step("pages/tokenization.py")

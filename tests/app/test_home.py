@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lmviz.presets import View
+from lmviz.ui.lesson import LESSON
 from tests.app.apptest import open_app_page
 
 
@@ -95,3 +98,13 @@ def test_word_tokens_warn_that_bits_per_character_leave_out_unk() -> None:
     assert not at.exception
     assert any("<unk> tokens" in w.value and "look better than they are" in w.value for w in at.warning)
     assert not any("<unk> tokens" in w.value for w in open_home().warning)  # char tokens: none
+
+
+def test_the_lesson_path_and_every_page_s_next_step_follow_one_list() -> None:
+    home = open_home()
+    assert [p.proto.label for p in home.get("page_link")] == [f"{s.title} — {s.tagline}" for s in LESSON]
+    for step, following in pairwise(LESSON):
+        at = open_app_page(step.path)
+        assert at.title[0].value.startswith(step.title)  # the page says the navigation's words
+        assert [p.proto.label for p in at.get("page_link")] == [f"Next: {following.title} — {following.tagline}"]
+    assert not open_app_page(LESSON[-1].path).get("page_link")  # the last step has no next
