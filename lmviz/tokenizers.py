@@ -98,11 +98,21 @@ class WordTokenizer(Tokenizer):
     @classmethod
     def train(cls, text: str, vocab_size: int) -> WordTokenizer:
         counts = Counter(m.group() for m in _WORD_RE.finditer(text))
-        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 1]
-        return cls([UNK, *sorted(common)])
+        counts.pop(" ", None)  # always in: an unknown word keeps its space (see _split)
+        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 2]
+        return cls([UNK, *sorted([" ", *common])])
 
     def _split(self, text: str) -> list[tuple[str, int, int]]:
-        return [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+        """Words with their leading space; an unknown " word" splits into " " and the word (which
+        becomes <unk>), so its space survives: "the <unk>", not "the<unk>"."""
+        out = []
+        for match in _WORD_RE.finditer(text):
+            piece, start, end = match.group(), match.start(), match.end()
+            if len(piece) > 1 and piece[0] == " " and piece not in self.index and " " in self.index:
+                out += [(" ", start, start + 1), (piece[1:], start + 1, end)]
+            else:
+                out.append((piece, start, end))
+        return out
 
 
 class BPETokenizer(Tokenizer):

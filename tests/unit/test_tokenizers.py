@@ -94,13 +94,14 @@ def test_unknown_characters_become_unk(kind: str) -> None:
 
 def test_word_out_of_vocabulary_is_unk(small_word: Tokenizer) -> None:
     enc = small_word.encode("the zebra sat")
-    assert enc.pieces == ["the", UNK, " sat"]
-    assert enc.unknown == [1]
+    assert enc.pieces == ["the", " ", UNK, " sat"]  # the unknown word's space stays a token
+    assert enc.unknown == [2] and enc.offsets[1:3] == [(3, 4), (4, 9)]
+    assert small_word.decode(enc.ids) == f"the {UNK} sat"  # not "the<unk> sat"
 
 
 def test_word_vocab_respects_size() -> None:
-    tokenizer = train_tokenizer(SMALL, TokenizerConfig("word", 5))
-    assert tokenizer.vocab_size == 5
+    tokenizer = train_tokenizer(SMALL, TokenizerConfig("word", 6))
+    assert tokenizer.vocab_size == 6 and " " in tokenizer.vocab  # a space is always kept
     assert " the" in tokenizer.vocab or "the" in tokenizer.vocab  # the most frequent survive
 
 
