@@ -5,6 +5,7 @@ each reaches, and what each predicts next."""
 import numpy as np
 import streamlit as st
 
+from lmviz.attention_math import induction_scores
 from lmviz.figures.attention import figure_attention
 from lmviz.figures.compare import figure_distance_back, figure_rows
 from lmviz.figures.labels import current_token_html, markdown_text, short_labels
@@ -18,12 +19,14 @@ from lmviz.memory import (
     shared_color_top,
 )
 from lmviz.next_token import token_bars
+from lmviz.presets import copy_lesson, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.sampling import SamplingConfig
 from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
+    apply_view,
     current_view,
     ensure_prompt,
     keep_choice,
@@ -34,6 +37,12 @@ from lmviz.ui.state import (
 )
 
 require_app()
+
+
+
+def _use_copy_lesson() -> None:
+    apply_view(copy_lesson(current_view()))
+
 
 LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_token"
 RECENT = 3  # "the last few tokens": the token itself and the two before it
@@ -76,10 +85,15 @@ controls = st.columns(3)
 keep_choice(LAYER, range(layer_count), layer_count - 1, made_for=recurrent.key)
 layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
                               format_func=lambda i: f"layer {i}", disabled=layer_count == 1)
-keep_choice(GPT_LAYER, range(gpt_layers), gpt_layers - 1, made_for=gpt.key)
+best_layer, best_head = gpt_layers - 1, ALL_HEADS
+if is_copy_lesson(view):  # open on the copy head, the one this lesson is about
+    scores = induction_scores(right_trace.trace, gpt.tokenizer.unk_id)
+    if scores.queries:
+        best_layer, best_head = (int(i) for i in np.unravel_index(np.argmax(scores.scores), scores.scores.shape))
+keep_choice(GPT_LAYER, range(gpt_layers), best_layer, made_for=gpt.key)
 gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
                                   format_func=lambda i: f"layer {i}")
-keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], ALL_HEADS, made_for=gpt.key)
+keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], best_head, made_for=gpt.key)
 head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
                              format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
                              help="The mean of a layer's heads still adds up to 1 in every row.")
@@ -156,6 +170,15 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
 one_token(sources, attention)
 
 st.subheader("How far back, at every token")
+if is_copy_lesson(view):
+    st.caption(f"The copy lesson: each line repeats a span, and the GPT opened on its copy head "
+               f"(layer {best_layer}, head {best_head}: the highest induction score, as on the Attention "
+               "page). On a span's second copy it looks back to the token after the first copy's "
+               "same token, a span's length back; the LSTM's memory at those tokens is mostly its "
+               "last few steps: compare the two lines on the second copy of each span.")
+else:
+    st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
+              key="cmp_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
 distances = {names[0]: distance_back(sources.shares), names[1]: distance_back(attention)}
 st.plotly_chart(figure_distance_back(distances, labels), width="stretch", key="cmp_distance")
 means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in distances.items())

@@ -84,3 +84,16 @@ def test_empty_one_token_and_unknown_prompts() -> None:
     at.text_area(key="prompt").set_value("The ✓ keeper").run()  # a character the corpus lacks
     assert not at.exception and len(charts(at)) == 4
     assert sum("<unk>" in i.value for i in at.info) == 1  # said once, not once per model
+
+
+def test_the_copy_lesson_opens_on_the_copy_head() -> None:
+    """The shipped copy lesson's induction head (layer 1, head 1) reaches back a span's length on
+    a span's second copy, where the LSTM's memory sits a few steps back."""
+    at = open_page()
+    at.button(key="cmp_to_copy").click().run()
+    assert not at.exception and at.session_state["corpus"] == "copy"
+    assert (at.selectbox(key="cmp_gpt_layer").value, at.selectbox(key="cmp_head").value) == (1, 1)
+    assert any("copy head" in c.value and "layer 1, head 1" in c.value for c in at.caption)
+    assert "cmp_to_copy" not in [b.key for b in at.button]
+    shown = metrics(at)  # the last token, in the second copy of "kqz bol": 13 tokens back
+    assert float(shown["GPT: tokens back"]) > 10 > 5 > float(shown["LSTM: tokens back"])
