@@ -21,7 +21,7 @@ from lmviz.ui.tokens import trained_tokenizer
 
 require_app()
 
-KIND_LABELS = {"char": "Characters", "word": "Words", "bpe": "BPE pieces"}
+KIND_LABELS = {"char": "Characters", "word": "Word tokens", "bpe": "BPE pieces"}
 
 
 def show_chips(html: str) -> None:
