@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lmviz.attention_math import induction_targets
 from lmviz.models import Trace
 
 SPLITTABLE = ("lstm", "gru")  # families whose memory is a sum of what each step wrote
@@ -98,6 +99,11 @@ def shared_color_top(*matrices: np.ndarray, skip: int = 3) -> float:
     later = [m[skip:] for m in matrices if m.shape[0] > skip]
     top = max((float(m.max()) for m in later), default=1.0)
     return top if top > 0 else 1.0
+
+
+def repeated_positions(ids: list[int], unknown_id: int | None = None) -> list[int]:
+    """Positions whose token occurred earlier (a copy head's work), never counting <unk>."""
+    return [t for t, targets in enumerate(induction_targets(ids, unknown_id)) if targets]
 
 
 def distance_back(weights: np.ndarray) -> np.ndarray:

@@ -72,6 +72,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "lr": (1e-5, 10.0), "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
     "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0),
 }
+MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
 SHAREABLE = tuple(f.name for f in fields(View))
 
 
@@ -127,6 +128,8 @@ def _parse_value(name: str, raw: str, kind: type):
     if name in CHOICES and number not in CHOICES[name]:
         return None
     low, high = RANGES.get(name, (-math.inf, math.inf))
+    if name in MULTIPLES and number % MULTIPLES[name]:
+        return None  # the control moves in these steps: it could not show the value
     return number if low <= number <= high else None
 
 

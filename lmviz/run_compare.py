@@ -198,3 +198,10 @@ def unknown_note(run: Run, least: float = 0.01) -> str | None:
             f"{run.tokenizer.vocab_size}-token vocabulary). The model never has to spell them, so its "
             "bits per character leave them out and look better than they are: compare tokenizers "
             "with a larger vocabulary (fewer <unk>) or with char tokens.")
+
+
+def training_budget(run: Run) -> str:
+    """How a run was trained, in words: its steps, learning rate and validation loss."""
+    train = run.train_config
+    loss = f", validation loss {run.val_loss:.2f}" if run.val_loss is not None else ""
+    return f"{train.steps:,} steps at learning rate {train.lr:g}{loss}"

@@ -11,17 +11,20 @@ from lmviz.figures.compare import figure_distance_back, figure_rows
 from lmviz.figures.labels import current_token_html, markdown_text, short_labels
 from lmviz.figures.style import show_whitespace
 from lmviz.memory import (
+    MEMORY_NAME,
     SPLITTABLE,
     MemorySources,
     distance_back,
     head_weights,
     recent_share,
+    repeated_positions,
     shared_color_top,
 )
 from lmviz.next_token import token_bars
 from lmviz.presets import copy_lesson, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run import Run
+from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
 from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
@@ -44,21 +47,24 @@ def _use_copy_lesson() -> None:
     apply_view(copy_lesson(current_view()))
 
 
+INTRO = {"lstm": "its cell state, which every step fades (forget gate f) and adds to (input gate i "
+                 "× candidate g).",
+         "gru": "its hidden state, which every step keeps a part of (update gate z) and adds to "
+                "((1 − z) × candidate n)."}
 LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_token"
 RECENT = 3  # "the last few tokens": the token itself and the two before it
 ALL_HEADS = -1
 
 st.title("5 · Side by side — two ways to remember")
+view = current_view()
+family = view.model if view.model in SPLITTABLE else "lstm"
 st.markdown(
     "To guess the next token both models need the past, and they keep it in different ways. The "
     "**GPT looks back**: each token's attention spreads a weight of 1 over the tokens so far. The "
-    "**LSTM cannot look back**: all it knows of the past is its cell state, which every step "
-    "fades (forget gate) and adds to (input gate × candidate). Because that state is a sum, it "
-    "splits exactly into what each earlier step wrote, faded by every forget gate since, so for "
-    "every token both models get a row of shares over the tokens so far, computed from the "
-    "same text.")
-view = current_view()
-family = view.model if view.model in SPLITTABLE else "lstm"
+    f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {INTRO[family]} "
+    "Because that state is a sum, it splits exactly into what each earlier step wrote, faded by "
+    "every step since, so for every token both models get a row of shares over the tokens so "
+    "far, computed from the same text.")
 if view.model not in SPLITTABLE:
     st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page sets an LSTM "
                f"beside the GPT{', since an RNN rewrites its whole memory at every step' if view.model == 'rnn' else ''}, "
@@ -69,11 +75,12 @@ recurrent, gpt = run_for(view, family), run_for(view, "gpt")
 prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()
-# same tokenizer settings, same text: the notes (cut to the context, unknown tokens) once
-left_trace, right_trace = trace_for(recurrent, prompt), trace_for(gpt, prompt, notes=False)
+# the GPT's context may cut the prompt (and says so): the recurrent model reads what the GPT read
+right_trace = trace_for(gpt, prompt)
+left_trace = trace_for(recurrent, right_trace.text, notes=False) if right_trace is not None else None
 if left_trace is None or right_trace is None:
     st.stop()
-if left_trace.tokens != right_trace.tokens:  # same corpus and tokenizer settings: never expected
+if left_trace.tokens != right_trace.tokens:  # a BPE merge across the GPT's cut: rare
     st.error("The two models split this prompt into different tokens, so their rows cannot be set "
              "side by side.")
     st.stop()
@@ -92,7 +99,7 @@ if is_copy_lesson(view):  # open on the copy head, the one this lesson is about
         best_layer, best_head = (int(i) for i in np.unravel_index(np.argmax(scores.scores), scores.scores.shape))
 keep_choice(GPT_LAYER, range(gpt_layers), best_layer, made_for=gpt.key)
 gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
-                                  format_func=lambda i: f"layer {i}")
+                                  format_func=lambda i: f"layer {i}", disabled=gpt_layers == 1)
 keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], best_head, made_for=gpt.key)
 head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
                              format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
@@ -100,7 +107,7 @@ head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEA
 sources = memory_for(recurrent, left_trace, layer)
 attention = head_weights(right_trace.trace, gpt_layer, None if head == ALL_HEADS else head)
 heads_named = "mean of its heads" if head == ALL_HEADS else f"head {head}"
-memory_word = "cell state" if family == "lstm" else "hidden state"
+memory_word = MEMORY_NAME[family].replace("_", " ")
 
 
 def predictions(run: Run, text_trace: TextTrace, token: int, name: str) -> None:
@@ -127,8 +134,8 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
                                        token, axes=("written at step", f"{memory_word} at step"),
                                        value="share", hover="memory at %{y} ← written at %{x}", zmax=top),
                       width="stretch", key="cmp_memory_map")
-    left.caption(f"Row t: of everything in the {memory_word} after token t, the share each earlier "
-                 f"step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
+    left.caption(f"Row t: of the absolute amounts in the {memory_word}'s units after token t, the "
+                 f"share each earlier step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
                  f"(largest difference {sources.max_error:.1e}). Both maps share one color scale, up to "
                  f"{top:.2f} (the largest share from the fourth token on: the first rows, with a token "
                  "or two to share among, saturate).")
@@ -170,17 +177,21 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
 one_token(sources, attention)
 
 st.subheader("How far back, at every token")
-if is_copy_lesson(view):
-    st.caption(f"The copy lesson: each line repeats a span, and the GPT opened on its copy head "
-               f"(layer {best_layer}, head {best_head}: the highest induction score, as on the Attention "
-               "page). On a span's second copy it looks back to the token after the first copy's "
-               "same token, a span's length back; the LSTM's memory at those tokens is mostly its "
-               "last few steps: compare the two lines on the second copy of each span.")
-else:
+repeats = repeated_positions(right_trace.trace.ids, gpt.tokenizer.unk_id)
+if is_copy_lesson(view) and repeats:
+    opened = (f"the GPT opened on its copy head (layer {best_layer}, head {best_head}: the highest "
+              "induction score, as on the Attention page); here, " if best_head != ALL_HEADS else "")
+    st.caption(f"The copy lesson: each line repeats a span, and {opened}on the {len(repeats)} tokens "
+               f"that repeat an earlier one, the GPT's row sits "
+               f"{distance_back(attention)[repeats].mean():.1f} tokens back on average and the "
+               f"{names[0]}'s {distance_back(sources.shares)[repeats].mean():.1f}. Trained for it: "
+               f"the GPT {training_budget(gpt)}; the {names[0]} {training_budget(recurrent)}.")
+elif not is_copy_lesson(view):
     st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
               key="cmp_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
 distances = {names[0]: distance_back(sources.shares), names[1]: distance_back(attention)}
-st.plotly_chart(figure_distance_back(distances, labels), width="stretch", key="cmp_distance")
+st.plotly_chart(figure_distance_back(distances, labels, st.session_state.get(TOKEN)), width="stretch",
+                key="cmp_distance")
 means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in distances.items())
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
            f"{means}. A row can only reach as far back as the token's position, so every line "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -93,7 +95,26 @@ def test_the_copy_lesson_opens_on_the_copy_head() -> None:
     at.button(key="cmp_to_copy").click().run()
     assert not at.exception and at.session_state["corpus"] == "copy"
     assert (at.selectbox(key="cmp_gpt_layer").value, at.selectbox(key="cmp_head").value) == (1, 1)
-    assert any("copy head" in c.value and "layer 1, head 1" in c.value for c in at.caption)
+    said = next(c.value for c in at.caption if "The copy lesson" in c.value)
+    assert "copy head (layer 1, head 1" in said and "3,000 steps at learning rate 0.001" in said
+    assert "the LSTM 600 steps at learning rate 0.001" in said  # each model's budget, as trained
+    gpt_back, lstm_back = (float(x) for x in re.findall(r"(\d+\.\d) tokens back on average and the LSTM's (\d+\.\d)", said)[0])
+    assert gpt_back > 2 * lstm_back  # computed on the repeated tokens of this prompt
     assert "cmp_to_copy" not in [b.key for b in at.button]
     shown = metrics(at)  # the last token, in the second copy of "kqz bol": 13 tokens back
     assert float(shown["GPT: tokens back"]) > 10 > 5 > float(shown["LSTM: tokens back"])
+    at.text_area(key="prompt").set_value("abc").run()  # nothing repeats: no copy sentence
+    assert not at.exception and not any("The copy lesson" in c.value for c in at.caption)
+
+
+def test_a_prompt_longer_than_the_context_is_cut_once_for_both() -> None:
+    at = open_page(prompt="the keeper climbed " * 6)  # 114 characters: over the context of 64
+    assert not at.exception and len(charts(at)) == 4
+    assert sum("longer than the model's context" in i.value for i in at.info) == 1
+    assert at.select_slider(key="cmp_token").value == 63
+
+
+def test_a_gru_is_introduced_as_a_gru() -> None:
+    at = open_page(model="gru", **TINY)
+    intro = at.markdown[0].value
+    assert "GRU cannot look back" in intro and "update gate z" in intro and "forget" not in intro

@@ -16,6 +16,7 @@ from lmviz.memory import (
     head_weights,
     memory_sources,
     recent_share,
+    repeated_positions,
     shared_color_top,
 )
 from lmviz.models import ModelConfig, build_model
@@ -134,3 +135,9 @@ def test_comparison_figures() -> None:
     assert memory_map.layout.xaxis.title.text == "written at step" and memory_map.data[0].zmax == 0.5
     assert memory_map.data[0].colorbar.title.text == "share"
     assert memory_map.data[0].hovertemplate.startswith("memory at %{y} ← written at %{x}: %{z:.3f}")
+
+
+def test_repeated_positions_skip_unknown_tokens() -> None:
+    assert repeated_positions([5, 6, 5, 7, 6, 6]) == [2, 4, 5]
+    assert repeated_positions([0, 3, 0, 3], unknown_id=0) == [3]  # two <unk> are no repeat
+    assert repeated_positions([]) == []

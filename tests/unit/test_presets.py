@@ -50,6 +50,8 @@ def test_a_link_is_cleaned_of_what_this_machine_cannot_use() -> None:
     on_a_gpu, gpu_notes = clean_link({"hidden_size": "1024", "context": "256"}, gpu=True)
     assert on_a_gpu == {"hidden_size": "1024", "context": "256"} and gpu_notes == []
     assert clean_link(to_params(copy_lesson(View()))) == (to_params(copy_lesson(View())), [])
+    # Steps moves by 10 on the Training page: 25 would show as the default there yet train 25
+    assert clean_link({"steps": "25"})[0] == {} and clean_link({"steps": "30"})[0] == {"steps": "30"}
 
 
 @pytest.mark.parametrize("view", [View(), View(model="gpt"), View(model="gru", context=32),
