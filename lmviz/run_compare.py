@@ -36,7 +36,8 @@ def plan_summary(view: View) -> str:
         note = " Heads apply to the GPT only."
     elif model.heads != view.heads:
         note = (f" Hidden size {view.hidden_size} does not split into {view.heads} heads: "
-                f"{model.heads} heads are used (the most, up to {view.heads}, that split it evenly).")
+                f"{model.heads} {'head is' if model.heads == 1 else 'heads are'} used (the most, up to "
+                f"{view.heads}, that split it evenly).")
     return "This trains: " + " · ".join(parts) + "." + note
 
 
