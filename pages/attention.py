@@ -15,13 +15,12 @@ from lmviz.figures.attention import (
     query_rows,
 )
 from lmviz.figures.labels import counted, current_token_html, markdown_text, short_labels
-from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, copy_lesson, is_copy_lesson
+from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import steepest_drop
 from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
-    apply_view,
     current_view,
     ensure_prompt,
     keep_choice,
@@ -29,15 +28,12 @@ from lmviz.ui.state import (
     run_for,
     set_prompt,
     trace_for,
+    use_copy_lesson,
 )
 
 require_app()
 
 LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
-
-
-def _use_copy_lesson() -> None:
-    apply_view(copy_lesson(current_view()))
 
 
 def _show_head(layer: int, head: int) -> None:
@@ -144,7 +140,7 @@ if not lesson:
             f"a long plateau, so the copy lesson trains it {COPY_LESSON['steps']:,} steps at "
             f"learning rate {COPY_LESSON['lr']:g} (the run ships with the app: no waiting).")
     st.button("Load the copy lesson: a GPT trained to copy, and a prompt with repeated spans",
-              key="attn_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
+              key="attn_to_copy", on_click=use_copy_lesson, icon=":material/content_copy:")
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
               key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))

@@ -21,7 +21,7 @@ from lmviz.memory import (
     shared_color_top,
 )
 from lmviz.next_token import token_bars
-from lmviz.presets import copy_lesson, is_copy_lesson
+from lmviz.presets import is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.run_compare import training_budget
@@ -29,7 +29,6 @@ from lmviz.sampling import SamplingConfig
 from lmviz.ui.lesson import next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
-    apply_view,
     current_view,
     ensure_prompt,
     keep_choice,
@@ -37,14 +36,11 @@ from lmviz.ui.state import (
     require_app,
     run_for,
     trace_for,
+    use_copy_lesson,
 )
 
 require_app()
 
-
-
-def _use_copy_lesson() -> None:
-    apply_view(copy_lesson(current_view()))
 
 
 INTRO = {"lstm": "its cell state, which every step fades (forget gate f) and adds to (input gate i "
@@ -93,7 +89,8 @@ keep_choice(LAYER, range(layer_count), layer_count - 1, made_for=recurrent.key)
 layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
                               format_func=lambda i: f"layer {i}", disabled=layer_count == 1)
 best_layer, best_head = gpt_layers - 1, ALL_HEADS
-if is_copy_lesson(view):  # open on the copy head, the one this lesson is about
+lesson = is_copy_lesson(view)
+if lesson:  # open on the copy head, the one this lesson is about
     scores = induction_scores(right_trace.trace, gpt.tokenizer.unk_id)
     if scores.queries:
         best_layer, best_head = (int(i) for i in np.unravel_index(np.argmax(scores.scores), scores.scores.shape))
@@ -108,6 +105,10 @@ sources = memory_for(recurrent, left_trace, layer)
 attention = head_weights(right_trace.trace, gpt_layer, None if head == ALL_HEADS else head)
 heads_named = "mean of its heads" if head == ALL_HEADS else f"head {head}"
 memory_word = MEMORY_NAME[family].replace("_", " ")
+# each model's row measures at every token, once a run: the token's part, the chart and the copy
+# lesson's caption read them
+back = {names[0]: distance_back(sources.shares), names[1]: distance_back(attention)}
+recent = {names[0]: recent_share(sources.shares, RECENT), names[1]: recent_share(attention, RECENT)}
 
 
 def predictions(run: Run, text_trace: TextTrace, token: int, name: str) -> None:
@@ -149,11 +150,10 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     rows = {names[0]: sources.shares[token], names[1]: attention[token]}
     st.plotly_chart(figure_rows(rows, labels, token), width="stretch", key="cmp_rows")
     metrics = st.columns(4)
-    for index, (name, matrix) in enumerate(zip(names, (sources.shares, attention), strict=True)):
-        metrics[2 * index].metric(f"{name}: tokens back", f"{distance_back(matrix)[token]:.1f}",
+    for index, name in enumerate(names):
+        metrics[2 * index].metric(f"{name}: tokens back", f"{back[name][token]:.1f}",
                                   help="On average, how many tokens before this one its row's share sits.")
-        metrics[2 * index + 1].metric(f"{name}: on the last {RECENT} tokens",
-                                      f"{recent_share(matrix, RECENT)[token]:.0%}",
+        metrics[2 * index + 1].metric(f"{name}: on the last {RECENT} tokens", f"{recent[name][token]:.0%}",
                                       help="The share on this token and the two before it.")
     st.caption(f"Bars: the two rows of the maps above, token by token. What the {names[0]} wrote "
                "can only fade once written (each keep gate is between 0 and 1), so an old step "
@@ -178,21 +178,20 @@ one_token(sources, attention)
 
 st.subheader("How far back, at every token")
 repeats = repeated_positions(right_trace.trace.ids, gpt.tokenizer.unk_id)
-if is_copy_lesson(view) and repeats:
+if lesson and repeats:
     opened = (f"the GPT opened on its copy head (layer {best_layer}, head {best_head}: the highest "
               "induction score, as on the Attention page); here, " if best_head != ALL_HEADS else "")
     st.caption(f"The copy lesson: each line repeats a span, and {opened}on the {len(repeats)} tokens "
                f"that repeat an earlier one, the GPT's row sits "
-               f"{distance_back(attention)[repeats].mean():.1f} tokens back on average and the "
-               f"{names[0]}'s {distance_back(sources.shares)[repeats].mean():.1f}. Trained for it: "
+               f"{back[names[1]][repeats].mean():.1f} tokens back on average and the "
+               f"{names[0]}'s {back[names[0]][repeats].mean():.1f}. Trained for it: "
                f"the GPT {training_budget(gpt)}; the {names[0]} {training_budget(recurrent)}.")
-elif not is_copy_lesson(view):
+elif not lesson:
     st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
-              key="cmp_to_copy", on_click=_use_copy_lesson, icon=":material/content_copy:")
-distances = {names[0]: distance_back(sources.shares), names[1]: distance_back(attention)}
-st.plotly_chart(figure_distance_back(distances, labels, st.session_state.get(TOKEN)), width="stretch",
+              key="cmp_to_copy", on_click=use_copy_lesson, icon=":material/content_copy:")
+st.plotly_chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), width="stretch",
                 key="cmp_distance")
-means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in distances.items())
+means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in back.items())
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
            f"{means}. A row can only reach as far back as the token's position, so every line "
            f"starts at 0. Change the layer or head above, or the prompt in the sidebar, and compare.")

@@ -8,16 +8,11 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import tick_positions
+from lmviz.figures.labels import axis_ticks
 from lmviz.figures.style import ACCENT, FIXED_AXIS, LEGEND_ABOVE, TRAIN_COLOR, figure
 
 # the recurrent model is drawn first, the GPT second, on every chart of the page
 MODEL_COLORS = (TRAIN_COLOR, ACCENT)
-
-
-def _ticks(labels: list[str], count: int, max_labels: int = 32) -> dict[str, object]:
-    ticks = tick_positions(count, max_labels)
-    return {"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60}
 
 
 def figure_rows(rows: Mapping[str, np.ndarray], labels: list[str], query: int) -> go.Figure:
@@ -30,7 +25,7 @@ def figure_rows(rows: Mapping[str, np.ndarray], labels: list[str], query: int) -
     # redrawn on every token move: fixed margins
     return figure(bars, None, height=320, barmode="group", legend=LEGEND_ABOVE,
                   margin={"l": 50, "r": 20, "t": 40, "b": 90},
-                  xaxis={**_ticks(labels, len(keys)), **FIXED_AXIS},
+                  xaxis={**axis_ticks(labels, len(keys)), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": "share", "rangemode": "tozero", **FIXED_AXIS})
 
 
@@ -49,5 +44,5 @@ def figure_distance_back(distances: Mapping[str, np.ndarray], labels: list[str],
                        "y0": 0, "y1": 1, "line": {"color": "#888", "width": 1, "dash": "dot"}})
     return figure(lines, None, height=300, shapes=shapes, legend=LEGEND_ABOVE,
                   margin={"l": 50, "r": 20, "t": 40, "b": 90},
-                  xaxis={**_ticks(labels, len(labels)), **FIXED_AXIS},
+                  xaxis={**axis_ticks(labels, len(labels)), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": "tokens back (average)", "rangemode": "tozero", **FIXED_AXIS})

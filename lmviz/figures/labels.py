@@ -31,6 +31,12 @@ def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
     return list(range(0, count, stride))
 
 
+def axis_ticks(labels: list[str], count: int, max_labels: int = 32) -> dict[str, object]:
+    """Plotly tickvals/ticktext for positions 0..count-1, at most `max_labels` of them labelled."""
+    ticks = tick_positions(count, max_labels)
+    return {"tickvals": ticks, "ticktext": [labels[i] for i in ticks]}
+
+
 def current_token_html(encoding: Encoding, text: str, current: int | None) -> str:
     """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
     chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]

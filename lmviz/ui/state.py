@@ -32,6 +32,7 @@ from lmviz.presets import (
     View,
     clean_link,
     configs,
+    copy_lesson,
     parse_params,
     to_params,
 )
@@ -225,6 +226,11 @@ def share_link(view: View) -> str:
     page = (st.context.url or "").split("?")[0]
     params = to_params(view)
     return page + ("?" + urlencode(params) if params else "")
+
+
+def use_copy_lesson() -> None:
+    """A button's callback: the copy lesson's corpus, GPT training and repeating prompt."""
+    apply_view(copy_lesson(current_view()))
 
 
 def set_prompt(text: str) -> None:
