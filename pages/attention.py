@@ -18,7 +18,7 @@ from lmviz.figures.labels import counted, current_token_html, markdown_text, sho
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import steepest_drop
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -41,7 +41,7 @@ def _show_head(layer: int, head: int) -> None:
     st.session_state[HEAD] = head
 
 
-st.title("4 · Attention — every token looks back")
+st.title(heading("pages/attention.py"))
 st.markdown(
     "In a transformer each token builds a **query** (what am I looking for?), a **key** (what do I "
     "contain?) and a **value** (what do I pass on?). A head compares one token's query with the key "

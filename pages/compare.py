@@ -26,7 +26,7 @@ from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -51,7 +51,7 @@ LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_t
 RECENT = 3  # "the last few tokens": the token itself and the two before it
 ALL_HEADS = -1
 
-st.title("5 · Side by side — two ways to remember")
+st.title(heading("pages/compare.py"))
 view = current_view()
 family = view.model if view.model in SPLITTABLE else "lstm"
 st.markdown(

@@ -21,7 +21,7 @@ from lmviz.figures.embeddings import (
 )
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -36,7 +36,7 @@ require_app()
 NEIGHBOURS = 10
 MAX_HEATMAP_TOKENS = 60
 
-st.title("2 · Embeddings — ids become vectors")
+st.title(heading("pages/embeddings.py"))
 st.markdown(
     "Every token id picks one row of a learned table: its **embedding**, a short list of numbers. "
     "Nobody tells the model what these numbers mean; training nudges tokens that are used in "

@@ -20,7 +20,7 @@ from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
 from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     apply_view,
@@ -171,7 +171,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 
 
-st.title("3 · LSTM gates — memory, one step at a time")  # the navigation's words
+st.title(heading("pages/lstm.py"))
 view = current_view()
 family = recurrent_family(view)
 st.markdown(INTRO[family])

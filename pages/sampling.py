@@ -17,7 +17,7 @@ from lmviz.ui.generation import (
     logits_for,
     sampling_config,
 )
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -36,7 +36,7 @@ COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked fo
 DRAW = "sampling_draw"  # presses of "Generate again": each draws anew, reproducibly
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
-st.title("6 · Sampling — from probabilities to text")
+st.title(heading("pages/sampling.py"))
 st.markdown(
     "The model ends with one score (a *logit*) per token of its vocabulary; softmax turns the "
     "scores into probabilities and **sampling picks one token**, which is appended to the text "

@@ -15,7 +15,7 @@ from lmviz.figures.tokens import (
 )
 from lmviz.presets import RANGES, View
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
-from lmviz.ui.lesson import next_step
+from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, require_app
 from lmviz.ui.tokens import trained_tokenizer
 
@@ -55,7 +55,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
                      width="stretch")
 
 
-st.title("1 · Tokenization — text becomes ids")
+st.title(heading("pages/tokenization.py"))
 st.markdown(
     "A model cannot read letters: it reads **token ids**, each the row number of a vector it "
     "learned. **Characters** give a tiny vocabulary but long sequences, so the model must "

@@ -17,6 +17,7 @@ from lmviz.run_compare import (
     target_loss,
     unknown_note,
 )
+from lmviz.ui.lesson import heading
 from lmviz.ui.state import contexts, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -43,7 +44,7 @@ RUN_COLUMNS = {
     "sample": st.column_config.TextColumn(width="large"),
 }
 
-st.title("7 · Training — watch the loss fall")
+st.title(heading("pages/training.py"))
 st.markdown(
     "Training shows the model windows of the corpus, measures how surprised it is by each next "
     "token (the **loss**), and nudges every weight against its gradient. The settings in the "

@@ -28,14 +28,23 @@ LESSON = (
 )
 
 
+def _index(path: str) -> int:
+    return [step.path for step in LESSON].index(path)
+
+
+def heading(path: str) -> str:
+    """The page's title: the navigation's words and what the step does."""
+    step = LESSON[_index(path)]
+    return f"{step.title} — {step.tagline}"
+
+
 def step_link(step: Step, prefix: str = "") -> None:
-    st.page_link(step.path, label=f"{prefix}{step.title} — {step.tagline}", icon=step.icon)
+    st.page_link(step.path, label=prefix + heading(step.path), icon=step.icon)
 
 
 def next_step(path: str) -> None:
     """A link to the step after the page at `path` (none after the last)."""
-    paths = [step.path for step in LESSON]
-    index = paths.index(path)
+    index = _index(path)
     if index + 1 < len(LESSON):
         st.divider()
         step_link(LESSON[index + 1], prefix="Next: ")
