@@ -125,9 +125,9 @@ def stepper() -> None:
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
     if config is None:
         return  # the settings above already say why
-    run = run_for(view) if view.prompt.strip() else None
+    run = run_for(view, quiet=True) if view.prompt.strip() else None
     if run is None:
-        return
+        return  # the next-token part above says why
     st.subheader("Step by step: sample it yourself")
     st.caption(f"Each click samples with the settings above and the seed: the same seed gives "
                f"the same tokens, so the text grows by one token per click. {SHADING}")
@@ -180,7 +180,7 @@ def comparison() -> None:
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
-            model_run = run_for(view, family)
+            model_run = run_for(view, family, quiet=family == view.model)  # said above if so
             seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own (what a link shows)
             result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, seed) if model_run else None
             if model_run is None or result is None:

@@ -108,7 +108,7 @@ def require_app() -> None:
         return
     PagesManager.uses_pages_directory = False
     app = Path(__file__).resolve().parents[2] / "app.py"
-    exec(compile(app.read_text(encoding="utf-8"), str(app), "exec"), {"__name__": "__main__"})
+    exec(compile(app.read_text(encoding="utf-8"), str(app), "exec"), {"__name__": "__main__", "__file__": str(app)})
     st.stop()
 
 
@@ -292,8 +292,11 @@ def finished_run(view: View, key: str) -> Run | None:
     return store_for(view).get(key)
 
 
-def run_for(view: View, family: str | None = None, device: str = "auto") -> Run | None:
-    """The finished run for a view, training it first (with progress) if no one has yet."""
+def run_for(view: View, family: str | None = None, device: str = "auto",
+            quiet: bool = False) -> Run | None:
+    """The finished run for a view, training it first (with progress) if no one has yet; None
+    when training failed or diverged, which is said on the page unless `quiet` (a part of the
+    page below one that already said it)."""
     job = submit(view, family, device)
     if job is None:
         return None
@@ -302,14 +305,17 @@ def run_for(view: View, family: str | None = None, device: str = "auto") -> Run 
         live_training(job, f"Training the {MODEL_LABELS[family or view.model]} for this view",
                       compact=True)
     if job.state == "failed":
-        st.error(f"Training failed: {job.error}")
+        if not quiet:
+            st.error(f"Training failed: {job.error}")
         return None
     run = job.run
     if run is not None and not run.usable:
-        st.error("Training diverged (the loss exploded to NaN or far above a random guess) with "
-                 "the Training page's settings: " + ", ".join(training_changes(view) or ["the defaults"])
-                 + ". Press **Reset the training settings** in the sidebar, or lower the learning "
-                 "rate or turn gradient clipping on, on the Training page.")
+        if not quiet:
+            settings = ", ".join(training_changes(view) or ["the defaults"])
+            st.error(f"Training the {MODEL_LABELS[family or view.model]} diverged (the loss exploded "
+                     f"to NaN or far above a random guess) with the Training page's settings: "
+                     f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
+                     "the learning rate or turn gradient clipping on, on the Training page.")
         return None
     return run
 

@@ -182,3 +182,13 @@ def test_the_comparison_says_its_settings_and_generates_again_on_request() -> No
     fresh.button(key="sampling_compare_generate").click().run()
     fresh.button(key="sampling_compare_generate").click().run()
     assert compared(fresh) == compared(at)
+
+
+def test_a_blown_up_training_is_said_once_per_model() -> None:
+    """The next-token part, the comparison and the stepper all need the run: a diverged one is
+    said once for the page's model, and once for the other model of the comparison."""
+    at = open_page(lr="3", clip="0")
+    said = [e.value for e in at.error]
+    assert len(said) == 2 and all("diverged" in s and "learning rate 3, clipping off" in s for s in said)
+    assert said[0].startswith("Training the LSTM") and said[1].startswith("Training the GPT")
+    assert len(at.get("plotly_chart")) == 0 and compared(at) == []
