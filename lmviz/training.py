@@ -136,17 +136,16 @@ class Training:
 
     def _blowup_events(self, first_step: int, losses: list[float], norms: list[float],
                        seconds: float) -> list[Event]:
-        """One event per step from first_step up to the first that diverged, the last marked so."""
+        """If a step from first_step on diverged: one event per step up to the first that did,
+        the last marked so (how it blew up); else no events."""
         config, tokens = self.train_config, self.train_config.batch_size * self.model_config.context
-        events = []
-        for step, (loss, norm) in enumerate(zip(losses, norms, strict=True), first_step):
-            diverged = self._diverged(loss, norm)
-            events.append(Event(step, config.steps, loss, None, norm, lr_at(step - 1, config),
-                                step * tokens / seconds, seconds,
-                                outcome="diverged" if diverged else None))
-            if diverged:
-                break
-        return events
+        pairs = list(zip(losses, norms, strict=True))
+        blown = next((n for n, pair in enumerate(pairs) if self._diverged(*pair)), None)
+        if blown is None:
+            return []
+        return [Event(step, config.steps, loss, None, norm, lr_at(step - 1, config),
+                      step * tokens / seconds, seconds, outcome="diverged" if step == first_step + blown else None)
+                for step, (loss, norm) in enumerate(pairs[:blown + 1], first_step)]
 
     def __iter__(self) -> Iterator[Event]:
         config = self.train_config
@@ -193,9 +192,9 @@ class Training:
             first_step, logged_steps = logged_steps + 1, step
             train_loss, norm = sum(losses) / since, norms[-1]
             seconds = time.perf_counter() - started
-            if any(map(self._diverged, losses, norms)):
-                outcome = "diverged"  # every step since the last log point: how it blew up
-                blowup = self._blowup_events(first_step, losses, norms, seconds)
+            blowup = self._blowup_events(first_step, losses, norms, seconds)
+            if blowup:
+                outcome = "diverged"
                 history.extend(blowup)
                 yield from blowup
                 break
