@@ -1,5 +1,7 @@
 """lmviz: watch small language models think. Entry point and navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from lmviz.ui.lesson import LESSON
@@ -16,6 +18,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+st.html(Path(__file__).parent / "assets" / "style.css")  # a stylesheet: takes no room on the page
 init_session()
 # The sampling page's settings rerun only a fragment of it, which leaves the sidebar as it was:
 # that page shows the link to the view itself, next to those settings.

@@ -154,10 +154,10 @@ def query_latex(step: QueryStep, key: int) -> str:
     exponent = float(step.scaled[j]) - top
     lines = [
         rf"q_{{{t}}} \cdot k_{{{j}}} &= {step.scores[j]:.4f}",
-        rf"s_{{{t},{j}}} &= \frac{{q_{{{t}}} \cdot k_{{{j}}}}}{{\sqrt{{d}}}} = "
+        rf"s_{{{t},{j}}} &= \frac{{q_{{{t}}} \cdot k_{{{j}}}}}{{\sqrt{{d}}}} \\ &= "
         rf"\frac{{{step.scores[j]:.4f}}}{{\sqrt{{{step.head_size}}}}} = {step.scaled[j]:.4f}",
         rf"\max_{{m \le {t}}} s_{{{t},m}} &= {top:.4f}",
-        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}} - \max}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}} - \max}}}} = "
+        rf"w_{{{t},{j}}} &= \frac{{e^{{s_{{{t},{j}}} - \max}}}}{{\sum_{{m \le {t}}} e^{{s_{{{t},m}} - \max}}}} \\ &= "
         rf"\frac{{e^{{{exponent:.4f}}}}}{{{denominator:.4f}}} = {step.weights[j]:.4f}",
         rf"\textstyle\sum_{{m \le {t}}} w_{{{t},m}} &= {step.weight_sum:.6f}",
         rf"o_{{{t}}} &= \textstyle\sum_{{m \le {t}}} w_{{{t},m}}\, v_m, \quad \lVert o_{{{t}}} \rVert = "

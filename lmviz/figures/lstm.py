@@ -154,9 +154,9 @@ def equations_latex(step: RecurrentStep) -> str:
             _gate_line("f_t", r"\sigma", r"W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}", gates["forget_gate"]),
             _gate_line("g_t", r"\tanh", r"W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}", gates["candidate"]),
             _gate_line("o_t", r"\sigma", r"W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}", gates["output_gate"]),
-            (rf"c_t &= f_t \odot c_{{t-1}} + i_t \odot g_t = {f:.4f} \cdot {_n(step.c_prev)}"
+            (rf"c_t &= f_t \odot c_{{t-1}} + i_t \odot g_t \\ &= {f:.4f} \cdot {_n(step.c_prev)}"
              rf" + {i:.4f} \cdot {_n(g)} = {step.c:.4f}"),
-            rf"h_t &= o_t \odot \tanh(c_t) = {o:.4f} \cdot \tanh({step.c:.4f}) = {step.h:.4f}",
+            rf"h_t &= o_t \odot \tanh(c_t) \\ &= {o:.4f} \cdot \tanh({step.c:.4f}) = {step.h:.4f}",
         ]
     elif step.family == "gru":
         n = gates["candidate"]
@@ -167,7 +167,7 @@ def equations_latex(step: RecurrentStep) -> str:
             (r"n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn}))"
              rf" \\ &= \tanh({n.input_part:.4f} + {r:.4f} \cdot {_n(step.gru_hidden_raw)})"
              rf" = \tanh({n.pre_activation:.4f}) = {n.value:.4f}"),
-            (rf"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{{t-1}} = {1 - z:.4f} \cdot {_n(n.value)}"
+            (rf"h_t &= (1 - z_t) \odot n_t + z_t \odot h_{{t-1}} \\ &= {1 - z:.4f} \cdot {_n(n.value)}"
              rf" + {z:.4f} \cdot {_n(step.h_prev)} = {step.h:.4f}"),
         ]
     else:

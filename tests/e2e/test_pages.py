@@ -178,3 +178,19 @@ def test_lstm_unit_box_agrees_with_the_equations_after_an_empty_prompt(page, app
             prompt.press("Control+Enter")
     assert_no_exception(page)
     assert shown() == (box, said)
+
+
+@pytest.mark.parametrize("path", ["lstm", "attention"])
+def test_worked_equations_fit_a_phone_screen(page, app_server, path) -> None:
+    """The equations with this input's numbers end in their result: on a phone, the widest line
+    must not run past the screen (assets/style.css shrinks them), else the result scrolls away."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, f"{app_server}/{path}")
+    assert_no_exception(page)
+    equations = page.locator('[data-testid="stMarkdownContainer"] .katex-display').first
+    equations.wait_for()
+    ends, edge = equations.evaluate("""e => [
+      Math.max(...Array.from(e.querySelectorAll('.katex-html span'), s => s.getBoundingClientRect().right)),
+      e.getBoundingClientRect().right]""")
+    # KaTeX's struts reach a pixel or two past the last glyph; a cut result is tens of pixels
+    assert ends <= edge + 4, f"the equations end at {ends:.0f} px, their box at {edge:.0f} px"
