@@ -20,11 +20,12 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from lmviz.ui.lesson import LESSON
 from tests.e2e.browser import CHROMIUM_ARGS, CHROMIUM_PATH, EXCEPTION, VIEWPORT, track_runs
 from tests.e2e.conftest import REPO_ROOT, _free_port, _healthy, _stop
 
 STARTUP_TIMEOUT_S = 120
-PAGES = ["", "tokenization", "embeddings", "lstm", "attention", "sampling", "training"]
+PAGES = ["", *(step.url_path for step in LESSON)]  # home, then every lesson page in order
 
 
 @dataclass

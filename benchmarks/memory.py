@@ -5,7 +5,7 @@ streamlit process and all its descendants, read from /proc/<pid>/status, at each
   1. started: /_stcore/health ok and 1 s idle; no session yet, so the app script (torch,
      lmviz) has not been imported.
   2. 1 session: one browser context opened `/` and then clicked through the sidebar to every
-     page (/, /tokenization, /embeddings, /lstm, /attention, /sampling, /training), waiting on
+     page (/ and every lesson page in the navigation's order), waiting on
      each until the harness's `wait_idle` saw its run finish and its charts drawn. Sidebar
      clicks keep one Streamlit session (a `goto` per page would open a new one each time).
   3. 5 sessions: four more contexts did the same; all five stay connected.
