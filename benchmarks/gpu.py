@@ -34,12 +34,13 @@ entropy of the training text (the loss of a model that ignores context), for the
 LSTM and default GPT exactly as the app trains them (`presets.configs(View(model=...),
 device=...)`: batch 32, context 64, 600 steps, 80-token samples at each evaluation), through the
 call the Training page makes: `RunStore.submit` starts the training in a background thread
-(`lmviz.jobs`), and this thread watches `job.events` the way the page's live view does (wakes on
-each event, at most every 0.4 s). The store is a fresh one per training with no shipped runs
+(`lmviz.jobs`), and this thread follows its events the way the page's live view does
+(`Job.looks`: at once, then at most every 0.4 s, so drawing never slows the training, and at
+once when it ends). The store is a fresh one per training with no shipped runs
 (the app ships the default runs, so pressing Train there shows them at once). The clock runs
 from `submit` to the watcher holding the first event with a validation loss at or below the
 target: thread start, Training's data prep, model init, every step, every validation pass and
-sample before it, and the event's hand-over. Then the job is cancelled. `train s` is the event's
+sample before it, and the wait for the viewer's next look (up to 0.4 s). Then the job is cancelled. `train s` is the event's
 own `seconds` (Training's clock, steps and evaluations only). Validation only happens every
 eval_every steps, so `at step` is the resolution: each model runs with the app's eval_every
 (steps // 10 = 60: what a visitor sees) and with every 25 steps (`--eval-every`) to place the
@@ -86,7 +87,6 @@ from lmviz.training import Training
 LSTM_CONTEXT, GPT_CONTEXT, GPT_LAYERS, GPT_HEADS, GPT_WIDTH = 64, 128, 4, 4, 128
 APP_LOG_EVERY = configs(View())[2].log_every  # 12: the app's default 600 steps // 50
 APP_PARALLEL = 2  # lmviz.ui.state.MAX_PARALLEL_TRAININGS (that module imports streamlit)
-REDRAW_SECONDS = 0.4  # lmviz.ui.train_view.REDRAW_SECONDS: the live view's longest wait
 LSTM_TARGET_SECONDS = 1.0  # the default LSTM's target on the H100
 QUICK_TTQ_GPT_STEPS = 60
 
@@ -198,10 +198,7 @@ def watch(text: str, tokenizer, model: ModelConfig, train: TrainConfig, target: 
     started = time.perf_counter()
     job = store.submit(text, "story", tokenizer, model, train)
     seen, crossed, last_val = 0, None, math.nan
-    while crossed is None:
-        job.wait(REDRAW_SECONDS)
-        done = job.done  # before reading the events: the last one lands before the state changes
-        events = list(job.events)
+    for events in job.looks():  # the live view's pace: at most every LOOK_EVERY_SECONDS
         for event in events[seen:]:
             if event.val_loss is None:
                 continue
@@ -212,7 +209,7 @@ def watch(text: str, tokenizer, model: ModelConfig, train: TrainConfig, target: 
                 job.cancel.set()
                 break
         seen = len(events)
-        if done:
+        if crossed is not None:
             break
     while not job.done:  # let the worker stop (at its next step) before the next measurement
         job.wait(1.0)
@@ -278,72 +275,99 @@ def shape_label(r: dict) -> str:
     return f"lstm {r['hidden']}"
 
 
-def print_table(result: dict) -> None:
-    info = result["info"]
-    print(f"{info['name']} ({info['device']}), torch {info['torch']}, {info['threads']} CPU "
-          f"thread(s); TF32: matmul {info['tf32_matmul']}, cuDNN {info['tf32_cudnn']} "
-          f"(float32 matmul precision '{info['float32_matmul_precision']}'"
-          + (f", cuDNN RNN fp32 '{info['cudnn_rnn_fp32_precision']}'" if "cudnn_rnn_fp32_precision" in info else "")
-          + ")" + (f"; CUDA {info['cuda']}, cuDNN {info['cudnn']}" if info["device"] == "cuda" else ""))
-    if result["rows"]:
-        print(f"\nms per training step, char tokens of 'story'; medians of {result['repeats']}; "
-              f"lmviz log_every {APP_LOG_EVERY}")
-        head = (f"{'shape':<13} {'batch':>5} {'ctx':>4} {'params':>9} {'steps':>5} {'lmviz ms':>9} "
-                f"{'plain ms':>9} {'ratio':>6} {'pair':>6} {'bf16 ms':>8} {'bf16 ×':>6} "
-                f"{'lmviz tok/s':>12}  verdict")
-        print(head)
-        print("-" * len(head))
-        for r in result["rows"]:
-            verdict = "ok" if r["ratio"] >= 1.0 else "BELOW 1.0"
-            print(f"{shape_label(r):<13} {r['batch']:>5} {r['context']:>4} {r['parameters']:>9,} "
-                  f"{r['steps']:>5} {cell(r['lmviz_ms'], 9, 2)} {cell(r['plain_ms'], 9, 2)} "
-                  f"{cell(r['ratio'], 6, 3)} {cell(r['pair_ratio'], 6, 3)} {cell(r['bf16_ms'], 8, 2)} "
-                  f"{cell(r['bf16_speedup'], 6, 2)} {cell(r['lmviz_tokens_per_s'], 12, 0)}  {verdict}")
-            for name, error in r["errors"].items():
-                print(f"    {name} failed: {error}")
-        print("ratio = plain ms/step ÷ lmviz ms/step (>= 1.0: lmviz at least as fast); pair = median "
-              "per-repetition ratio; bf16 × = lmviz fp32 ms ÷ lmviz bf16 ms (> 1.0: bf16 helps)")
-    if result["ttq"]:
-        print(f"\ntime to {TARGET_FRACTION:.0%} of the unigram entropy on 'story' through "
-              f"RunStore.submit (the Training page's call); medians of {result['ttq_repeats']} seed(s)")
-        head = (f"{'model':<17} {'params':>9} {'batch':>5} {'ctx':>4} {'eval':>4} {'target':>6} "
-                f"{'reached':>7} {'at step':>7} {'to target s':>11} {'train s':>7} {'val':>6}")
-        print(head)
-        print("-" * len(head))
-        for s in result["ttq"]:
-            eval_label = f"{s['eval_every']}" + ("*" if s["eval_every"] == s["app_eval_every"] else "")
-            if math.isfinite(s["seconds"]):
-                when = (f"{s['at_step']:>7.0f} {s['seconds']:>11.2f} {cell(s['train_seconds'], 7, 2)} "
-                        f"{cell(s['val_loss'], 6, 3)}")
-            else:
-                last = statistics.median(r["last_val_loss"] for r in s["runs"])
-                when = f"{'not reached in ' + str(s['steps']) + ' steps':>27} {'':>7} {cell(last, 6, 3)}"
-            print(f"{s['label']:<17} {s['parameters']:>9,} {s['batch']:>5} {s['context']:>4} "
-                  f"{eval_label:>4} {s['target']:>6.3f} {s['reached']:>3}/{s['seeds']:<3} {when}")
-            for r in s["runs"]:
-                if r["error"]:
-                    print(f"    failed: {r['error']}")
-        print("eval* = the app's eval_every (steps // 10); to target s = submit → the watcher holds "
-              "the crossing event (prep, init, steps, evaluations and samples included); train s = "
-              "the event's own clock")
-        for s in result["ttq"]:
-            if s["label"] == "lstm (default)" and s["eval_every"] == s["app_eval_every"]:
-                seconds = s["seconds"]
-                took = f"{seconds:.2f} s" if math.isfinite(seconds) else "not reached"
-                if info["device"] == "cuda":
-                    verdict = "met" if seconds <= LSTM_TARGET_SECONDS else "NOT met"
-                    print(f"\ndefault LSTM to target through the page's call: {took} (target <= "
-                          f"{LSTM_TARGET_SECONDS:.0f} s on the H100: {verdict})")
-                else:
-                    print(f"\ndefault LSTM to target through the page's call: {took} (the "
-                          f"<= {LSTM_TARGET_SECONDS:.0f} s target is for the H100)")
+def info_line(info: dict) -> str:
+    return (f"{info['name']} ({info['device']}), torch {info['torch']}, {info['threads']} CPU "
+            f"thread(s); TF32: matmul {info['tf32_matmul']}, cuDNN {info['tf32_cudnn']} "
+            f"(float32 matmul precision '{info['float32_matmul_precision']}'"
+            + (f", cuDNN RNN fp32 '{info['cudnn_rnn_fp32_precision']}'" if "cudnn_rnn_fp32_precision" in info else "")
+            + ")" + (f"; CUDA {info['cuda']}, cuDNN {info['cudnn']}" if info["device"] == "cuda" else ""))
+
+
+SHAPE_HEAD = (f"{'shape':<13} {'batch':>5} {'ctx':>4} {'params':>9} {'steps':>5} {'lmviz ms':>9} "
+              f"{'plain ms':>9} {'ratio':>6} {'pair':>6} {'bf16 ms':>8} {'bf16 ×':>6} "
+              f"{'lmviz tok/s':>12}  verdict")
+SHAPE_KEY = ("ratio = plain ms/step ÷ lmviz ms/step (>= 1.0: lmviz at least as fast); pair = median "
+             "per-repetition ratio; bf16 × = lmviz fp32 ms ÷ lmviz bf16 ms (> 1.0: bf16 helps)")
+TTQ_HEAD = (f"{'model':<17} {'params':>9} {'batch':>5} {'ctx':>4} {'eval':>4} {'target':>6} "
+            f"{'reached':>7} {'at step':>7} {'to target s':>11} {'train s':>7} {'val':>6}")
+TTQ_KEY = ("eval* = the app's eval_every (steps // 10); to target s = submit → the watcher holds "
+           "the crossing event (prep, init, steps, evaluations and samples included); train s = "
+           "the event's own clock")
+
+
+def shape_lines(r: dict) -> list[str]:
+    verdict = "ok" if r["ratio"] >= 1.0 else "BELOW 1.0"
+    return [f"{shape_label(r):<13} {r['batch']:>5} {r['context']:>4} {r['parameters']:>9,} "
+            f"{r['steps']:>5} {cell(r['lmviz_ms'], 9, 2)} {cell(r['plain_ms'], 9, 2)} "
+            f"{cell(r['ratio'], 6, 3)} {cell(r['pair_ratio'], 6, 3)} {cell(r['bf16_ms'], 8, 2)} "
+            f"{cell(r['bf16_speedup'], 6, 2)} {cell(r['lmviz_tokens_per_s'], 12, 0)}  {verdict}",
+            *(f"    {name} failed: {error}" for name, error in r["errors"].items())]
+
+
+def ttq_lines(s: dict) -> list[str]:
+    eval_label = f"{s['eval_every']}" + ("*" if s["eval_every"] == s["app_eval_every"] else "")
+    if math.isfinite(s["seconds"]):
+        when = (f"{s['at_step']:>7.0f} {s['seconds']:>11.2f} {cell(s['train_seconds'], 7, 2)} "
+                f"{cell(s['val_loss'], 6, 3)}")
+    else:
+        last = statistics.median(r["last_val_loss"] for r in s["runs"])
+        when = f"{'not reached in ' + str(s['steps']) + ' steps':>27} {'':>7} {cell(last, 6, 3)}"
+    lines = [f"{s['label']:<17} {s['parameters']:>9,} {s['batch']:>5} {s['context']:>4} "
+             f"{eval_label:>4} {s['target']:>6.3f} {s['reached']:>3}/{s['seeds']:<3} {when}",
+             *(f"    failed: {r['error']}" for r in s["runs"] if r["error"])]
+    if s["label"] == "lstm (default)" and s["eval_every"] == s["app_eval_every"]:
+        took = f"{s['seconds']:.2f} s" if math.isfinite(s["seconds"]) else "not reached"
+        goal = f"<= {LSTM_TARGET_SECONDS:.0f} s on the H100"
+        judged = ("met" if s["seconds"] <= LSTM_TARGET_SECONDS else "NOT met") if s["device"] == "cuda" else None
+        lines.append(f"    default LSTM to target through the page's call: {took} (target {goal}"
+                     + (f": {judged})" if judged else "; this is not a GPU)"))
+    return lines
+
+
+class Report:
+    """Prints each figure as soon as it is measured, flushed, so a crash or a time limit later
+    keeps what came before: a table, or with --json one JSON object per line ("info", then a
+    "shape" or "ttq" per measurement, an "error" per failed one, and "done")."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.heads_shown: set[str] = set()
+
+    def emit(self, kind: str, record: dict, lines: list[str], head: tuple[str, ...] = ()) -> None:
+        if self.as_json:
+            print(json.dumps({"kind": kind, **finite(record)}), flush=True)
+            return
+        if head and head[0] not in self.heads_shown:
+            self.heads_shown.add(head[0])
+            print("", *head, "-" * len(head[-1]), sep="\n")
+        print("\n".join(lines), flush=True)
+
+    def measured(self, kind: str, what: str, measure) -> None:
+        """One measurement; a failure is reported and the next one still runs."""
+        try:
+            record = measure()
+        except Exception as err:  # one failure must not lose the other figures
+            message = f"{type(err).__name__}: {str(err).splitlines()[0][:300] if str(err) else ''}"
+            self.emit("error", {"what": what, "error": message}, [f"{what} FAILED: {message}"])
+            return
+        if kind == "warmup":
+            return
+        if kind == "shape":
+            heading = (f"ms per training step, char tokens of 'story'; medians of {record['repeats']}; "
+                       f"lmviz log_every {APP_LOG_EVERY}")
+            self.emit(kind, record, shape_lines(record), (heading, SHAPE_HEAD))
+        else:
+            heading = (f"time to {TARGET_FRACTION:.0%} of the unigram entropy on 'story' through "
+                       f"RunStore.submit (the Training page's call); medians of {record['seeds']} seed(s)")
+            self.emit(kind, record, ttq_lines(record), (heading, TTQ_HEAD))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto (cuda if present), cuda or cpu")
     parser.add_argument("--quick", action="store_true", help="2 shapes, 3 steps, 1 seed: a smoke run")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per line, each printed as soon as it is measured")
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions and seeds")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per repetition")
     parser.add_argument("--gpt-batch", type=int, nargs="+", default=[64])
@@ -361,24 +385,29 @@ def main() -> None:
     eval_everies = [0] if args.quick else args.eval_every
     text = load_corpus("story")
     started = time.perf_counter()
-    rows = []
+    report = Report(args.json)
+    info = device_info(device)
+    report.emit("info", {**info, "command": " ".join(sys.argv), "repeats": repeats,
+                         "log_every": APP_LOG_EVERY}, [info_line(info)])
     if "steps" in args.parts:
-        rows = [bench_shape(text, shape, steps, warmup, repeats, device.type)
-                for shape in shapes(args.quick, args.gpt_batch)]
-    ttq = []
+        for shape in shapes(args.quick, args.gpt_batch):
+            report.measured("shape", f"{shape_label(shape)} batch {shape['batch']}",
+                            lambda shape=shape: bench_shape(text, shape, steps, warmup, repeats, device.type))
+        if not args.json:
+            print(SHAPE_KEY)
     if "ttq" in args.parts:
         views = ttq_views(args.quick)
-        warm_ttq(text, views, device.type)
-        ttq = [bench_ttq(text, label, view, device.type, every, repeats)
-               for label, view in views for every in eval_everies]
-    result = {"info": device_info(device), "command": " ".join(sys.argv), "repeats": repeats,
-              "ttq_repeats": repeats, "log_every": APP_LOG_EVERY, "rows": rows, "ttq": ttq,
-              "seconds": time.perf_counter() - started}
-    if args.json:
-        print(json.dumps(finite(result), indent=2))
-    else:
-        print_table(result)
-        print(f"\n({result['seconds']:.0f} s)")
+        report.measured("warmup", "time-to-quality warm-up", lambda: warm_ttq(text, views, device.type))
+        for label, view in views:
+            for every in eval_everies:
+                report.measured("ttq", f"{label}, eval every {every or 'app'}",
+                                lambda label=label, view=view, every=every: {
+                                    **bench_ttq(text, label, view, device.type, every, repeats),
+                                    "device": device.type})
+        if not args.json:
+            print(TTQ_KEY)
+    seconds = time.perf_counter() - started
+    report.emit("done", {"seconds": seconds}, [f"\n({seconds:.0f} s)"])
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def build_parser() -> ArgumentParser:
                        help="generate this many tokens at each evaluation, kept in the run's history (0: none)")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                       help="bf16: bfloat16 autocast for the forward pass (weights stay fp32)")
+                       help="bf16: bfloat16 autocast for the forward pass (a recurrent cell and the "
+                            "weights stay fp32)")
     train.add_argument("--out", default=None, help="folder to save the run in")
     train.set_defaults(func=cmd_train)
 

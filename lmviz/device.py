@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -32,3 +36,30 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested not in have:
         raise DeviceError(f"device {requested!r} is not available here (found: {', '.join(have)})")
     return torch.device(requested)
+
+
+_exact_lock = threading.Lock()
+_exact_users = 0
+_saved_tf32: tuple[bool, bool] = (False, True)
+
+
+@contextmanager
+def exact_float32() -> Iterator[None]:
+    """Plain fp32 on CUDA while inside: TF32 off for matrix products and for cuDNN (its LSTM
+    included), so traces and seeded samples give a GPU the CPU's numbers. The flags are
+    process-wide: the first to enter saves them and the last to leave restores them (trainings
+    in other threads may sample at the same time)."""
+    global _exact_users, _saved_tf32
+    with _exact_lock:
+        if _exact_users == 0:
+            _saved_tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        _exact_users += 1
+    try:
+        yield
+    finally:
+        with _exact_lock:
+            _exact_users -= 1
+            if _exact_users == 0:
+                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = _saved_tf32

@@ -8,8 +8,11 @@ it has let go (`Job.release`): one visitor's Cancel never cancels another's trai
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import Training
 
 SHIPPED_RUNS = ASSETS / "runs"
+LOOK_EVERY_SECONDS = 0.4  # how often a viewer looks at a training: a few redraws a second at most
 
 
 @dataclass
@@ -44,6 +48,27 @@ class Job:
         with self.changed:
             if not self.done:
                 self.changed.wait(timeout)
+
+    def sleep_until(self, deadline: float) -> None:
+        """Block until time.monotonic() reaches `deadline` or the job has ended; new events do
+        not wake it."""
+        with self.changed:
+            while not self.done and (left := deadline - time.monotonic()) > 0:
+                self.changed.wait(left)
+
+    def looks(self, every: float = LOOK_EVERY_SECONDS) -> Iterator[list[Event]]:
+        """The events so far, at once, then at most once every `every` seconds, and once more as
+        soon as the job ends: how a viewer follows a training without slowing it. Drawing on each
+        event would hold the GIL that the training thread needs to launch its GPU kernels (a
+        GPU step takes ~5 ms, so events can come many times a second)."""
+        looked = -math.inf
+        while True:
+            self.sleep_until(looked + every)
+            looked = time.monotonic()
+            done = self.done  # before reading the events: the last one lands before the state changes
+            yield list(self.events)
+            if done:
+                return
 
     def hold(self, holder: str) -> None:
         with self.changed:

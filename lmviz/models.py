@@ -98,7 +98,10 @@ class RecurrentLM(nn.Module):
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        out, _ = self.rnn(self.embedding(ids))  # (B, T, H)
+        # the cell always in fp32: under autocast, cuDNN's recurrent kernels run in fp16 whatever
+        # dtype was asked for (recasting the weights every step); only the head follows autocast
+        with torch.autocast(ids.device.type, enabled=False):
+            out, _ = self.rnn(self.embedding(ids))  # (B, T, H)
         return self.head(self.drop(out))  # (B, T, V)
 
     @torch.no_grad()

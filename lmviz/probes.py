@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lmviz.device import exact_float32
 from lmviz.models import Trace, max_trace_length
 from lmviz.run import Run, weights_on
 from lmviz.tokenizers import Encoding
@@ -60,7 +61,8 @@ def trace_text(run: Run, text: str, device: torch.device | None = None) -> TextT
             encoding = Encoding(encoding.ids[-limit:], encoding.pieces[-limit:],
                                 encoding.offsets[-limit:], [])
     model = weights_on(run, device or torch.device("cpu"))
-    return TextTrace(text, encoding, model.trace(encoding.ids), truncated)
+    with exact_float32():  # a GPU's trace equals the CPU's
+        return TextTrace(text, encoding, model.trace(encoding.ids), truncated)
 
 
 def embedding_weights(run: Run) -> tuple[np.ndarray, np.ndarray | None]:

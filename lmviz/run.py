@@ -41,7 +41,7 @@ class TrainConfig:
     eval_windows: int = 64
     sample_tokens: int = 80  # a sample at each evaluation; 0 for none
     device: str = "auto"
-    precision: str = "fp32"  # "bf16": forward and loss under bfloat16 autocast (weights stay fp32)
+    precision: str = "fp32"  # "bf16": forward under bfloat16 autocast (recurrent cells and weights stay fp32)
 
     def __post_init__(self) -> None:
         checks = [

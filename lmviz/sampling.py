@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from lmviz.device import exact_float32
 from lmviz.models import LanguageModel
 from lmviz.tokenizers import Tokenizer
 
@@ -133,7 +134,7 @@ class _LogitStream:
 
     def _advance(self, new_ids: list[int], fresh: bool = False) -> None:
         state = None if fresh else self.state
-        with torch.no_grad():
+        with torch.no_grad(), exact_float32():  # the same logits on a GPU as on a CPU
             tokens = torch.tensor([new_ids], device=self.device)
             if self.context:
                 logits, self.state = self.model.extend(tokens, state)

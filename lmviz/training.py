@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -156,11 +157,13 @@ class Training:
         context, batch = self.model_config.context, config.batch_size
         offsets = torch.arange(context + 1, device=device)  # (T+1,)
         # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32
-        autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+        autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if config.precision == "bf16"
+                    else contextlib.nullcontext())
         high = len(self.train_ids) - context - 1
-        # per-step loss and gradient norm since the last log point, read in one host sync there
-        step_losses = torch.zeros(config.log_every, device=device)
-        step_norms = torch.zeros(config.log_every, device=device)
+        # per-step loss and gradient norm since the last log point (device tensors), read in one
+        # host sync there
+        step_losses: list[torch.Tensor] = []
+        step_norms: list[torch.Tensor] = []
         history: list[Event] = []
         outcome = "finished"
         started = time.perf_counter()
@@ -182,13 +185,15 @@ class Training:
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
             optimizer.step()
-            step_losses[step - logged_steps - 1] = loss.detach()
-            step_norms[step - logged_steps - 1] = grad_norm
+            step_losses.append(loss.detach())
+            step_norms.append(grad_norm)
             last = step == config.steps
             if step % config.log_every and step % config.eval_every and not last:
                 continue
             since = step - logged_steps
-            losses, norms = torch.stack((step_losses[:since], step_norms[:since])).tolist()  # the sync
+            losses, norms = torch.stack((torch.stack(step_losses), torch.stack(step_norms))).tolist()  # the sync
+            step_losses.clear()
+            step_norms.clear()
             first_step, logged_steps = logged_steps + 1, step
             train_loss, norm = sum(losses) / since, norms[-1]
             seconds = time.perf_counter() - started

@@ -94,8 +94,9 @@ device_col, precision_col, train_col, cancel_col = st.columns([2, 2, 1, 1], vert
 device = device_col.selectbox("Device", available_devices(), key="device", persist_state="session",
                               help="Where the training runs; the first is the fastest found.")
 precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
-                        help="bf16: the forward pass in bfloat16 (weights, gradients and the "
-                             "optimizer stay fp32). Can be faster on a GPU with bf16 units; at these "
+                        help="bf16: the forward pass's matrix products in bfloat16 (an LSTM's, GRU's "
+                             "or RNN's cell stays fp32; weights, gradients and the optimizer stay "
+                             "fp32). Can be faster on a GPU with bf16 units; at these "
                              "sizes often not, and on a CPU usually slower.")
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:"):
     start_training(view, device)

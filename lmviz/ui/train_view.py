@@ -9,8 +9,6 @@ import streamlit as st
 from lmviz.figures.training import figure_grad_lr, figure_loss
 from lmviz.jobs import Job
 
-REDRAW_SECONDS = 0.4  # drawing never waits on training: we only look at the job's events
-
 
 def live_training(job: Job, label: str, compact: bool = False) -> None:
     """Watch a job until it ends. Any click reruns the page and stops watching, not training."""
@@ -19,9 +17,7 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
     chart = st.empty()
     sample_box = st.empty()
     drawn = -1
-    while True:
-        job.wait(REDRAW_SECONDS)
-        events = list(job.events)
+    for events in job.looks():  # drawing never waits on training: we only look at its events
         if job.state == "queued":
             status.info(f"{label}: waiting in line — other trainings are using the server.")
         elif events and len(events) != drawn:
@@ -39,8 +35,6 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
             drawn = len(events)
         elif not events:
             status.info(f"{label}: starting…")
-        if job.done:
-            break
     status.empty()
     bar.empty()
     chart.empty()  # the page draws the finished curves (render_history)

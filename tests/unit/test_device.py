@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lmviz.device import DEVICE_CHOICES, DeviceError, available_devices, pick_device
+from lmviz.device import DEVICE_CHOICES, DeviceError, available_devices, exact_float32, pick_device
 
 
 def test_auto_picks_the_best_available_device() -> None:
@@ -34,3 +34,18 @@ def test_unknown_device_raises() -> None:
 def test_cuda_without_cuda_raises() -> None:
     with pytest.raises(DeviceError, match="not available"):
         pick_device("cuda")
+
+
+def test_exact_float32_turns_tf32_off_inside_and_restores_it() -> None:
+    """The flags are process-wide: nested (or concurrent) users keep them off until the last
+    one leaves, which restores what was there before."""
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        with exact_float32():
+            with exact_float32():
+                assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+            assert not torch.backends.cudnn.allow_tf32  # the outer user is still inside
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before

@@ -3,13 +3,16 @@ never stops a training another session still wants."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from dataclasses import replace
 
 import pytest
 
 from lmviz.jobs import Job, RunStore
 from lmviz.models import ModelConfig
+from lmviz.run import Event
 from lmviz.tokenizers import TokenizerConfig
 from tests.unit.conftest import TINY_TRAIN
 
@@ -78,3 +81,39 @@ def test_a_cancel_before_the_start_fails_with_a_message(story: str) -> None:
     busy.release("a")
     assert finish(waiting).state == "failed" and waiting.error == "cancelled before it started"
     assert finish(busy).run is not None and busy.run.outcome == "cancelled"
+
+
+def _report(job: Job, step: int) -> None:
+    """What the training thread does at a log point: append an event and notify."""
+    job._update(events=[*job.events, Event(step, 100, 1.0, None, 1.0, 0.01, 1.0, 0.0)])
+
+
+def test_a_viewer_looks_at_most_every_interval_however_often_events_come() -> None:
+    """Drawing on each event would take the GIL from a fast GPU training: a viewer looks at once,
+    then at most every `every` seconds, and once more as soon as the training ends."""
+    job = Job(key="k", state="training")
+
+    def train() -> None:
+        for step in range(1, 61):  # an event every ~5 ms, for ~0.3 s
+            _report(job, step)
+            time.sleep(0.005)
+        job._update(state="done")
+
+    looks: list[tuple[float, int, bool]] = []
+    producer = threading.Thread(target=train)
+    producer.start()
+    for events in job.looks(every=0.1):
+        looks.append((time.monotonic(), len(events), job.done))
+    producer.join()
+    times = [at for at, _, _ in looks]
+    gaps = [b - a for a, b in itertools.pairwise(times[:-1])]  # the last look: at the end
+    assert all(gap >= 0.1 for gap in gaps), gaps
+    assert len(looks) <= 2 + (times[-1] - times[0]) / 0.1  # not one look per event (60 of them)
+    assert looks[-1][1:] == (60, True)  # the last look sees every event, after the end
+
+
+def test_a_viewer_of_an_ended_training_looks_once() -> None:
+    job = Job(key="k", state="training")
+    _report(job, 1)
+    job._update(state="done")
+    assert list(job.looks(every=3600)) == [job.events]  # at once, not in an hour

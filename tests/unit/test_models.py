@@ -210,3 +210,17 @@ def test_model_config_rejects_bad_values(settings: dict, message: str) -> None:
 
 def test_heads_only_matter_for_gpt() -> None:
     assert ModelConfig(family="lstm", hidden_size=30, heads=4).to_dict()["hidden_size"] == 30
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
+def test_a_recurrent_cell_stays_fp32_under_autocast(family: str) -> None:
+    """bf16 training: under autocast cuDNN would run the cell in fp16 (and recast its weights at
+    every step); the cell runs in fp32 and only the output layer follows autocast."""
+    model = build_model(ModelConfig(family=family, hidden_size=16, context=8))
+    seen: list[torch.dtype] = []
+    model.rnn.register_forward_hook(lambda module, inputs, output: seen.append(output[0].dtype))
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(ids)
+    assert seen == [torch.float32] and logits.dtype == torch.bfloat16
+    torch.testing.assert_close(logits.float(), model(ids), atol=0.05, rtol=0.05)
