@@ -117,10 +117,23 @@ def run_row(run: Run, sample: str | None) -> dict:
 class Blowup:
     step: int
     loss: float  # the train loss that gave it away (may be inf or nan)
-    grad_norm: float
+    grad_norm: float  # at that step (may be inf or nan)
     lr: float
     best_loss: float | None  # the lowest train loss before it
     uniform_loss: float  # ln V: the loss of guessing uniformly
+    peak_grad_norm: float | None  # the largest finite gradient norm of the training
+    peak_step: int | None
+
+    def gradient_words(self) -> str:
+        """What the gradient norm did, as the chart shows it: its peak, and its value at the stop
+        when that was not the peak."""
+        end = f"{self.grad_norm:.3g}" if math.isfinite(self.grad_norm) else str(self.grad_norm)
+        if self.peak_grad_norm is None:
+            return f"the gradient norm was {end}"
+        if self.peak_step == self.step:
+            return f"the gradient norm peaked at {self.peak_grad_norm:.3g} there"
+        return (f"the gradient norm peaked at {self.peak_grad_norm:.3g} at step {self.peak_step} "
+                f"and was {end} at the stop")
 
 
 def blowup(run: Run) -> Blowup | None:
@@ -129,8 +142,11 @@ def blowup(run: Run) -> Blowup | None:
         return None
     last = run.history[-1]
     before = [e.train_loss for e in run.history[:-1] if math.isfinite(e.train_loss)]
+    norms = [e for e in run.history if math.isfinite(e.grad_norm)]
+    peak = max(norms, key=lambda e: e.grad_norm) if norms else None
     return Blowup(last.step, last.train_loss, last.grad_norm, last.lr,
-                  min(before) if before else None, math.log(run.model_config.vocab_size))
+                  min(before) if before else None, math.log(run.model_config.vocab_size),
+                  peak.grad_norm if peak else None, peak.step if peak else None)
 
 
 @dataclass(frozen=True)
@@ -165,12 +181,16 @@ class Overfit:
 
 def overfitting(history: Sequence[Event], rise: float = 0.02) -> Overfit | None:
     """Where the validation loss bottomed out, when it ended more than `rise` (a fraction) above
-    it; None when it was lowest at the end (or within that margin of it)."""
+    it while the training loss kept falling: the model memorised. None when validation was
+    lowest at the end (or within that margin of it), or when the training loss rose too (the
+    training went wrong, e.g. a learning rate too high: not memorising)."""
     evaluated = [e for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
     if len(evaluated) < 2:
         return None
     best, last = min(evaluated, key=lambda e: e.val_loss), evaluated[-1]
     if best.step == last.step or last.val_loss <= best.val_loss * (1 + rise):
+        return None
+    if not last.train_loss < best.train_loss:  # NaN or a rise: not memorising
         return None
     return Overfit(best.step, best.val_loss, last.step, last.val_loss)
 
@@ -180,13 +200,10 @@ def learning_story(history: Sequence[Event]) -> str:
     found = overfitting(history)
     if found is None:
         return "It fell while the model trained."
-    train = {e.step: e.train_loss for e in history}
-    kept_falling = train.get(found.last_step, math.inf) < train.get(found.best_step, -math.inf)
     return (f"Validation (red) was lowest at step {found.best_step} ({found.best_loss:.2f}) and rose "
-            f"to {found.last_loss:.2f} by step {found.last_step}"
-            + (", while the training loss kept falling" if kept_falling else "")
-            + ": the model began to memorise its training text instead of learning what carries "
-            "over (overfitting). More text, fewer steps or dropout help.")
+            f"to {found.last_loss:.2f} by step {found.last_step}, while the training loss kept "
+            "falling: the model began to memorise its training text instead of learning what "
+            "carries over (overfitting). More text, fewer steps or dropout help.")
 
 
 def unknown_note(run: Run, least: float = 0.01) -> str | None:

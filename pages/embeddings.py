@@ -74,8 +74,8 @@ st.subheader(f"The whole vocabulary in {dims}-D")
 coords, ratio = pca(tokens, dims)
 st.plotly_chart(figure_embedding_scatter(coords, vocab, ratio), width="stretch", key="emb_scatter")
 st.caption(f"PCA turns {tokens.shape[1]} dimensions into {dims} that keep "
-           f"**{100 * ratio.sum():.0f}% of the variance** "
-           f"({', '.join(f'PC{i + 1} {100 * r:.0f}%' for i, r in enumerate(ratio))}). "
+           f"**{100 * ratio.sum():.1f}% of the variance** "  # one decimal: the parts add up
+           f"({', '.join(f'PC{i + 1} {100 * r:.1f}%' for i, r in enumerate(ratio))}). "
            "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
            "What the flat picture leaves out can still separate tokens: the neighbours below "
            "are measured in all the dimensions. Hover a point for its token and id.")

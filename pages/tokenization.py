@@ -48,8 +48,11 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         else:
             show_chips(merge_html(step, tokenizer.index, whitespace=True))  # "␣" + "b", not " " + "b"
         show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
-        st.caption(f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** "
-                   f"({len(prompt)} characters at k = 0). Outlined chips were made by merge {k}.")
+        made = (f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** ({len(prompt)} "
+                f"characters at k = 0). Outlined chips were made by merge {k}." if k else
+                f"Before any of the {total} merges the prompt is **{len(step.pieces)} tokens**, one per "
+                "character. Move k to merge the most frequent pairs.")
+        st.caption(made)
     with right:
         st.dataframe(merge_rows(tokenizer.merges, k, pieces=step.pieces), hide_index=True,
                      width="stretch")

@@ -113,10 +113,10 @@ def diverged_lesson(run: Run) -> None:
     before = f"from {found.best_loss:.2f} " if found.best_loss is not None else ""
     st.error(
         f"**The training diverged at step {found.step}.** The loss went {before}to "
-        f"{found.loss:.3g} — worse than guessing uniformly ({found.uniform_loss:.2f}) — and the "
-        f"gradient norm reached {found.grad_norm:.3g}. With learning rate {run.train_config.lr:g} "
-        "the updates grew too large: each step overshot, the next gradient was larger, the next "
-        "step larger still, until the numbers blew up (exploding gradients).",
+        f"{found.loss:.3g} — worse than guessing uniformly ({found.uniform_loss:.2f}) — and "
+        f"{found.gradient_words()}. With learning rate {run.train_config.lr:g} each update was "
+        "too large: a step overshot the low ground it was heading for and landed higher up the "
+        "loss surface, where the next steps overshot again, until the loss ran away.",
         icon=":material/local_fire_department:",
     )
     st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default) and turn "
@@ -182,8 +182,8 @@ if current is None and started_training() is not None:
     st.info("The settings have changed since your last training: press **Train** to train these. "
             "Your earlier runs are in the table below.", icon=":material/tune:")
 elif current is None:
-    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 3 "
-            "or 10 for the learning rate with clipping off to watch a training blow up.")
+    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 10 "
+            "for the learning rate with clipping off to watch a training blow up.")
 elif current.left:
     st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "
             "training goes on for them: one visitor's Cancel never stops another's. Press "
@@ -200,4 +200,4 @@ if rows:
     st.subheader("Runs you trained this session")
     st.caption("Compare: which setting lowered the validation loss, and what did it cost?")
     st.dataframe(rows, hide_index=True, width="stretch", column_config=RUN_COLUMNS,
-                 column_order=RUN_ORDER, key="train_runs")
+                 column_order=RUN_ORDER, placeholder="—", key="train_runs")

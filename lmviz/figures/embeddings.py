@@ -44,7 +44,7 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
                        "line": {"width": 0.5, "color": "white"}},
             "hovertemplate": "%{text} · id %{customdata}<extra>" + kind + "</extra>",
         })
-    names = [f"PC{i + 1} ({100 * r:.0f}% of variance)" for i, r in enumerate(ratio[:dims])]
+    names = [f"PC{i + 1} ({100 * r:.1f}% of variance)" for i, r in enumerate(ratio[:dims])]
     if dims == 2:
         axes = {"xaxis": {"title": names[0], "zeroline": False},
                 "yaxis": {"title": names[1], "zeroline": False}}

@@ -10,6 +10,10 @@ import plotly.graph_objects as go
 from lmviz.figures.style import ACCENT, MUTED, TRAIN_COLOR, VAL_COLOR, figure
 from lmviz.run import Event
 
+# a log axis spanning less than a decade labels its ticks by their first digit alone ("2, 3, ..., 9,
+# 1, 2" for 0.2 ... 2); a tick format makes Plotly print every tick's value (0.2, 0.3, ..., 2)
+LOG_AXIS = {"type": "log", "tickformat": "~g"}
+
 
 def _finite(values: Sequence[float | None]) -> list[float | None]:
     return [v if v is not None and math.isfinite(v) else None for v in values]
@@ -56,7 +60,7 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
          "yaxis": "y2", "line": {"color": TRAIN_COLOR, "dash": "dash"}},
     ]
     return figure(traces, "Gradient norm and learning rate", height=300, xaxis={"title": "step"},
-                  yaxis={"title": "gradient norm", "type": "log"},
+                  yaxis={"title": "gradient norm", **LOG_AXIS},
                   # its own round ticks: Plotly 7 syncs an overlaying axis to the left one's grid,
                   # which put the rates at uneven values (0.00912, 0.00679, ...)
                   yaxis2={"title": "learning rate", "overlaying": "y", "side": "right",
@@ -80,4 +84,4 @@ def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
         labels.append(_label("stopped: diverged", stop, 1, "x", "y domain", "top"))
     return figure([loss], "Where the training blew up", height=300, shapes=shapes, annotations=labels,
                   showlegend=False, xaxis={"title": "step"},
-                  yaxis={"title": "loss (log scale)", "type": "log"})
+                  yaxis={"title": "loss (log scale)", **LOG_AXIS})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +33,9 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     assert {t["name"] for t in scatter["data"]} <= {"letter", "digit", "space", "punctuation", "other"}
     assert "word" not in {t["name"] for t in scatter["data"]}  # a char vocabulary has no words
     assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
-    assert any("of the variance" in c.value for c in at.caption)
+    said = next(c.value for c in at.caption if "of the variance" in c.value)
+    total, *parts = (float(x) for x in re.findall(r"(\d+\.\d)%", said))
+    assert len(parts) == 2 and abs(sum(parts) - total) <= 0.1  # the parts add up to the total
     # counted, not claimed: 8 of 10 letters against 7.1 by chance is no difference worth a word
     assert any("are a letter like “e”, about as many as 10 tokens picked at random" in c.value
                for c in at.caption)

@@ -56,6 +56,8 @@ def test_merge_stepper_extremes() -> None:
     assert not at.exception
     assert chips(at)[-1].count('class="lmviz-chip"') == len(DEFAULT_PROMPT)
     assert any("no merges yet" in m.value for m in at.markdown)
+    assert any(f"**{len(DEFAULT_PROMPT)} tokens**, one per character" in c.value for c in at.caption)
+    assert not any("merge 0" in c.value for c in at.caption)  # no merge 0 made anything
     last = int(at.slider(key="bpe_step").max)
     at.slider(key="bpe_step").set_value(last).run()
     assert not at.exception

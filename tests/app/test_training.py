@@ -129,11 +129,14 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
     at = open_page(lr="10", clip="0", steps="30")
     at.button(key="train").click().run()
     assert not at.exception
-    assert any("diverged" in e.value and "updates grew too large" in e.value for e in at.error)
+    assert any("diverged" in e.value and "each update was too large" in e.value
+               and "gradient norm peaked at" in e.value for e in at.error)
     assert any("What to try" in w.value and "clipping" in w.value for w in at.warning)
+    assert not any("overfitting" in c.value for c in at.caption)  # a blow-up is not memorising
     assert metric(at, "Validation loss") == "—"
     assert len(at.get("plotly_chart")) == 3  # where it blew up + loss + gradient norm / lr
     assert runs_table(at)["outcome"].tolist() == ["diverged"]
+    assert at.dataframe[-1].proto.placeholder == "—"  # its missing val loss reads "—", not "None"
 
 
 def test_a_cancelled_job_in_the_session_is_shown_as_cancelled() -> None:

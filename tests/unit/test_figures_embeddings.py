@@ -50,7 +50,7 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)  # a word is not drawn as a letter
     assert "%{customdata}" in letters.hovertemplate and letters.mode == "markers+text"
     if dims == 2:
-        assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.0f}% of variance)"
+        assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.1f}% of variance)"
     else:
         assert fig.layout.scene.zaxis.title.text.startswith("PC3 (")
 

@@ -106,6 +106,10 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     found = blowup(diverged)
     assert found is not None and found.step == 5 and math.isnan(found.loss)
     assert found.grad_norm == math.inf and found.best_loss == 2.0
+    assert (found.peak_grad_norm, found.peak_step) == (1.0, 1)  # the largest finite one, first seen
+    assert found.gradient_words() == "the gradient norm peaked at 1 at step 1 and was inf at the stop"
+    calm = replace(diverged, history=(*EVENTS[:2], replace(event(3, 9.0, grad=50.0), outcome="diverged")))
+    assert blowup(calm).gradient_words() == "the gradient norm peaked at 50 there"
     assert found.uniform_loss == pytest.approx(math.log(lstm_run.model_config.vocab_size))
     assert run_sample(diverged, "The ") is None
     row = run_row(diverged, None)
@@ -133,6 +137,9 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     assert [t.name for t in figure.data] == ["gradient norm", "learning rate"]
     # the rate's axis picks its own round ticks rather than the gradient norm's log grid
     assert figure.layout.yaxis2.tickmode == "auto" and figure.layout.yaxis2.showgrid is False
+    # log axes print each tick's value (0.2, 0.3, ...), not its first digit alone (2, 3, ...)
+    for log_axis in (figure.layout.yaxis, figure_blowup(EVENTS, 4.2).layout.yaxis):
+        assert log_axis.type == "log" and log_axis.tickformat == "~g"
 
 
 
@@ -159,3 +166,7 @@ def test_overfitting_is_told_only_when_validation_rose() -> None:
     flat = [event(1, 3.0, 1.00), event(2, 2.0, 0.99), event(3, 1.0, 1.005)]  # within 2%: noise
     assert overfitting(flat) is None
     assert overfitting([event(1, 3.0, 2.0)]) is None
+    # validation rose but so did the training loss: the training went wrong, it did not memorise
+    unstable = [event(1, 3.0, 2.5), event(2, 2.0, 1.9), event(3, 4.0, 3.5)]
+    assert overfitting(unstable) is None
+    assert overfitting([*unstable[:2], event(3, math.nan, 3.5)]) is None
