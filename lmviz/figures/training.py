@@ -76,7 +76,9 @@ def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
             "name": "train loss", "line": {"color": TRAIN_COLOR},
             "hovertemplate": "step %{x}: loss %{y:.3g}, gradient norm %{customdata:.3g}<extra></extra>"}
     shapes = [_hline(uniform_loss, {"dash": "dash", "color": MUTED})]
-    labels = [_label("a uniform guess (ln V)", 1, uniform_loss, "x domain", "y", "top")]
+    # an annotation on a log axis is placed in log10 units (a shape in data units): at 4.2 it
+    # sat at 10^4.2 and stretched the axis to 10,000
+    labels = [_label("a uniform guess (ln V)", 1, math.log10(uniform_loss), "x domain", "y", "top")]
     if events:
         stop = events[-1].step
         shapes.append({"type": "line", "xref": "x", "x0": stop, "x1": stop, "yref": "y domain",

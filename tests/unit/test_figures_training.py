@@ -124,6 +124,8 @@ def test_figure_blowup() -> None:
     assert list(loss.customdata)[-1] == 900.0 and fig.layout.yaxis.type == "log"
     shapes = fig.layout.shapes
     assert any(s.y0 == 4.2 for s in shapes)  # the uniform-guess line
+    (label,) = [a for a in fig.layout.annotations if "uniform" in a.text]
+    assert label.y == pytest.approx(math.log10(4.2))  # on a log axis, in log10 units
     assert any(s.x0 == 5 and s.line.color == VAL_COLOR for s in shapes)  # where it stopped
     nan = figure_blowup([event(1, math.nan)], 4.2)
     assert list(nan.data[0].y) == [None]
