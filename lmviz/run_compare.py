@@ -105,7 +105,7 @@ def run_row(run: Run, sample: str | None) -> dict:
         "model": model.family, "hidden": model.hidden_size, "layers": model.layers,
         "heads": str(model.heads) if model.family == "gpt" else "—", "steps": train.steps,
         "lr": train.lr, "dropout": model.dropout, "clip": train.clip, "seed": train.seed,
-        "weights": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
+        "parameters": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
         # a diverged run's final weights are broken: an earlier validation loss would mislead
         "val loss": _rounded(run.val_loss) if run.usable else None,
         "bits/char": _rounded(run.bits_per_char) if run.usable else None,

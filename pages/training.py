@@ -37,7 +37,7 @@ require_app()
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
 BOUND = {"bind": "query-params", "persist_state": "session"}
 RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
-             "val loss", "bits/char", "seconds", "device", "weights", "sample", "corpus",
+             "val loss", "bits/char", "seconds", "device", "parameters", "sample", "corpus",
              "tokenizer", "seed")
 RUN_COLUMNS = {
     "lr": st.column_config.NumberColumn(format="%g"),
@@ -148,9 +148,9 @@ def show_result(current: StartedTraining) -> None:
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
                    help="Nats per token on text the model never trained on.")
     cols[1].metric("Bits per character", f"{row['bits/char']:.2f}" if row["bits/char"] is not None else "—")
-    cols[2].metric("Seconds", f"{run.seconds:.1f}")
+    cols[2].metric("Trained in", f"{run.seconds:.1f} s")
     cols[3].metric("Device", run.device)
-    cols[4].metric("Weights", f"{run.parameters:,}")
+    cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
     if (note := unknown_note(run)) is not None:
         st.warning(note, icon=":material/help:")
     st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), "

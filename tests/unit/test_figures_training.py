@@ -88,7 +88,7 @@ def test_run_row_and_sample(lstm_run: Run) -> None:
     assert row["key"] == lstm_run.key and row["model"] == "lstm" and row["heads"] == "—"
     assert training_budget(lstm_run) == (f"{lstm_run.train_config.steps} steps at learning rate "
                                          f"{lstm_run.train_config.lr:g}, validation loss {lstm_run.val_loss:.2f}")
-    assert row["weights"] == lstm_run.parameters and row["device"] == lstm_run.device
+    assert row["parameters"] == lstm_run.parameters and row["device"] == lstm_run.device
     assert row["val loss"] == pytest.approx(lstm_run.val_loss, abs=1e-3)
     assert row["bits/char"] == pytest.approx(lstm_run.bits_per_char, abs=1e-3)
     assert row["outcome"] == "finished" and row["sample"] == sample
