@@ -116,7 +116,9 @@ def init_session() -> None:
     """First run of a session, before any control reads the link: drop the values this machine
     cannot use from it (so the address bar shows the view on screen), and say which and why."""
     if "lmviz_notes" not in st.session_state:
-        raw = {k: st.query_params[k] for k in st.query_params}
+        # as the address has them: a repeated parameter as the list of its values
+        raw = {k: values[0] if len(values) == 1 else values
+               for k in st.query_params for values in [st.query_params.get_all(k)]}
         cleaned, st.session_state.lmviz_notes = clean_link(raw, gpu=has_cuda())
         if cleaned != raw:
             st.query_params.from_dict(cleaned)
