@@ -1,10 +1,11 @@
 """Links across pages: every spelling of a value opens the view it names, and whatever the app
-changes in a link, it says so in the words the controls show."""
+changes in a link or a typed prompt, it says so in the words the controls show."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from lmviz.presets import MAX_PROMPT_CHARS
 from tests.app.apptest import open_app_page
 
 
@@ -56,3 +57,16 @@ def test_the_link_to_a_view_with_an_empty_prompt_opens_without_a_note() -> None:
     shared = open_app_page(None, **{k: v[-1] for k, v in query.items()})
     assert notes(shared) == []
 
+
+def test_a_long_typed_prompt_is_cut_like_a_link_s_with_a_note() -> None:
+    """The box has no max_chars (the browser refused a longer paste without a word): the app
+    cuts the text and says so, as for a link."""
+    at = open_app_page(None)
+    box = at.text_area(key="prompt")
+    assert not box.max_chars
+    box.set_value("the keeper " * 60).run()  # 660 characters
+    assert not at.exception and at.session_state["prompt"] == ("the keeper " * 60)[:MAX_PROMPT_CHARS]
+    assert at.text_area(key="prompt").value == at.session_state["prompt"]
+    assert f"only its first {MAX_PROMPT_CHARS} are used" in " ".join(notes(at))
+    at.text_area(key="prompt").set_value("the keeper").run()
+    assert at.session_state["prompt"] == "the keeper" and notes(at) == []
