@@ -4,6 +4,7 @@ they train with. Pure Python: the app validates URLs with it and tests call it d
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 from lmviz.corpora import corpus_names
@@ -34,6 +35,9 @@ CORPUS_PROMPTS = {
 # Recurrent models learn one layer well in seconds; the GPT needs two layers for induction heads.
 DEFAULT_LAYERS = {"lstm": 1, "gru": 1, "rnn": 1, "gpt": 2}
 DEFAULT_STEPS = {"lstm": 600, "gru": 600, "rnn": 600, "gpt": 600}
+FAMILY_DEFAULTS = {"layers": DEFAULT_LAYERS, "steps": DEFAULT_STEPS}  # what 0 means, per family
+# The Training page offers these: a link with another rate could not be shown there.
+LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -65,18 +69,22 @@ CHOICES: dict[str, tuple] = {
     "model": MODEL_FAMILIES,
     "hidden_size": GPU_HIDDEN_SIZES,
     "context": GPU_CONTEXTS,
+    "lr": LEARNING_RATES,
     "precision": PRECISIONS,
 }
 RANGES: dict[str, tuple[float, float]] = {
     "vocab_size": (64, 2000), "layers": (0, 6), "heads": (1, 8), "steps": (0, 5000),
-    "lr": (1e-5, 10.0), "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
+    "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
     "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0),
 }
 MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
 SHAREABLE = tuple(f.name for f in fields(View))
 
 
-def parse_params(params: dict[str, str], gpu: bool = True) -> tuple[View, list[str]]:
+LinkParams = Mapping[str, str | list[str]]  # a repeated parameter: the list of its values
+
+
+def parse_params(params: LinkParams, gpu: bool = True) -> tuple[View, list[str]]:
     """A View from URL query parameters: what `clean_link` drops falls back to the default, with
     its note."""
     cleaned, notes = clean_link(params, gpu)
@@ -86,32 +94,60 @@ def parse_params(params: dict[str, str], gpu: bool = True) -> tuple[View, list[s
     return replace(default, **values), notes
 
 
-def clean_link(params: dict[str, str], gpu: bool = False) -> tuple[dict[str, str], list[str]]:
-    """The link's parameters as this machine can use them, and a note for each change: a bad
-    value is dropped (a control bound to the link then starts from its default instead of
-    reading the value its own way), a long prompt is cut, GPU sizes are dropped without a GPU.
-    Parameters that are not a View's are kept as they are."""
+def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | list[str]], list[str]]:
+    """The link's parameters as this machine can use them, each spelled as its control spells it
+    (lr=10.0 becomes lr=10), and a note for each change of value: a repeated parameter keeps its
+    last value, a bad value is dropped (a control bound to the link then starts from its default
+    instead of reading the value its own way), a long prompt is cut, GPU sizes are dropped
+    without a GPU. Parameters that are not a View's are kept as they are."""
     default = View()
-    cleaned: dict[str, str] = {}
+    single: dict[str, str] = {}
+    cleaned: dict[str, str | list[str]] = {}
     notes: list[str] = []
     for name, raw in params.items():
         if name not in SHAREABLE:
             cleaned[name] = raw
-            continue
+        elif isinstance(raw, str) or len(raw) == 1:
+            single[name] = raw if isinstance(raw, str) else raw[0]
+        else:
+            single[name] = raw[-1]
+            notes.append(f"the link sets {name} {len(raw)} times "
+                         f"({', '.join(repr(value[:40]) for value in raw)}): using the last")
+    family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
+    for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))
-        using = f"using {getattr(default, name)!r}"
+        using = f"using {default_words(name, family)}"
         if value is None:
             notes.append(f"ignored {name}={raw[:40]!r} from the link (not an allowed value); {using}")
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
             notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
                          f"with a GPU, and this one has none; {using}")
-        elif name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
-            notes.append(f"the prompt from the link has {len(raw):,} characters: only its first "
-                         f"{MAX_PROMPT_CHARS} are used")
-            cleaned[name] = value
         else:
-            cleaned[name] = raw
+            if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
+                notes.append(long_prompt_note(len(raw), "from the link"))
+            cleaned[name] = link_value(value)
     return cleaned, notes
+
+
+def link_value(value: object) -> str:
+    """How a link spells a value: as the control bound to it writes it (10.0 -> "10", 0.01 ->
+    "0.01"), the only spelling a select slider recognises."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def default_words(name: str, family: str) -> str:
+    """A setting's default as its control shows it: layers and steps of 0 are the family's own."""
+    if name in FAMILY_DEFAULTS:
+        return f"the model's default ({FAMILY_DEFAULTS[name][family]})"
+    return repr(getattr(View(), name))
+
+
+def long_prompt_note(length: int, source: str) -> str:
+    """What a prompt longer than MAX_PROMPT_CHARS is told; `source`: "from the link", "you entered"."""
+    return (f"the prompt {source} has {length:,} characters: only its first {MAX_PROMPT_CHARS} "
+            "are used")
 
 
 def _parse_value(name: str, raw: str, kind: type):
@@ -163,10 +199,15 @@ def is_copy_lesson(view: View) -> bool:
 
 
 def to_params(view: View) -> dict[str, str]:
-    """Query parameters for the values that differ from the defaults (for a copy-link)."""
+    """Query parameters for the values that differ from the defaults (for a copy-link), but for an
+    uploaded corpus and an empty prompt, which a link cannot carry."""
     default = asdict(View())
-    return {k: str(v) for k, v in asdict(view).items() if (v != default[k] and k != "corpus")
-            or (k == "corpus" and v != default[k] and v != UPLOAD)}
+    params = {k: link_value(v) for k, v in asdict(view).items() if v != default[k]}
+    if view.corpus == UPLOAD:  # a visitor's text never leaves their session
+        del params["corpus"]
+    if not view.prompt.strip():  # a link's empty prompt would be refused (parse_params)
+        params.pop("prompt", None)
+    return params
 
 
 def heads_for(width: int, heads: int) -> int:

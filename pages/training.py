@@ -6,7 +6,7 @@ import streamlit as st
 
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
-from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, View
+from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View
 from lmviz.run import PRECISIONS, Run
 from lmviz.run_compare import (
     blowup,
@@ -34,7 +34,6 @@ from lmviz.ui.training_session import (
 
 require_app()
 
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
 BOUND = {"bind": "query-params", "persist_state": "session"}
 RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
              "val loss", "bits/char", "seconds", "device", "parameters", "sample", "corpus",

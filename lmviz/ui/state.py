@@ -33,6 +33,7 @@ from lmviz.presets import (
     clean_link,
     configs,
     copy_lesson,
+    long_prompt_note,
     parse_params,
     to_params,
 )
@@ -44,6 +45,7 @@ from lmviz.ui.train_view import live_training
 MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
 HOLDER_KEY = "lmviz_holder"
+PROMPT_NOTE_KEY = "lmviz_prompt_note"  # (the prompt as cut, the note that says so)
 MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
 
 
@@ -116,7 +118,9 @@ def init_session() -> None:
     """First run of a session, before any control reads the link: drop the values this machine
     cannot use from it (so the address bar shows the view on screen), and say which and why."""
     if "lmviz_notes" not in st.session_state:
-        raw = {k: st.query_params[k] for k in st.query_params}
+        # as the address has them: a repeated parameter as the list of its values
+        raw = {k: values[0] if len(values) == 1 else values
+               for k in st.query_params for values in [st.query_params.get_all(k)]}
         cleaned, st.session_state.lmviz_notes = clean_link(raw, gpu=has_cuda())
         if cleaned != raw:
             st.query_params.from_dict(cleaned)
@@ -183,8 +187,13 @@ def sidebar(share: bool = True) -> View:
         st.select_slider("Hidden size", hidden_sizes(), value=View().hidden_size, key="hidden_size",
                          bind="query-params", help="Units per LSTM layer, or the GPT's width.")
         st.number_input("Seed", 0, 9999, View().seed, key="seed", bind="query-params")
-        st.text_area("Prompt", View().prompt, key="prompt", bind="query-params",
-                     max_chars=MAX_PROMPT_CHARS, height=90, help="Shared by every page.")
+        # No max_chars: the browser would refuse a longer paste without a word; it is cut here
+        st.text_area("Prompt", View().prompt, key="prompt", bind="query-params", height=90,
+                     on_change=_cut_typed_prompt,
+                     help=f"Shared by every page; up to {MAX_PROMPT_CHARS} characters.")
+        cut, note = st.session_state.get(PROMPT_NOTE_KEY, (None, ""))
+        if cut == st.session_state.get("prompt"):
+            st.warning(note, icon=":material/content_cut:")
         view = current_view()
         example = CORPUS_PROMPTS.get(view.corpus)
         if example and example != view.prompt:
@@ -195,6 +204,16 @@ def sidebar(share: bool = True) -> View:
         else:
             st.caption("The link to this view is on the page, under its settings.")
     return view
+
+
+def _cut_typed_prompt() -> None:
+    """The prompt box's callback: a prompt longer than the app uses is cut, with a note shown
+    while the box holds the cut text."""
+    typed = st.session_state.prompt or ""
+    if len(typed) > MAX_PROMPT_CHARS:
+        st.session_state.prompt = typed[:MAX_PROMPT_CHARS]
+        st.session_state[PROMPT_NOTE_KEY] = (st.session_state.prompt,
+                                             long_prompt_note(len(typed), "you entered"))
 
 
 def _training_settings(view: View) -> None:

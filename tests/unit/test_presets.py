@@ -11,6 +11,7 @@ from lmviz.corpora import load_corpus
 from lmviz.presets import (
     COPY_LESSON,
     CORPUS_PROMPTS,
+    LEARNING_RATES,
     View,
     clean_link,
     cli_args,
@@ -80,3 +81,51 @@ def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() ->
     assert is_copy_lesson(replace(lesson, prompt="abc abc", top_k=5))  # prompt and sampling aside
     assert not is_copy_lesson(replace(lesson, seed=1))
     assert parse_params(to_params(lesson)) == (lesson, [])  # a link carries it
+
+
+@pytest.mark.parametrize("name, raw, spelled", [
+    ("lr", "10.0", "10"), ("lr", "3e-3", "0.003"), ("lr", "3.0", "3"), ("steps", "30.0", "30"),
+    ("steps", "3e1", "30"), ("context", "128.0", "128"), ("hidden_size", "256.0", "256"),
+    ("clip", "0.0", "0"), ("seed", "07", "7")])
+def test_a_value_spelled_another_way_is_kept_spelled_as_its_control_spells_it(
+        name: str, raw: str, spelled: str) -> None:
+    """A select slider bound to the link recognises only its own spelling ("10", not "10.0"):
+    the link is rewritten to it instead of the value being dropped without a word."""
+    assert clean_link({name: raw}) == ({name: spelled}, [])
+    view, notes = parse_params({name: raw})
+    assert notes == [] and to_params(view) == {name: spelled}
+
+
+def test_a_link_carries_every_learning_rate_the_training_page_offers_and_no_other() -> None:
+    for lr in LEARNING_RATES:
+        assert parse_params(to_params(View(lr=lr))) == (View(lr=lr), [])
+    view, notes = parse_params({"lr": "0.005"})  # in range, but not on the slider
+    assert view.lr == View().lr and notes == ["ignored lr='0.005' from the link (not an allowed "
+                                              "value); using 0.01"]
+
+
+def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
+    cleaned, notes = clean_link({"temperature": ["0.3", "0.5"], "attn_layer": ["1", "2"]})
+    assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept
+    assert notes == ["the link sets temperature 2 times ('0.3', '0.5'): using the last"]
+    assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
+
+
+@pytest.mark.parametrize("params, shown", [({"steps": "7"}, "the model's default (600)"),
+                                           ({"layers": "9"}, "the model's default (1)"),
+                                           ({"layers": "9", "model": "gpt"}, "the model's default (2)"),
+                                           ({"layers": "9", "model": "nonsense"}, "the model's default (1)"),
+                                           ({"lr": "100"}, "0.01")])
+def test_a_note_names_the_default_as_the_control_shows_it(params: dict, shown: str) -> None:
+    """Steps and layers of 0 mean the family's default: the note says that, never "using 0"."""
+    name = next(iter(params))
+    (note,) = [note for note in clean_link(params)[1] if note.startswith(f"ignored {name}=")]
+    assert note.endswith(f"; using {shown}")
+
+
+@pytest.mark.parametrize("prompt", ["", "   "])
+def test_a_link_leaves_an_empty_prompt_out(prompt: str) -> None:
+    """A link's empty prompt is refused with a note: the view's link does not carry it."""
+    view = View(prompt=prompt, temperature=0.5)
+    assert to_params(view) == {"temperature": "0.5"}
+    assert parse_params(to_params(view))[1] == []
