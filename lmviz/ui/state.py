@@ -183,7 +183,9 @@ def sidebar(share: bool = True) -> View:
         st.selectbox("Tokenizer", CHOICES["tokenizer"], key="tokenizer", bind="query-params",
                      help="char: one token per character; word: whole words; bpe: learned pieces.")
         st.selectbox("Model family", CHOICES["model"], key="model", bind="query-params",
-                     help="lstm, gru, rnn: recurrent cells; gpt: a tiny transformer.")
+                     # no format_func: a bound selectbox would write its label into the link
+                     help="lstm, gru, rnn: recurrent cells (LSTM, GRU, a vanilla RNN); gpt: a "
+                          "tiny transformer (GPT).")
         st.select_slider("Hidden size", hidden_sizes(), value=View().hidden_size, key="hidden_size",
                          bind="query-params", help="Units per LSTM layer, or the GPT's width.")
         st.number_input("Seed", 0, 9999, View().seed, key="seed", bind="query-params")
