@@ -162,7 +162,9 @@ def show_result(current: StartedTraining) -> None:
         st.warning(f"Cancelled {where}: the curves end there, and this half-trained run is not "
                    "kept for other pages.")
     render_history(job, target_loss(run), key="train_history")
-    st.caption("Left: the loss falls as the model learns; validation (red) is text it never saw, "
+    left = ("the loss until the training was stopped" if run.outcome == "diverged"
+            else "the loss falls as the model learns")
+    st.caption(f"Left: {left}; validation (red) is text it never saw, "
                "and the dotted line is 60% of the unigram entropy — a model below it uses "
                "context. Right: the gradient norm and the learning rate schedule (warmup, then "
                "cosine decay)." + (" " + learning_story(run.history) if overfitting(run.history) else ""))

@@ -133,6 +133,7 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
                and "gradient norm peaked at" in e.value for e in at.error)
     assert any("What to try" in w.value and "clipping" in w.value for w in at.warning)
     assert not any("overfitting" in c.value for c in at.caption)  # a blow-up is not memorising
+    assert any(c.value.startswith("Left: the loss until the training was stopped") for c in at.caption)
     assert metric(at, "Validation loss") == "—"
     assert len(at.get("plotly_chart")) == 3  # where it blew up + loss + gradient norm / lr
     assert runs_table(at)["outcome"].tolist() == ["diverged"]
