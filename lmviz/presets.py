@@ -218,17 +218,18 @@ def heads_for(width: int, heads: int) -> int:
 def configs(view: View, family: str | None = None,
             device: str = "auto") -> tuple[TokenizerConfig, ModelConfig, TrainConfig]:
     """What a view trains: `family` overrides the model (the LSTM page shows an LSTM whatever
-    model is chosen); layers and steps of 0 mean the family's defaults. `device` only picks where
-    it trains (not part of the run key)."""
+    model is chosen); layers and steps of 0 mean the family's defaults. Layers are the view's
+    model's only (another family keeps its own default depth); steps, like the learning rate,
+    train every family: the Side by side and Sampling pages compare two models trained as long.
+    `device` only picks where it trains (not part of the run key)."""
     family = family or view.model
-    same_family = family == view.model
-    layers = view.layers if view.layers and same_family else DEFAULT_LAYERS[family]
+    layers = view.layers if view.layers and family == view.model else DEFAULT_LAYERS[family]
     width = view.hidden_size
     heads = heads_for(width, view.heads)
     tokenizer = TokenizerConfig(view.tokenizer, view.vocab_size if view.tokenizer != "char" else 256)
     model = ModelConfig(family=family, hidden_size=width, embed_size=32, layers=layers,
                         heads=heads, context=view.context, dropout=view.dropout)
-    steps = view.steps if view.steps and same_family else DEFAULT_STEPS[family]
+    steps = view.steps or DEFAULT_STEPS[family]
     train = TrainConfig(steps=steps, batch_size=32, lr=view.lr, clip=view.clip, seed=view.seed,
                         eval_every=max(1, steps // 10), log_every=max(1, steps // 50), device=device,
                         precision=view.precision)

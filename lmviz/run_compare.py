@@ -45,9 +45,9 @@ TRAINING_LABELS = {"layers": "layers", "heads": "heads", "context": "context", "
                    "lr": "learning rate", "dropout": "dropout", "clip": "clipping", "precision": "precision"}
 
 
-# Settings that train one family only: layers and steps the sidebar's model family (other pages'
-# other models keep their family's defaults), heads the GPT (see presets.configs).
-ONE_FAMILY = {"layers": None, "steps": None, "heads": "gpt"}
+# Settings that train one family only: layers the sidebar's model family (other pages' other
+# models keep their family's default depth), heads the GPT (see presets.configs).
+ONE_FAMILY = {"layers": None, "heads": "gpt"}
 
 
 def training_changes(view: View) -> list[str]:

@@ -53,7 +53,7 @@ def test_heads_fall_back_to_the_most_that_split_the_width() -> None:
 def test_training_changes_say_which_family_a_setting_trains() -> None:
     assert training_changes(View()) == []
     changes = training_changes(View(model="lstm", layers=3, steps=300, heads=8, lr=3.0, clip=0.0))
-    assert changes == ["layers 3 (LSTM only)", "heads 8 (GPT only)", "steps 300 (LSTM only)",
+    assert changes == ["layers 3 (LSTM only)", "heads 8 (GPT only)", "steps 300",
                        "learning rate 3", "clipping off"]
     assert training_changes(View(model="gpt", layers=3)) == ["layers 3 (GPT only)"]
 

@@ -78,6 +78,9 @@ def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() ->
     assert lesson == replace(View(), **COPY_LESSON, prompt=CORPUS_PROMPTS["copy"], temperature=0.5)
     _, model, train = configs(lesson)
     assert (model.family, train.lr, train.steps) == ("gpt", 1e-3, 3000)
+    # the LSTM it is compared with trains as long, at its own default depth
+    _, lstm, lstm_train = configs(lesson, "lstm")
+    assert (lstm.layers, lstm_train.lr, lstm_train.steps) == (1, 1e-3, 3000)
     assert is_copy_lesson(replace(lesson, prompt="abc abc", top_k=5))  # prompt and sampling aside
     assert not is_copy_lesson(replace(lesson, seed=1))
     assert parse_params(to_params(lesson)) == (lesson, [])  # a link carries it
