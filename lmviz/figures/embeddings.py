@@ -11,6 +11,7 @@ from lmviz.embeddings import KindAgreement, vocabulary_kinds
 from lmviz.figures.style import (
     DIVERGING_SCALE,
     KIND_COLORS,
+    LEGEND_ABOVE,
     TRAIN_COLOR,
     figure,
     show_whitespace,
@@ -51,7 +52,9 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
     else:
         axes = {"scene": {"xaxis": {"title": names[0]}, "yaxis": {"title": names[1]},
                           "zaxis": {"title": names[2]}}}
-    return figure(traces, title, height=520, legend={"title": "kind"}, **axes)
+    # the legend above the plot, in a row: at its right it took a phone's plot width
+    return figure(traces, title, height=520, legend={**LEGEND_ABOVE, "title": {"text": "kind"}},
+                  margin={"l": 40, "r": 20, "t": 60 if title else 40, "b": 40}, **axes)
 
 
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],

@@ -59,13 +59,16 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
         {"type": "scatter", "x": steps, "y": [e.lr for e in events], "name": "learning rate",
          "yaxis": "y2", "line": {"color": TRAIN_COLOR, "dash": "dash"}},
     ]
+    # each axis title in its line's colour names the line: no legend (below the plot, it ran
+    # into the step axis on a phone)
     return figure(traces, "Gradient norm and learning rate", height=300, xaxis={"title": "step"},
-                  yaxis={"title": "gradient norm", **LOG_AXIS},
+                  yaxis={"title": {"text": "gradient norm (solid)", "font": {"color": ACCENT}}, **LOG_AXIS},
                   # its own round ticks: Plotly 7 syncs an overlaying axis to the left one's grid,
                   # which put the rates at uneven values (0.00912, 0.00679, ...)
-                  yaxis2={"title": "learning rate", "overlaying": "y", "side": "right",
-                          "tickmode": "auto", "showgrid": False, "tickformat": "~g"},
-                  legend={"orientation": "h", "y": -0.25})
+                  yaxis2={"title": {"text": "learning rate (dashed)", "font": {"color": TRAIN_COLOR}},
+                          "overlaying": "y", "side": "right", "tickmode": "auto", "showgrid": False,
+                          "tickformat": "~g"},
+                  showlegend=False)
 
 
 def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
