@@ -138,9 +138,11 @@ def figure_induction(scores: InductionScores) -> go.Figure:
                "y": [f"layer {ly}" for ly in range(layers)], "colorscale": GATE_SCALE, "zmin": 0,
                "zmax": 1, "text": np.round(scores.scores, 2), "texttemplate": "%{text}",
                "colorbar": {"thickness": 12}, "hovertemplate": "%{y} %{x}: %{z:.3f}<extra></extra>"}
-    return figure([heatmap], f"Attention to “the token after the earlier occurrence” "
-                             f"(uniform attention: {scores.chance:.2f})",
-                  height=110 + 60 * layers, yaxis={"autorange": "reversed"})
+    # two lines: on one, a phone cut the title at "the token after the earlier occ…"
+    return figure([heatmap], f"Induction score: attention to the token<br>after the earlier "
+                             f"occurrence (uniform: {scores.chance:.2f})",
+                  height=130 + 60 * layers, yaxis={"autorange": "reversed"},
+                  margin={"l": 40, "r": 20, "t": 70, "b": 40})
 
 
 def query_latex(step: QueryStep, key: int) -> str:
