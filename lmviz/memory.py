@@ -121,3 +121,15 @@ def recent_share(weights: np.ndarray, window: int) -> np.ndarray:
     positions = np.arange(weights.shape[0])
     back = positions[:, None] - positions[None, :]
     return np.where((back >= 0) & (back < window), weights, 0.0).sum(axis=1)
+
+
+def largest_lead(behind: Trace, ahead: Trace) -> int | None:
+    """The token after which `ahead` gives the text's own next token the most probability more
+    than `behind` does (both traced on the same tokens): where what one model remembers and the
+    other does not shows. None for a text of one token."""
+    ids = np.asarray(ahead.ids)
+    if len(ids) < 2:
+        return None
+    rows, following = np.arange(len(ids) - 1), ids[1:]
+    lead = ahead.probabilities()[rows, following] - behind.probabilities()[rows, following]
+    return int(np.argmax(lead))

@@ -104,7 +104,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str) -> Non
     step = query_step(trace, layer, head, query)
     st.plotly_chart(figure_query_steps(step, labels), width="stretch", key="attn_steps")
     st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
-               "softmax turns them into positive weights that add up to 1 — the tallest bar wins most.")
+               "softmax turns them into positive weights that add up to 1 — the highest score wins most.")
     # the key followed starts at this query's top key whenever the query or the head changes
     keep_choice(KEY, range(query + 1), step.top_keys(1)[0],
                 made_for=(run_key, text_trace.text, layer, head, query))

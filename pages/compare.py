@@ -16,6 +16,7 @@ from lmviz.memory import (
     MemorySources,
     distance_back,
     head_weights,
+    largest_lead,
     recent_share,
     repeated_positions,
     shared_color_top,
@@ -43,8 +44,8 @@ require_app()
 
 
 
-INTRO = {"lstm": "its cell state, which every step fades (forget gate f) and adds to (input gate i "
-                 "× candidate g).",
+INTRO = {"lstm": "its state: the cell state c, which every step fades (forget gate f) and adds to "
+                 "(input gate i × candidate g), and the hidden state h = o × tanh(c) it shows.",
          "gru": "its hidden state, which every step keeps a part of (update gate z) and adds to "
                 "((1 − z) × candidate n)."}
 LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_token"
@@ -60,7 +61,9 @@ st.markdown(
     f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {INTRO[family]} "
     "Because that state is a sum, it splits exactly into what each earlier step wrote, faded by "
     "every step since, so for every token both models get a row of shares over the tokens so "
-    "far, computed from the same text.")
+    "far, computed from the same text. The rows measure different things: the LSTM's, where the "
+    "content of its memory was written (a unit that counts gives old steps a share); the GPT's, "
+    "where its attention reads, from positions that the layers below may already have mixed.")
 if view.model not in SPLITTABLE:
     st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page sets an LSTM "
                f"beside the GPT{', since an RNN rewrites its whole memory at every step' if view.model == 'rnn' else ''}, "
@@ -125,7 +128,11 @@ def predictions(run: Run, text_trace: TextTrace, token: int, name: str) -> None:
 def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     """The token slider and all it changes (a fragment: moving it reruns only this part)."""
     last = len(labels) - 1
-    keep_choice(TOKEN, range(last + 1), last, made_for=(recurrent.key, gpt.key, left_trace.text))
+    # the copy lesson opens where the GPT's copying shows most (at the last token both models
+    # just predict a space); any other view on the last token
+    showcase = largest_lead(left_trace.trace, right_trace.trace) if lesson else None
+    keep_choice(TOKEN, range(last + 1), last if showcase is None else showcase,
+                made_for=(recurrent.key, gpt.key, left_trace.text))
     token = st.select_slider("Token", range(last + 1), key=TOKEN, format_func=labels.__getitem__,
                              help="The token whose row is compared below.") if last else 0
     st.markdown(current_token_html(left_trace.encoding, left_trace.text, token), unsafe_allow_html=True)

@@ -108,7 +108,8 @@ if trace is not None:
 
 if family == "gpt" and positions is not None:
     st.subheader("Positional embeddings (GPT)")
-    st.markdown("A transformer reads all tokens at once, so on its own it cannot tell their order. "
+    st.markdown("Attention weighs the tokens by their content alone: moved to other places, the same "
+                "tokens would get the same weights. "
                 "The GPT learns one more vector per position and adds it to the token's embedding.")
     left, right = st.columns([3, 2])
     left.plotly_chart(figure_positional(positions, "Position × dimension"), width="stretch",

@@ -173,7 +173,8 @@ def comparison() -> None:
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
                f"{config.describe()}, seed {view.seed}{drawn}; it keeps them while the settings "
                f"above move, until the button below samples again. {SHADING} Average surprise (−log₂ p of the "
-               "picks, averaged) sums it up: lower is a surer model.")
+               "picks, averaged) sums up the draw: lower is a surer draw at these settings. To compare the "
+               "models themselves, read their validation bits per character on the Training page.")
     st.button("Generate again with the settings above", key="sampling_compare_generate",
               icon=":material/refresh:", on_click=_next_draw,
               help="A new draw each press; the seed and the draw number make it reproducible.")

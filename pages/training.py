@@ -21,7 +21,6 @@ from lmviz.ui.lesson import heading
 from lmviz.ui.state import contexts, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
-    SAFE_CLIP,
     SAFE_LR,
     StartedTraining,
     cancel_training,
@@ -80,7 +79,7 @@ with middle:
                      help="Optimizer updates; default: the family's own.", **BOUND)
     st.select_slider("Learning rate", LEARNING_RATES, value=View().lr, key="lr",
                      format_func=lambda value: f"{value:g}",
-                     help="How far each update moves the weights. Try 3 or 10 with clipping off: it blows up.",
+                     help="How far each update moves the weights. Try 3 or 10: it blows up.",
                      **BOUND)
 with right:
     st.slider("Dropout", 0.0, 0.5, View().dropout, step=0.05, key="dropout",
@@ -118,9 +117,10 @@ def diverged_lesson(run: Run) -> None:
         "loss surface, where the next steps overshot again, until the loss ran away.",
         icon=":material/local_fire_department:",
     )
-    st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default) and turn "
-               f"Gradient clipping on ({SAFE_CLIP:g} caps the gradient's norm before each update), "
-               "then press Train again.", icon=":material/lightbulb:")
+    st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default), then press "
+               "Train again. Gradient clipping will not save it: AdamW scales every update to about "
+               "the learning rate's size whatever the gradient's norm, so the learning rate is the "
+               "step size.", icon=":material/lightbulb:")
     st.plotly_chart(figure_blowup(run.history, found.uniform_loss), width="stretch",
                     key="train_blowup")
 
@@ -165,8 +165,10 @@ def show_result(current: StartedTraining) -> None:
     left = ("the loss until the training was stopped" if run.outcome == "diverged"
             else "the loss falls as the model learns")
     st.caption(f"Left: {left}; validation (red) is text it never saw, "
-               "and the dotted line is 60% of the unigram entropy — a model below it uses "
-               "context. Right: the gradient norm and the learning rate schedule (warmup, then "
+               f"and the dotted line is a target, 60% of the unigram entropy: the unigram entropy "
+               f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
+               "token's frequency alone, so only a model that uses context well gets below the line. "
+               "Right: the gradient norm and the learning rate schedule (warmup, then "
                "cosine decay)." + (" " + learning_story(run.history) if overfitting(run.history) else ""))
     taken = evaluation_samples(job.events)
     if taken:
@@ -184,7 +186,7 @@ if current is None and started_training() is not None:
             "Your earlier runs are in the table below.", icon=":material/tune:")
 elif current is None:
     st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 10 "
-            "for the learning rate with clipping off to watch a training blow up.")
+            "for the learning rate to watch a training blow up.")
 elif current.left:
     st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "
             "training goes on for them: one visitor's Cancel never stops another's. Press "

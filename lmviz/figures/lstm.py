@@ -38,7 +38,7 @@ NOTES: dict[str, dict[str, str]] = {
         "forget_gate": "How much of the old cell survives: near 1 (bright) keeps the memory, near 0 erases it.",
         "candidate": "The new content proposed at each step, between −1 (blue) and +1 (red).",
         "output_gate": "How much of each unit's memory is let out into the hidden state.",
-        "cell_state": "The memory itself: a row that keeps its color over many tokens is a counter or a flag.",
+        "cell_state": "The memory itself: a row that keeps its color over many tokens is a flag kept; one whose color drifts steadily is a counter.",
         "hidden_state": "What the next layer and the prediction head see: o ⊙ tanh(c).",
     },
     "gru": {

@@ -336,7 +336,7 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
             st.error(f"Training the {MODEL_LABELS[family or view.model]} diverged (the loss exploded "
                      f"to NaN or far above a random guess) with the Training page's settings: "
                      f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
-                     "the learning rate or turn gradient clipping on, on the Training page.")
+                     "the learning rate on the Training page.")
         return None
     return run
 

@@ -16,7 +16,6 @@ from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, v
 JOB_KEY = "training_job"
 RUNS_KEY = "training_runs"
 SAFE_LR = View().lr
-SAFE_CLIP = View().clip
 
 
 @dataclass(frozen=True)

@@ -101,9 +101,14 @@ def test_the_copy_lesson_opens_on_the_copy_head() -> None:
     gpt_back, lstm_back = (float(x) for x in re.findall(r"(\d+\.\d) tokens back on average and the LSTM's (\d+\.\d)", said)[0])
     assert gpt_back > 2 * lstm_back  # computed on the repeated tokens of this prompt
     assert "cmp_to_copy" not in [b.key for b in at.button]
-    shown = metrics(at)  # the last token, in the second copy of "kqz bol": 13 tokens back
-    gpt_last, lstm_last = float(shown["GPT: tokens back"]), float(shown["LSTM: tokens back"])
-    assert gpt_last > 10 and gpt_last > 2 * lstm_last  # trained as long, the LSTM's memory fades
+    # it opens on the token where the GPT's copying shows most: the space before the second "kqz"
+    assert at.select_slider(key="cmp_token").value == 29
+    gave = next(c.value for c in at.caption if "The prompt goes on with k:" in c.value)
+    lstm_p, gpt_p = (float(x) for x in re.findall(r"the LSTM (\d\.\d+) and the GPT (\d\.\d+)", gave)[0])
+    assert gpt_p > 0.9 and lstm_p < 0.1
+    shown = metrics(at)
+    gpt_here, lstm_here = float(shown["GPT: tokens back"]), float(shown["LSTM: tokens back"])
+    assert gpt_here > 10 and gpt_here > 2 * lstm_here  # trained as long, the LSTM's memory fades
     at.text_area(key="prompt").set_value("abc").run()  # nothing repeats: no copy sentence
     assert not at.exception and not any("The copy lesson" in c.value for c in at.caption)
 

@@ -14,12 +14,13 @@ from lmviz.memory import (
     MemorySplitError,
     distance_back,
     head_weights,
+    largest_lead,
     memory_sources,
     recent_share,
     repeated_positions,
     shared_color_top,
 )
-from lmviz.models import ModelConfig, build_model
+from lmviz.models import ModelConfig, Trace, build_model
 from lmviz.run import Run
 
 TEXT = "the keeper and the sea"
@@ -141,3 +142,17 @@ def test_repeated_positions_skip_unknown_tokens() -> None:
     assert repeated_positions([5, 6, 5, 7, 6, 6]) == [2, 4, 5]
     assert repeated_positions([0, 3, 0, 3], unknown_id=0) == [3]  # two <unk> are no repeat
     assert repeated_positions([]) == []
+
+
+def test_largest_lead_finds_where_one_model_predicts_the_text_and_the_other_does_not() -> None:
+    def trace(probabilities: list[list[float]]) -> Trace:
+        logits = np.log(np.asarray(probabilities))
+        return Trace(ids=[0, 1, 2], logits=logits, embeddings=np.zeros((3, 2)), inputs=np.zeros((3, 2)), layers=[])
+
+    # rows: after token 0 the text goes on with 1, after token 1 with 2 (the last row is unused)
+    behind = trace([[0.4, 0.5, 0.1], [0.6, 0.3, 0.1], [1 / 3, 1 / 3, 1 / 3]])
+    ahead = trace([[0.3, 0.6, 0.1], [0.1, 0.1, 0.8], [1 / 3, 1 / 3, 1 / 3]])
+    assert largest_lead(behind, ahead) == 1  # 0.8 − 0.1 after token 1, against 0.6 − 0.5 after 0
+    assert largest_lead(ahead, behind) == 0
+    one = Trace(ids=[0], logits=np.zeros((1, 3)), embeddings=np.zeros((3, 2)), inputs=np.zeros((1, 2)), layers=[])
+    assert largest_lead(one, one) is None
