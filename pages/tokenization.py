@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from lmviz.figures.labels import markdown_text
+from lmviz.figures.style import show_whitespace
 from lmviz.figures.tokens import (
     chips_html,
     count_tokens,
@@ -12,11 +14,12 @@ from lmviz.figures.tokens import (
     merge_html,
     merge_rows,
     merge_step,
+    telling_step,
 )
 from lmviz.presets import RANGES, View
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.lesson import heading, next_step
-from lmviz.ui.state import current_view, ensure_prompt, require_app
+from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
 from lmviz.ui.tokens import trained_tokenizer
 
 require_app()
@@ -36,8 +39,10 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         st.info("This BPE learned no merges: its vocabulary is no bigger than the corpus's "
                 "alphabet. Raise the vocabulary size to let it merge pairs.")
         return
-    # a new vocabulary changes the range, which resets the slider to this default
-    k = st.slider("Merges learned (k)", 0, total, min(total, 10), key="bpe_step",
+    # opens on a merge the prompt uses, again for a new prompt or vocabulary
+    keep_choice("bpe_step", range(total + 1), telling_step(tokenizer, prompt),
+                made_for=(tokenizer.vocab_size, total, prompt))
+    k = st.slider("Merges learned (k)", 0, total, key="bpe_step",
                   help="0: characters only. Each step adds the pair that was most frequent in the "
                        "corpus after the merges before it.")
     step = merge_step(tokenizer, prompt, k)
@@ -48,8 +53,11 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         else:
             show_chips(merge_html(step, tokenizer.index, whitespace=True))  # "␣" + "b", not " " + "b"
         show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
+        used = (f"Outlined chips were made by merge {k}." if step.merged in step.pieces else
+                f"Merge {k} makes “{markdown_text(show_whitespace(step.merged or ''))}”, which this "
+                "prompt does not contain: its split is the one before.")
         made = (f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** ({len(prompt)} "
-                f"characters at k = 0). Outlined chips were made by merge {k}." if k else
+                f"characters at k = 0). {used}" if k else
                 f"Before any of the {total} merges the prompt is **{len(step.pieces)} tokens**, one per "
                 "character. Move k to merge the most frequent pairs.")
         st.caption(made)

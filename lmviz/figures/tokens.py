@@ -74,6 +74,17 @@ def merge_step(tokenizer: BPETokenizer, text: str, step: int) -> MergeStep:
     return MergeStep(step, tokenizer.split_after_merges(text, step), pair)
 
 
+def telling_step(tokenizer: BPETokenizer, text: str, upto: int = 10) -> int:
+    """The last of the first `upto` merges whose piece shows in `text` after it (a chip to
+    outline), so the stepper opens on a merge the prompt uses; `upto` (clamped) if none does."""
+    last = min(upto, len(tokenizer.merges))
+    for step in range(last, 0, -1):
+        found = merge_step(tokenizer, text, step)
+        if found.merged in found.pieces:
+            return step
+    return last
+
+
 def unknown_originals(pieces: Sequence[str], text: str) -> list[str]:
     """The character each <unk> of a BPE split replaced ('' for known pieces): BPE emits one
     <unk> per unknown character, so the pieces walk the text. All '' if they do not line up."""

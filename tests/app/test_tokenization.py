@@ -33,9 +33,14 @@ def test_default_page_shows_chips_counts_and_stepper() -> None:
     assert len(chips(at)) == 5
     assert chips(at)[0].count('class="lmviz-chip"') == len(DEFAULT_PROMPT)
     assert at.slider(key="vocab_size").value == 256
-    assert at.slider(key="bpe_step").value == 10
-    assert any(m.value.startswith('<div class="lmviz-merge"') and "merge 10:" in m.value
+    # it opens on the last of the first 10 merges that the prompt uses: one chip is outlined
+    k = at.slider(key="bpe_step").value
+    assert 0 < k <= 10 and any(f"Outlined chips were made by merge {k}." in c.value for c in at.caption)
+    assert any(m.value.startswith('<div class="lmviz-merge"') and f"merge {k}:" in m.value
                for m in at.markdown)
+    assert "2px solid" in chips(at)[-1]  # an outlined chip in the prompt's split
+    at.slider(key="bpe_step").set_value(10).run()  # "␣b": not in "The keeper climbed the st"
+    assert any("Merge 10 makes “␣b”, which this prompt does not contain" in c.value for c in at.caption)
     assert len(at.dataframe) == 1
     # the merges named are this BPE's first ones (a space starts a word), not a fixed example
     intro = next(m.value for m in at.markdown if "learns one merge per step" in m.value)
