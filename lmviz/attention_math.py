@@ -99,6 +99,12 @@ class InductionScores:
     chance: float  # the same measure for uniform attention over the visible keys
     queries: int  # how many positions had a target (0: nothing repeats, scores are 0)
 
+    @property
+    def best(self) -> tuple[int, int]:
+        """(layer, head) of the highest score: the likeliest copy head."""
+        layer, head = np.unravel_index(int(np.argmax(self.scores)), self.scores.shape)
+        return int(layer), int(head)
+
 
 def induction_scores(trace: Trace, unknown_id: int | None = None) -> InductionScores:
     """Per head, the mean total attention from each repeated token to the token(s) that followed

@@ -65,9 +65,13 @@ st.caption(f"{counted(layers, 'layer')} × {counted(heads, 'head')}, head size d
            f"{counted(length, 'token')} "
            f"(context: {run.model_config.context}).")
 
+scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are no repeat
+lesson = is_copy_lesson(view)
+# a choice of this model's, not the last one's; the copy lesson opens on its copy head
+opening = scores.best if lesson and scores.queries else (0, 0)
 st.subheader("All heads at once")
-keep_choice(LAYER, range(layers), 0, made_for=run.key)  # a choice of this model's, not the last one's
-keep_choice(HEAD, range(heads), 0, made_for=run.key)
+keep_choice(LAYER, range(layers), opening[0], made_for=run.key)
+keep_choice(HEAD, range(heads), opening[1], made_for=run.key)
 st.plotly_chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER],
                                                             st.session_state[HEAD])),
                 width="stretch", key="attn_grid")
@@ -133,7 +137,6 @@ st.markdown(
     "this is called an *induction head*. Below, for each head: how much attention, on average, each "
     "repeated token pays to the token(s) after its earlier occurrence(s).")
 example = CORPUS_PROMPTS["copy"]
-lesson = is_copy_lesson(view)
 if not lesson:
     st.info(f"The **copy** corpus repeats a span of 2 to 5 random words on every line, a different "
             f"length each time: the place to look for this pattern. A GPT learns to copy only after "
@@ -144,13 +147,11 @@ if not lesson:
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
               key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))
-scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are no repeat
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
 else:
     st.plotly_chart(figure_induction(scores), width="stretch", key="attn_induction")
-    best = np.unravel_index(int(np.argmax(scores.scores)), scores.scores.shape)
-    best_layer, best_head = int(best[0]), int(best[1])
+    best_layer, best_head = scores.best
     drop = steepest_drop(run.history) if lesson else None
     if drop is not None:
         learned = (f"This GPT's validation loss fell most between steps {drop.step_before} and "

@@ -96,7 +96,7 @@ lesson = is_copy_lesson(view)
 if lesson:  # open on the copy head, the one this lesson is about
     scores = induction_scores(right_trace.trace, gpt.tokenizer.unk_id)
     if scores.queries:
-        best_layer, best_head = (int(i) for i in np.unravel_index(np.argmax(scores.scores), scores.scores.shape))
+        best_layer, best_head = scores.best
 keep_choice(GPT_LAYER, range(gpt_layers), best_layer, made_for=gpt.key)
 gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
                                   format_func=lambda i: f"layer {i}", disabled=gpt_layers == 1)

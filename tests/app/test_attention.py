@@ -64,6 +64,9 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
     assert layer == 1  # an induction head needs a layer before it
+    # the lesson opens on that head: the map the captions describe
+    assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+    at.selectbox(key="attn_head").set_value((head + 1) % 4).run()  # elsewhere, and back by the button
     at.button(key="attn_best").click().run()
     assert not at.exception
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
