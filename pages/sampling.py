@@ -94,7 +94,8 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
         against = (" — the model's own distribution: move Temperature to change it" if ex.temperature == 1
                    else f" against {ex.base_probability:.3f} at T = 1")
         st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. For the most likely, "
-                    f"“{piece}”: {ex.arithmetic()}, so p = {ex.probability:.3f} at T = {ex.temperature:g}"
+                    f"“{piece}”: {ex.arithmetic()}, and the softmax over all {run.tokenizer.vocab_size} scaled "
+                    f"logits gives it p = {ex.probability:.3f} at T = {ex.temperature:g}"
                     f"{against} (before top-k and top-p).")
 
 
