@@ -130,7 +130,8 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
     at.button(key="train").click().run()
     assert not at.exception
     assert any("diverged" in e.value and "each update was too large" in e.value
-               and "gradient norm peaked at" in e.value for e in at.error)
+               and "gradient norm peaked at" in e.value
+               and "at that step (the schedule's; the setting is 10)" in e.value for e in at.error)
     # AdamW's step is about the learning rate whatever the gradient: lowering it is the cure
     assert any("What to try" in w.value and "Learning rate down" in w.value
                and "clipping will not save it" in w.value for w in at.warning)
