@@ -116,8 +116,10 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     unit = st.number_input("Unit", 0, units - 1, key=UNIT,
                            help="Which unit's equations to show (the default changes most along the prompt).")
     step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
+    first = ("" if t or last == 0 else " At step 0 there is no past yet: the previous states are 0, "
+             "so nothing is kept or carried over. Press ▶ to see the previous step's state at work.")
     st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
-                "from the model's own weights (σ is the sigmoid, ⊙ multiplies unit by unit).")
+                f"from the model's own weights (σ is the sigmoid, ⊙ multiplies unit by unit).{first}")
     st.latex(equations_latex(step))
     st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
                                      current=t), width="stretch", key="lstm_unit_line")

@@ -33,9 +33,12 @@ def test_default_page_steps_and_equations() -> None:
     latex = at.latex[0].value
     assert r"i_t &= \sigma(W_{ii} x_t" in latex and r"h_t &= o_t \odot \tanh(c_t)" in latex
     assert at.button(key="lstm_prev").disabled and at.session_state["lstm_t"] == 0
+    said = " ".join(m.value for m in at.markdown)
+    assert "At step 0 there is no past yet" in said and r"0.0000" in latex  # c_{t-1} = 0 at step 0
 
     at.button(key="lstm_next").click().run()
     assert not at.exception and at.session_state["lstm_t"] == 1
+    assert "no past yet" not in " ".join(m.value for m in at.markdown)
     assert at.select_slider(key="lstm_step").value == 1 and at.latex[0].value != latex
 
     last = len(CORPUS_PROMPTS["story"]) - 1
