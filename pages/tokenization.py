@@ -71,7 +71,8 @@ st.markdown(
     "A model cannot read letters: it reads **token ids**, each the row number of a vector it "
     "learned. **Characters** give a tiny vocabulary but long sequences, so the model must "
     "remember over many steps. **Words** give short sequences but a huge vocabulary, and any "
-    "word outside its vocabulary (the most frequent words of the corpus) becomes `<unk>`. **Subword** tokenization (BPE) sits between: start from "
+    "word outside its vocabulary (the most frequent words of the corpus) becomes `<unk>`. "
+    "**Subword** tokenization (BPE) sits between: start from "
     "characters and merge the most frequent pair again and again, so common words become one "
     "token while rare words still split into known pieces."
 )
