@@ -117,7 +117,9 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))
         using = f"using {default_words(name, family)}"
-        if value is None:
+        if value is None and name == "prompt":  # the address bar of a page whose prompt was emptied
+            notes.append("the link's prompt is empty: using the default prompt")
+        elif value is None:
             notes.append(f"ignored {name}={raw[:40]!r} from the link (not an allowed value); {using}")
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
             notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "

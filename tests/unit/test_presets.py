@@ -132,3 +132,8 @@ def test_a_link_leaves_an_empty_prompt_out(prompt: str) -> None:
     view = View(prompt=prompt, temperature=0.5)
     assert to_params(view) == {"temperature": "0.5"}
     assert parse_params(to_params(view))[1] == []
+
+
+def test_an_empty_prompt_in_a_link_is_said_plainly() -> None:
+    view, notes = parse_params({"prompt": "  "})
+    assert view.prompt == View().prompt and notes == ["the link's prompt is empty: using the default prompt"]
