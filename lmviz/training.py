@@ -191,7 +191,8 @@ class Training:
             if step % config.log_every and step % config.eval_every and not last:
                 continue
             since = step - logged_steps
-            losses, norms = torch.stack((torch.stack(step_losses), torch.stack(step_norms))).tolist()  # the sync
+            values = torch.stack(step_losses + step_norms).tolist()  # the sync
+            losses, norms = values[:since], values[since:]
             step_losses.clear()
             step_norms.clear()
             first_step, logged_steps = logged_steps + 1, step
