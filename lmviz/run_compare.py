@@ -118,7 +118,8 @@ class Blowup:
     step: int
     loss: float  # the train loss that gave it away (may be inf or nan)
     grad_norm: float  # at that step (may be inf or nan)
-    lr: float
+    lr: float  # the schedule's rate at that step
+    lr_setting: float  # the Training page's learning rate (reached after the warmup)
     best_loss: float | None  # the lowest train loss before it
     uniform_loss: float  # ln V: the loss of guessing uniformly
     peak_grad_norm: float | None  # the largest finite gradient norm of the training
@@ -135,6 +136,14 @@ class Blowup:
         return (f"the gradient norm peaked at {self.peak_grad_norm:.3g} at step {self.peak_step} "
                 f"and was {end} at the stop")
 
+    def rate_words(self) -> str:
+        """'With learning rate 10', or the schedule's rate where it was not the setting yet (warmup)
+        or any more (decay): 'With learning rate 2 at that step (the schedule's; the setting is 10)'."""
+        if math.isclose(self.lr, self.lr_setting, rel_tol=0.01):
+            return f"With learning rate {self.lr_setting:g}"
+        return (f"With learning rate {self.lr:.3g} at that step (the schedule's; the setting is "
+                f"{self.lr_setting:g})")
+
 
 def blowup(run: Run) -> Blowup | None:
     """Where a diverged training was stopped; None if it did not diverge."""
@@ -144,7 +153,7 @@ def blowup(run: Run) -> Blowup | None:
     before = [e.train_loss for e in run.history[:-1] if math.isfinite(e.train_loss)]
     norms = [e for e in run.history if math.isfinite(e.grad_norm)]
     peak = max(norms, key=lambda e: e.grad_norm) if norms else None
-    return Blowup(last.step, last.train_loss, last.grad_norm, last.lr,
+    return Blowup(last.step, last.train_loss, last.grad_norm, last.lr, run.train_config.lr,
                   min(before) if before else None, math.log(run.model_config.vocab_size),
                   peak.grad_norm if peak else None, peak.step if peak else None)
 

@@ -1,6 +1,5 @@
 """Training: watch a model learn live, compare runs, and see what a too-large learning rate does."""
 
-import math
 from collections.abc import Callable
 
 import streamlit as st
@@ -104,14 +103,6 @@ cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon="
                   disabled=current is None or current.job.done or current.left)
 
 
-def _rate_words(at_stop: float, set_to: float) -> str:
-    """'With learning rate 10', or the schedule's rate where it was not the setting yet (warmup)
-    or any more (decay): 'With learning rate 2 at that step (the schedule's; the setting is 10)'."""
-    if math.isclose(at_stop, set_to, rel_tol=0.01):
-        return f"With learning rate {set_to:g}"
-    return f"With learning rate {at_stop:.3g} at that step (the schedule's; the setting is {set_to:g})"
-
-
 def diverged_lesson(run: Run) -> None:
     """An exploding-gradient lesson, with this run's numbers."""
     found = blowup(run)
@@ -121,9 +112,9 @@ def diverged_lesson(run: Run) -> None:
     st.error(
         f"**The training diverged at step {found.step}.** The loss went {before}to "
         f"{found.loss:.3g} — worse than guessing uniformly ({found.uniform_loss:.2f}) — and "
-        f"{found.gradient_words()}. " + _rate_words(found.lr, run.train_config.lr) + " each update was "
-        "too large: a step overshot the low ground it was heading for and landed higher up the "
-        "loss surface, where the next steps overshot again, until the loss ran away.",
+        f"{found.gradient_words()}. {found.rate_words()} each update was too large: a step "
+        "overshot the low ground it was heading for and landed higher up the loss surface, where "
+        "the next steps overshot again, until the loss ran away.",
         icon=":material/local_fire_department:",
     )
     st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default), then press "

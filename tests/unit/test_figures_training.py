@@ -110,6 +110,10 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     assert found.gradient_words() == "the gradient norm peaked at 1 at step 1 and was inf at the stop"
     calm = replace(diverged, history=(*EVENTS[:2], replace(event(3, 9.0, grad=50.0), outcome="diverged")))
     assert blowup(calm).gradient_words() == "the gradient norm peaked at 50 there"
+    # the events' rate is 1e-3, the run's setting its own: the schedule's rate is named beside it
+    said = f"at that step (the schedule's; the setting is {lstm_run.train_config.lr:g})"
+    assert found.rate_words() == f"With learning rate 0.001 {said}"
+    assert replace(found, lr=found.lr_setting).rate_words() == f"With learning rate {found.lr_setting:g}"
     assert found.uniform_loss == pytest.approx(math.log(lstm_run.model_config.vocab_size))
     assert run_sample(diverged, "The ") is None
     row = run_row(diverged, None)
