@@ -167,7 +167,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
         labels = short_labels(text_trace.tokens)
         st.plotly_chart(figure_unit_line(values[memory][:, chosen], labels,
                                          f"{TITLES[memory]}, unit {chosen}", measure=measure,
-                                         measure_name=measure_name, max_labels=20),
+                                         measure_name=measure_name),
                         width="stretch", key="lstm_probe_line")
         st.caption(f"Solid: the unit; dashed: the {measure_name}. Over one short prompt a high r "
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.attention_math import InductionScores, QueryStep, masked_attention
-from lmviz.figures.labels import axis_ticks
+from lmviz.figures.labels import token_axis
 from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure, layout
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
@@ -47,7 +47,7 @@ def figure_attention(weights: np.ndarray, labels: list[str], title: str | None =
     Any causal matrix whose rows add to 1 draws the same way, with its own `axes` titles (x, y),
     colorbar `value`, `hover` text and top of the color scale (`zmax`; larger values saturate)."""
     length = weights.shape[0]
-    ticks = axis_ticks(labels, len(labels))
+    ticks = token_axis(labels)
     heatmap = {"type": "heatmap", "z": masked_attention(weights), "x": list(range(length)),
                "y": list(range(length)), "colorscale": GATE_SCALE, "zmin": 0, "zmax": zmax,
                "colorbar": {"thickness": 12, "title": value}, "hoverongaps": False,
@@ -98,7 +98,7 @@ def figure_query_steps(step: QueryStep, labels: list[str]) -> go.Figure:
                          vertical_spacing=0.08)
     for upper in ("xaxis", "xaxis2"):  # the x axis is shared: the upper rows follow the bottom one
         axes[upper].update(matches="x3", showticklabels=False)
-    axes["xaxis3"].update(axis_ticks(labels, len(keys)), tickangle=-60)
+    axes["xaxis3"].update(token_axis(labels[: step.query + 1]), tickangle=-60)
     axes["yaxis3"]["range"] = [0, 1]
     for axis in axes.values():  # redrawn on every query move: fixed margins below
         axis.update(FIXED_AXIS)

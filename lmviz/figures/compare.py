@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import axis_ticks
+from lmviz.figures.labels import token_axis
 from lmviz.figures.style import ACCENT, FIXED_AXIS, LEGEND_ABOVE, TRAIN_COLOR, figure
 
 # the recurrent model is drawn first, the GPT second, on every chart of the page
@@ -25,7 +25,7 @@ def figure_rows(rows: Mapping[str, np.ndarray], labels: list[str], query: int) -
     # redrawn on every token move: fixed margins
     return figure(bars, None, height=320, barmode="group", legend=LEGEND_ABOVE,
                   margin={"l": 50, "r": 20, "t": 40, "b": 90},
-                  xaxis={**axis_ticks(labels, len(keys)), "tickangle": -60, **FIXED_AXIS},
+                  xaxis={**token_axis(labels[: query + 1]), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": "share", "rangemode": "tozero", **FIXED_AXIS})
 
 
@@ -44,5 +44,5 @@ def figure_distance_back(distances: Mapping[str, np.ndarray], labels: list[str],
                        "y0": 0, "y1": 1, "line": {"color": "#888", "width": 1, "dash": "dot"}})
     return figure(lines, None, height=300, shapes=shapes, legend=LEGEND_ABOVE,
                   margin={"l": 50, "r": 20, "t": 40, "b": 90},
-                  xaxis={**axis_ticks(labels, len(labels)), "tickangle": -60, **FIXED_AXIS},
+                  xaxis={**token_axis(labels), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": "tokens back (average)", "rangemode": "tozero", **FIXED_AXIS})

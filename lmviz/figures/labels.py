@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
+import html
+from collections.abc import Sequence
 from dataclasses import replace
 
 from lmviz.figures.style import show_whitespace
 from lmviz.figures.tokens import chips_html, encoding_chips
 from lmviz.tokenizers import Encoding
 
-MAX_TICK_LABELS = 40
 MAX_LABEL_CHARS = 8
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:")
 
@@ -25,16 +25,14 @@ def short_labels(pieces: list[str], max_chars: int = MAX_LABEL_CHARS) -> list[st
     return out
 
 
-def tick_positions(count: int, max_labels: int = MAX_TICK_LABELS) -> list[int]:
-    """Every k-th position so that at most `max_labels` axis labels are drawn."""
-    stride = max(1, math.ceil(count / max_labels))
-    return list(range(0, count, stride))
+def token_axis(labels: Sequence[str]) -> dict[str, object]:
+    """A Plotly axis over positions 0..n-1 (a trace's x or y) that shows `labels` there.
 
-
-def axis_ticks(labels: list[str], count: int, max_labels: int = 32) -> dict[str, object]:
-    """Plotly tickvals/ticktext for positions 0..count-1, at most `max_labels` of them labelled."""
-    ticks = tick_positions(count, max_labels)
-    return {"tickvals": ticks, "ticktext": [labels[i] for i in ticks]}
+    A category axis: Plotly labels every k-th category, k fitted to the axis's length in pixels,
+    so a phone shows fewer labels where a wide screen shows them all (a fixed list of ticks
+    overlapped on a phone). The labels are escaped: Plotly reads a little HTML in them."""
+    return {"type": "category",
+            "labelalias": {str(i): html.escape(label, quote=False) for i, label in enumerate(labels)}}
 
 
 def current_token_html(encoding: Encoding, text: str, current: int | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import MAX_TICK_LABELS, tick_positions
+from lmviz.figures.labels import token_axis
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
@@ -19,7 +19,6 @@ from lmviz.figures.style import (
 )
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
 
-MAX_HEATMAP_LABELS = 24  # heatmaps sit two to a row: fewer labels than a full-width chart
 TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
           "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",
           "reset_gate": "Reset gate r", "update_gate": "Update gate z"}
@@ -69,7 +68,6 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     heatmap = {"type": "heatmap", "z": values.T, "x": list(range(length)), "y": list(range(units)),
                **colors, "colorbar": {"thickness": 12},
                "hovertemplate": "step %{x}, unit %{y}: %{z:.3f}<extra></extra>"}
-    ticks = tick_positions(length, max_labels=MAX_HEATMAP_LABELS)
     shapes = []
     if current is not None and 0 <= current < length:
         shapes.append({"type": "rect", "x0": current - 0.5, "x1": current + 0.5, "y0": -0.5,
@@ -78,17 +76,14 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     return figure([heatmap], title or TITLES.get(name, name), height=height, shapes=shapes,
                   datarevision=data_revision(values, labels), uirevision=name,
                   margin={"l": 60, "r": 20, "t": 50, "b": 64},
-                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
-                         "tickfont": {"size": 10}, **FIXED_AXIS},
+                  xaxis={**token_axis(labels), "tickangle": -60, "tickfont": {"size": 10}, **FIXED_AXIS},
                   yaxis={"title": {"text": "unit"}, "autorange": "reversed", **FIXED_AXIS})
 
 
 def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current: int | None = None,
-                     measure: np.ndarray | None = None, measure_name: str | None = None,
-                     max_labels: int = MAX_TICK_LABELS) -> go.Figure:
+                     measure: np.ndarray | None = None, measure_name: str | None = None) -> go.Figure:
     """One unit's value along the text, optionally with a measure (e.g. bracket depth) on a
-    second axis; the current step marked. `max_labels` thins the tokens on the x axis (a chart
-    in a narrow column)."""
+    second axis; the current step marked."""
     steps = list(range(len(values)))
     traces: list[dict] = [{"type": "scatter", "x": steps, "y": values, "mode": "lines+markers",
                            "name": title, "line": {"color": TRAIN_COLOR}, "customdata": labels,
@@ -106,13 +101,11 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
     if current is not None and 0 <= current < len(values):
         extra["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": current, "x1": current,
                             "y0": 0, "y1": 1, "line": {"color": ACCENT, "width": 2}}]
-    ticks = tick_positions(len(values), max_labels)
     revision = data_revision(values, labels, measure if measure is not None else [])
     return figure(traces, None, height=320, legend={"orientation": "h", "y": 1.12},
                   datarevision=revision, uirevision=title,
                   margin={"l": 60, "r": 60, "t": 40, "b": 70},
-                  xaxis={"tickvals": ticks, "ticktext": [labels[i] for i in ticks], "tickangle": -60,
-                         **FIXED_AXIS},
+                  xaxis={**token_axis(labels), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": {"text": title}, **FIXED_AXIS}, **extra)
 
 

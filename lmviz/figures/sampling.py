@@ -44,6 +44,9 @@ def tick_room(pieces: Sequence[str]) -> tuple[int, int]:
     return -45, 60 + drop
 
 
+OUTLINE = "#334155"  # the sampled bars' edge
+
+
 def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
                       title: str | None = None) -> go.Figure:
     """Colored bars: the distribution sampled from; grey bars behind: T = 1; hatched red outlines
@@ -54,10 +57,14 @@ def figure_next_token(bars: TokenBars, temperature: float, log_y: bool = False,
         {"type": "bar", "x": x, "y": bars.base_probs, "name": "T = 1", "marker": {"color": MUTED},
          "opacity": 0.55, "width": 0.9, "customdata": labels,
          "hovertemplate": "%{customdata}: %{y:.3f} at T = 1<extra></extra>"},
-        {"type": "bar", "x": x, "y": bars.probs, "name": f"T = {temperature:g}, after top-k / top-p",
-         "marker": {"color": [token_color(i) for i in bars.ids], "line": {"color": "#334155", "width": 1}},
+        {"type": "bar", "x": x, "y": bars.probs, "legendgroup": "sampled", "showlegend": False,
+         "marker": {"color": [token_color(i) for i in bars.ids], "line": {"color": OUTLINE, "width": 1}},
          "width": 0.55, "customdata": labels,
          "hovertemplate": "%{customdata}: %{y:.3f} sampled from<extra></extra>"},
+        # the legend's key for the bars above: their own swatch took the first token's color
+        {"type": "bar", "x": [None], "y": [None], "legendgroup": "sampled", "hoverinfo": "skip",
+         "name": f"T = {temperature:g}, after top-k / top-p (a color per token)",
+         "marker": {"color": "#ffffff", "line": {"color": OUTLINE, "width": 1}}},
     ]
     cut = [i for i, c in enumerate(bars.cut) if c]
     if cut:

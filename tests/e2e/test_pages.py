@@ -194,3 +194,28 @@ def test_worked_equations_fit_a_phone_screen(page, app_server, path) -> None:
       e.getBoundingClientRect().right]""")
     # KaTeX's struts reach a pixel or two past the last glyph; a cut result is tens of pixels
     assert ends <= edge + 4, f"the equations end at {ends:.0f} px, their box at {edge:.0f} px"
+
+
+@pytest.mark.parametrize("path", ["attention", "lstm", "compare", "sampling"])
+def test_token_labels_do_not_overlap_on_a_phone(page, app_server, path) -> None:
+    """Charts over a prompt's tokens label their axis by token. On a phone they must thin the
+    labels to the room there is (Plotly's category axes do) instead of printing them on top of
+    one another: level labels must not touch, slanted ones must stand a line's height apart."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, f"{app_server}/{path}")
+    assert_no_exception(page)
+    assert wait_for_charts(page, 1) >= 1
+    # per chart, the clearance between neighbouring x labels in font sizes (below 0: they overlap)
+    clearances = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'), chart => {
+      const labels = Array.from(chart.querySelectorAll('.xtick text'), t => {
+        const box = t.getBoundingClientRect();
+        const turn = /rotate\\((-?[\\d.]+)/.exec(t.getAttribute('transform') || '');
+        return {left: box.left, right: box.right, centre: (box.left + box.right) / 2,
+                angle: turn ? Math.abs(+turn[1]) : 0, size: parseFloat(getComputedStyle(t).fontSize)};
+      }).sort((a, b) => a.centre - b.centre);
+      return Math.min(...labels.slice(1).map((b, i) => b.angle
+        ? (b.centre - labels[i].centre) * Math.sin(b.angle * Math.PI / 180) / b.size - 0.9
+        : (b.left - labels[i].right) / b.size));
+    })""")
+    crowded = [round(clearance, 2) for clearance in clearances if clearance < 0]
+    assert clearances and not crowded, f"x labels overlap on a {path} chart: {crowded}"

@@ -119,7 +119,10 @@ def test_bar_labels_show_whitespace_and_escape_html() -> None:
 def test_figure_next_token_traces() -> None:
     bars = token_bars(LOGITS, VOCAB, SamplingConfig(temperature=1.5, top_k=4))
     fig = figure_next_token(bars, 1.5)
-    base, chosen, cut = fig.data
+    base, chosen, key, cut = fig.data
+    # the colored bars' legend entry is a plain key: their own swatch took the first token's color
+    assert chosen.showlegend is False and key.legendgroup == chosen.legendgroup
+    assert key.marker.color == "#ffffff" and key.name.startswith("T = 1.5, after top-k / top-p")
     assert base.marker.color == MUTED and list(base.y) == pytest.approx(list(bars.base_probs))
     assert list(chosen.y) == pytest.approx(list(bars.probs))
     assert list(chosen.marker.color) == [token_color(i) for i in bars.ids]
@@ -145,9 +148,9 @@ def test_word_labels_are_angled_with_room_and_char_labels_stay_level() -> None:
     assert tick_room([" climbed"])[1] > tick_room([" the"])[1] > tick_room(["ab"])[1] == 60
 
 
-def test_figure_next_token_without_cuts_has_two_traces() -> None:
+def test_figure_next_token_without_cuts_has_no_cut_trace() -> None:
     fig = figure_next_token(token_bars(LOGITS, VOCAB, SamplingConfig()), 1.0)
-    assert len(fig.data) == 2
+    assert len(fig.data) == 3 and all("cut" not in (trace.name or "") for trace in fig.data)
 
 
 def test_generation_html_shades_each_pick_and_escapes_everything(lstm_run: Run) -> None:
