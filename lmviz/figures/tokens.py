@@ -190,10 +190,14 @@ def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None 
     bar = {
         "type": "bar", "x": [c.kind for c in counts], "y": [c.tokens for c in counts],
         "marker": {"color": TRAIN_COLOR},
-        "text": [f"{c.tokens} tokens · {c.chars_per_token:.2f} chars/token" for c in counts],
-        "textposition": "auto",
+        # above the bars, on two lines and at full size: inside, Plotly shrank the text to the
+        # bar's width (unreadable on a phone)
+        "text": [f"{c.tokens} tokens<br>{c.chars_per_token:.2f} chars/token" for c in counts],
+        "textposition": "outside", "constraintext": "none", "cliponaxis": False,
         "customdata": [[c.vocab_size, c.chars_per_token] for c in counts],
         "hovertemplate": "%{x}: %{y} tokens<br>%{customdata[1]:.2f} characters per token"
                          "<br>vocabulary %{customdata[0]}<extra></extra>",
     }
-    return figure([bar], title, height=280, xaxis={"title": "tokenizer"}, yaxis={"title": "tokens"})
+    top = max((c.tokens for c in counts), default=1)
+    return figure([bar], title, height=300, xaxis={"title": "tokenizer"},
+                  yaxis={"title": "tokens", "range": [0, top * 1.35]})  # room for the text above

@@ -132,5 +132,8 @@ def test_figure_tokenizer_comparison() -> None:
     (bar,) = fig.data
     assert bar.type == "bar"
     assert list(bar.x) == ["char", "word", "bpe"] and list(bar.y) == [30, 6, 12]
-    assert "2.50 chars/token" in bar.text[2]
+    assert bar.text[2] == "12 tokens<br>2.50 chars/token"
+    # above the bars at full size: inside a narrow bar Plotly shrank it to a few pixels
+    assert bar.textposition == "outside" and bar.constraintext == "none"
+    assert fig.layout.yaxis.range[1] > 30 * 1.3  # room above the tallest bar for its two lines
     assert fig.layout.title.text == "title"
