@@ -139,6 +139,8 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     fig = figure_loss(EVENTS, target=1.5)
     assert [t.name for t in fig.data] == ["train", "validation"]
     assert list(fig.data[1].x) == [2, 4] and any(s.y0 == 1.5 for s in fig.layout.shapes)
+    # the legend sits inside the plot, top right (a falling loss leaves it empty), not beside it
+    assert fig.layout.legend.xanchor == "right" and fig.layout.legend.x == 1 and fig.layout.legend.y == 1
     figure = figure_grad_lr(EVENTS)
     assert [t.name for t in figure.data] == ["gradient norm", "learning rate"]
     # the rate's axis picks its own round ticks rather than the gradient norm's log grid
