@@ -114,8 +114,10 @@ def _label(piece: str, whitespace: bool) -> str:
 
 
 def escape_html(text: str) -> str:
-    # `$` would start LaTeX in st.markdown; the rest is plain HTML escaping.
-    return html.escape(text, quote=True).replace("$", "&#36;")
+    # `$` would start LaTeX in st.markdown. A carriage return ends a line in markdown: two make a
+    # blank line, which ends the HTML block and reads the rest as markdown (a link's prompt could
+    # load an image), so it shows as a mark. The rest is plain HTML escaping.
+    return html.escape(text, quote=True).replace("$", "&#36;").replace("\r", "␍")
 
 
 def _chip_span(chip: Chip, whitespace: bool) -> str:
