@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -160,9 +161,12 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
 
 
 def _code(piece: str) -> str:
-    """A piece as a markdown code span, whitespace shown (a backtick inside needs a longer fence)."""
+    """A piece as a markdown code span, whitespace shown (backticks inside need a longer fence)."""
     shown = show_whitespace(piece)
-    return f"`` {shown} ``" if "`" in shown else f"`{shown}`"
+    if "`" not in shown:
+        return f"`{shown}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", shown)) + 1)
+    return f"{fence} {shown} {fence}"
 
 
 def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> str:

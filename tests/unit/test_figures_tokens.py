@@ -131,6 +131,8 @@ def test_first_merges_are_the_tokenizers_own(story_bpe: BPETokenizer) -> None:
     assert first_merges_markdown(story_bpe.merges) == "`h` + `e` and `␣` + `t`"
     assert first_merges_markdown(story_bpe.merges, 3) == "`h` + `e`, `␣` + `t` and `␣` + `a`"
     assert first_merges_markdown([("`", "x")], 2) == "`` ` `` + `x`"
+    # a merge of backticks (an uploaded markdown file's code fences) needs a longer fence
+    assert first_merges_markdown([("``", "`")], 1) == "``` `` ``` + `` ` ``"
     assert first_merges_markdown([]) == ""
 
 
