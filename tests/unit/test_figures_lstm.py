@@ -142,8 +142,8 @@ def test_current_token_chips_escape_user_text(lstm_run: Run) -> None:
 
 
 def test_labels_and_ticks() -> None:
-    labels = short_labels(["a", " verylongpiece", "\n"])
-    assert labels == ["0:a", "1:␣verylo…", "2:↵"]
+    labels = short_labels(["a", " verylongpiece", "\n", "\r\n"])
+    assert labels == ["0:a", "1:␣verylo…", "2:↵", "3:␍↵"]  # a Windows line break: both seen
     assert tick_positions(10) == list(range(10))
     assert len(tick_positions(500)) <= 40 and tick_positions(500)[0] == 0
 
