@@ -134,6 +134,8 @@ def read_user_text(data: bytes | str) -> str:
     if isinstance(data, bytes):
         if len(data) > MAX_TEXT_BYTES:
             raise CorpusError(f"the text is {len(data):,} bytes; the limit is {MAX_TEXT_BYTES:,}")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark
+            raise CorpusError("the file is UTF-16 text: save it as UTF-8")
         if b"\x00" in data:
             raise CorpusError("this looks like a binary file, not text: upload UTF-8 text")
         try:

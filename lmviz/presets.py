@@ -79,6 +79,7 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
 SHAREABLE = tuple(f.name for f in fields(View))
+NOTE_MARKUP = set("\\`*_[]<>!$~&:|{}#")  # escaped in a note; not "." or "-", which numbers use
 
 
 LinkParams = Mapping[str, str | list[str]]  # a repeated parameter: the list of its values
@@ -112,7 +113,7 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
         else:
             single[name] = raw[-1]
             notes.append(f"the link sets {name} {len(raw)} times "
-                         f"({', '.join(repr(value[:40]) for value in raw)}): using the last")
+                         f"({', '.join(quoted(value) for value in raw)}): using the last")
     family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))
@@ -120,7 +121,7 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
         if value is None and name == "prompt":  # the address bar of a page whose prompt was emptied
             notes.append("the link's prompt is empty: using the default prompt")
         elif value is None:
-            notes.append(f"ignored {name}={raw[:40]!r} from the link (not an allowed value); {using}")
+            notes.append(f"ignored {name}={quoted(raw)} from the link (not an allowed value); {using}")
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
             notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
                          f"with a GPU, and this one has none; {using}")
@@ -129,6 +130,13 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
                 notes.append(long_prompt_note(len(raw), "from the link"))
             cleaned[name] = link_value(value)
     return cleaned, notes
+
+
+def quoted(raw: str) -> str:
+    """A link's value (its first 40 characters) as a note shows it: its repr, with the characters
+    that start markdown escaped, since the notes are drawn as markdown (a link's `![x](url)`
+    would load an image there)."""
+    return "".join("\\" + ch if ch in NOTE_MARKUP else ch for ch in repr(raw[:40]))
 
 
 def link_value(value: object) -> str:

@@ -37,8 +37,8 @@ def token_color(token_id: int) -> str:
 
 
 def show_whitespace(piece: str) -> str:
-    """A label where spaces, newlines and tabs are visible."""
-    return piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
+    """A label where spaces, newlines, carriage returns and tabs are visible."""
+    return piece.replace(" ", "␣").replace("\n", "↵").replace("\r", "␍").replace("\t", "⇥") or "∅"
 
 
 def token_labels(pieces: list[str]) -> list[str]:

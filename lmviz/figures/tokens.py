@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -114,8 +115,10 @@ def _label(piece: str, whitespace: bool) -> str:
 
 
 def escape_html(text: str) -> str:
-    # `$` would start LaTeX in st.markdown; the rest is plain HTML escaping.
-    return html.escape(text, quote=True).replace("$", "&#36;")
+    # `$` would start LaTeX in st.markdown. A carriage return ends a line in markdown: two make a
+    # blank line, which ends the HTML block and reads the rest as markdown (a link's prompt could
+    # load an image), so it shows as a mark. The rest is plain HTML escaping.
+    return html.escape(text, quote=True).replace("$", "&#36;").replace("\r", "␍")
 
 
 def _chip_span(chip: Chip, whitespace: bool) -> str:
@@ -158,9 +161,12 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
 
 
 def _code(piece: str) -> str:
-    """A piece as a markdown code span, whitespace shown (a backtick inside needs a longer fence)."""
+    """A piece as a markdown code span, whitespace shown (backticks inside need a longer fence)."""
     shown = show_whitespace(piece)
-    return f"`` {shown} ``" if "`" in shown else f"`{shown}`"
+    if "`" not in shown:
+        return f"`{shown}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", shown)) + 1)
+    return f"{fence} {shown} {fence}"
 
 
 def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> str:

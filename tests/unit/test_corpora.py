@@ -97,12 +97,15 @@ def test_unknown_corpus_names_the_choices() -> None:
         (b"   \r\n  ", "empty"),
         (b"valid start \xff\xfe then more text here", "not UTF-8"),
         (b"some text\x00\x01\x02 that is binary really", "binary"),
+        # Notepad's "Unicode": text, but not UTF-8 (it was called a binary file)
+        ("a story of the harbour".encode("utf-16"), "UTF-16 text: save it as UTF-8"),
+        (b"\xfe\xff" + "a story of the harbour".encode("utf-16-be"), "UTF-16"),
         ("some text \x00 that holds a NUL character", "NUL"),
         (b"a" * (MAX_TEXT_BYTES + 1), "limit"),
         ("é" * (MAX_TEXT_BYTES // 2 + 1), "bytes"),
     ],
     ids=["empty-bytes", "empty-str", "whitespace", "whitespace-bytes", "not-utf8", "binary",
-         "nul-str", "too-big-bytes", "too-big-str"],
+         "utf16-le", "utf16-be", "nul-str", "too-big-bytes", "too-big-str"],
 )
 def test_bad_user_text_raises_corpus_error(data: bytes | str, message: str) -> None:
     with pytest.raises(CorpusError, match=message):

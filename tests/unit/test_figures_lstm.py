@@ -143,8 +143,8 @@ def test_current_token_chips_escape_user_text(lstm_run: Run) -> None:
 
 
 def test_labels_and_ticks() -> None:
-    labels = short_labels(["a", " verylongpiece", "\n"])
-    assert labels == ["0:a", "1:␣verylo…", "2:↵"]
+    labels = short_labels(["a", " verylongpiece", "\n", "\r\n"])
+    assert labels == ["0:a", "1:␣verylo…", "2:↵", "3:␍↵"]  # a Windows line break: both seen
     axis = token_axis(["0:a", "1:<b>", "2:&"])
     # a category axis over positions 0..2 (Plotly thins its labels to the room there is), each
     # shown as its label, escaped: Plotly reads <b> as bold and & as the start of an entity

@@ -165,6 +165,9 @@ def test_generation_html_shades_each_pick_and_escapes_everything(lstm_run: Run) 
     assert "rgba(37,99,235,0.70)" in sure and "rgba(37,99,235,0.09)" in unsure  # deep = sure
     odd = replace(result.steps[0], token="</span><script>")
     assert "<script>" not in generation_html("", [odd])
+    # a carriage return is a line ending to markdown: two would end the HTML block
+    returns = generation_html("a\r\r![x](http://example.com/p.png)", [replace(odd, token="\r\r")])
+    assert "\r" not in returns and returns.count("␍␍") == 2
 
 
 def test_model_heading_and_settings_in_words() -> None:

@@ -94,6 +94,15 @@ def test_chips_html_escapes_and_shows_ids() -> None:
     assert chips_html([]).startswith('<div class="lmviz-chips"')
 
 
+def test_chips_html_has_no_carriage_return() -> None:
+    """Markdown ends a line at a carriage return too: two of them made a blank line that ended
+    the HTML block, and the text after it was read as markdown (an image from a link's prompt)."""
+    chips = [Chip("\r\r", 5), Chip(UNK, 0, "\r\r![x](http://example.com/p.png)")]
+    for whitespace in (False, True):
+        out = chips_html(chips, whitespace=whitespace)
+        assert "\r" not in out and "\n" not in out and "␍␍" in out
+
+
 def test_merge_html_and_rows(story_bpe: BPETokenizer) -> None:
     assert merge_html(merge_step(story_bpe, TEXT, 0), story_bpe.index) == ""
     step = merge_step(story_bpe, TEXT, 3)
@@ -122,6 +131,8 @@ def test_first_merges_are_the_tokenizers_own(story_bpe: BPETokenizer) -> None:
     assert first_merges_markdown(story_bpe.merges) == "`h` + `e` and `␣` + `t`"
     assert first_merges_markdown(story_bpe.merges, 3) == "`h` + `e`, `␣` + `t` and `␣` + `a`"
     assert first_merges_markdown([("`", "x")], 2) == "`` ` `` + `x`"
+    # a merge of backticks (an uploaded markdown file's code fences) needs a longer fence
+    assert first_merges_markdown([("``", "`")], 1) == "``` `` ``` + `` ` ``"
     assert first_merges_markdown([]) == ""
 
 

@@ -114,6 +114,16 @@ def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
 
 
+def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:
+    """The notes are markdown on the page: a link's own value there made a link, bold or an
+    image (loaded in the visitor's browser) inside the app's warning. Markup characters are
+    escaped and line breaks spelled out; the note reads as the value's repr."""
+    (note,) = clean_link({"seed": "![x](http://example.com/p.png)"})[1]
+    assert note.startswith(r"ignored seed='\!\[x\](http\://example.com/p.png)' from the link")
+    repeated, _ = clean_link({"top_k": ["**b**", "a\n\n<i>$x$</i>"]})[1]
+    assert repeated == (r"the link sets top_k 2 times ('\*\*b\*\*', 'a\\n\\n\<i\>\$x\$\</i\>'): "
+                    "using the last")
+
 @pytest.mark.parametrize("params, shown", [({"steps": "7"}, "the model's default (600)"),
                                            ({"layers": "9"}, "the model's default (1)"),
                                            ({"layers": "9", "model": "gpt"}, "the model's default (2)"),
