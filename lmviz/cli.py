@@ -106,6 +106,21 @@ def positive(kind: type):
     return parse
 
 
+def within(kind: type, low: int, high: int):
+    """An argparse type: a `kind` number from `low` to `high`, said in one line otherwise."""
+    def parse(value: str):
+        number = kind(value)
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value!r}")
+        return number
+    parse.__name__ = kind.__name__
+    return parse
+
+
+MAX_SEED = 2**32 - 1
+MAX_NEW_TOKENS = 10_000  # tokens are drawn one forward pass at a time: minutes at most
+
+
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m lmviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
@@ -131,8 +146,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--log-every", type=positive(int), default=None,
                        help="record a progress event in the run's history every this many steps "
                             "(default: at each evaluation)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--sample-tokens", type=int, default=0,
+    train.add_argument("--seed", type=within(int, 0, MAX_SEED), default=0)
+    train.add_argument("--sample-tokens", type=within(int, 0, MAX_NEW_TOKENS), default=0,
                        help="generate this many tokens at each evaluation, kept in the run's history (0: none)")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     train.add_argument("--precision", choices=PRECISIONS, default="fp32",
@@ -153,8 +168,8 @@ def build_parser() -> ArgumentParser:
     sample.add_argument("--temperature", type=float, default=1.0)
     sample.add_argument("--top-k", type=int, default=0)
     sample.add_argument("--top-p", type=float, default=1.0)
-    sample.add_argument("--max-new-tokens", type=int, default=50)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--max-new-tokens", type=within(int, 0, MAX_NEW_TOKENS), default=50)
+    sample.add_argument("--seed", type=within(int, 0, MAX_SEED), default=0)
     sample.add_argument("--top-n", type=positive(int), default=10)
     sample.add_argument("--json", action="store_true", help="print JSON (the only format)")
     sample.set_defaults(func=cmd_sample)

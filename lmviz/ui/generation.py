@@ -2,7 +2,8 @@
 
 Every slider move reruns the page: the logits after a prompt are cached per (run key, prompt), and
 a generation per (run key, prompt, settings, length, seed). Runs and generations are immutable, so
-the process-wide cache is safe; generations keep no per-step arrays to stay small.
+the process-wide cache is safe (a run of a visitor's own text: their session's cache);
+generations keep no per-step arrays to stay small.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import streamlit as st
 from lmviz.next_token import PromptIds, prompt_ids
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, next_logits
+from lmviz.ui.caching import by_owner
 
 MAX_TOKENS = 200  # the stepper's longest generation
 STEP_COLUMNS = {  # tables of generated steps (step_rows)
@@ -26,7 +28,7 @@ COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side
 _EMPTY = np.empty(0)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@by_owner(max_entries=64)
 def _logits(run_key: str, prompt: str, _run: Run) -> tuple[np.ndarray, PromptIds]:
     read = prompt_ids(_run.tokenizer, _run.model_config, prompt)
     return next_logits(_run.model, read.ids), read
@@ -34,10 +36,10 @@ def _logits(run_key: str, prompt: str, _run: Run) -> tuple[np.ndarray, PromptIds
 
 def logits_for(run: Run, prompt: str) -> tuple[np.ndarray, PromptIds]:
     """The run's logits for the token after the prompt, with notes on what the model read."""
-    return _logits(run.key, prompt, run)
+    return _logits(run, run.key, prompt, run)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@by_owner(max_entries=32)
 def _generation(run_key: str, prompt: str, temperature: float, top_k: int, top_p: float,
                 count: int, seed: int, _run: Run) -> Generation:
     config = SamplingConfig(temperature, top_k, top_p)
@@ -50,7 +52,7 @@ def generation_for(run: Run, prompt: str, config: SamplingConfig, count: int,
                    seed: int) -> Generation | None:
     """`count` sampled tokens after the prompt (same seed, same prefix), or None with a message."""
     try:
-        return _generation(run.key, prompt, config.temperature, config.top_k, config.top_p,
+        return _generation(run, run.key, prompt, config.temperature, config.top_k, config.top_p,
                            max(0, min(count, MAX_TOKENS)), seed, run)
     except SamplingError as err:
         st.warning(f"Cannot sample with these settings: {err}")

@@ -40,6 +40,7 @@ from lmviz.presets import (
 from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run, run_key
 from lmviz.run_compare import TRAINING_LABELS, training_changes
+from lmviz.ui.caching import UPLOAD_PREFIX, by_owner
 from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
@@ -277,7 +278,7 @@ def _upload_box() -> None:
 
 
 def upload_label(text: str) -> str:
-    return "upload:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return UPLOAD_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def session_holder() -> str:
@@ -345,7 +346,7 @@ def recurrent_family(view: View) -> str:
     return view.model if view.model in RECURRENT_FAMILIES else "lstm"
 
 
-@st.cache_resource(max_entries=64)
+@by_owner(max_entries=64)
 def _cached_trace(run_key: str, text: str, _run: Run) -> TextTrace:
     return trace_text(_run, text)
 
@@ -354,7 +355,7 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
     """The run's trace of a text, or a message on the page when it cannot be traced; `notes`:
     also say when the text was cut to the context or has unknown tokens (once per page)."""
     try:
-        result = _cached_trace(run.key, text, run)
+        result = _cached_trace(run, run.key, text, run)
     except ProbeError as err:
         st.warning(str(err))
         return None
@@ -369,7 +370,7 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
     return result
 
 
-@st.cache_resource(max_entries=64)
+@by_owner(max_entries=64)
 def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, family: str) -> MemorySources:
     return memory_sources(_text_trace.trace.layers[layer], family)
 
@@ -377,7 +378,7 @@ def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, 
 def memory_for(run: Run, text_trace: TextTrace, layer: int) -> MemorySources:
     """A recurrent run's memory split by step for one traced text (O(T² H): 0.5 s at the GPU
     sizes, so computed once per run, text and layer and shared, like the trace)."""
-    return _cached_memory(run.key, text_trace.text, layer, text_trace, run.model_config.family)
+    return _cached_memory(run, run.key, text_trace.text, layer, text_trace, run.model_config.family)
 
 
 def keep_choice(key: str, options: Sequence, default: object, made_for: object = None) -> None:

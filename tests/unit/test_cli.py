@@ -62,6 +62,9 @@ BAD_ARGUMENTS = {
     "missing-run": (("trace", "/no/such/run/folder", "--text", "hi"), "not a run folder"),
     "negative-steps": (("train", "--steps", "-5"), "-5"),
     "unknown-precision": (("train", "--precision", "fp16"), "fp16"),
+    "negative-seed": (("train", "--seed", "-1"), "from 0 to 4,294,967,295, got '-1'"),
+    # argparse refuses it before the run folder is read: no endless generation
+    "endless-sample": (("sample", "/no/such/run", "--max-new-tokens", "100000000"), "from 0 to 10,000"),
 }
 
 

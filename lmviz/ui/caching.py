@@ -1,0 +1,38 @@
+"""Caches of what is derived from a run (traces, logits, samples): process-wide for the runs of the
+built-in corpora, which every visitor shares, and in the visitor's own session for a run of their
+uploaded text, so that nothing of it sits in a global or outlives the session (DESIGN.md)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+import streamlit as st
+
+from lmviz.run import Run
+
+P = ParamSpec("P")
+T = TypeVar("T")
+UPLOAD_PREFIX = "upload:"  # Run.corpus of a visitor's uploaded text: "upload:<hash>"
+SESSION_ENTRIES = 16  # per visitor: a few runs × a few prompts
+
+
+def own_text(run: Run) -> bool:
+    """Whether the run was trained on a visitor's uploaded text."""
+    return run.corpus.startswith(UPLOAD_PREFIX)
+
+
+def by_owner(max_entries: int) -> Callable[[Callable[P, T]], Callable[Concatenate[Run, P], T]]:
+    """Cache a function twice: process-wide (`max_entries`) and per session. The cached function
+    is called with the run first, which picks the cache and is not passed on: pass what the
+    function needs of it (its key, the unhashed `_run`) after it."""
+    def decorate(function: Callable[P, T]) -> Callable[Concatenate[Run, P], T]:
+        shared = st.cache_resource(max_entries=max_entries, show_spinner=False)(function)
+        own = st.cache_resource(scope="session", max_entries=SESSION_ENTRIES, show_spinner=False)(function)
+
+        @functools.wraps(function)
+        def call(run: Run, *args: P.args, **kwargs: P.kwargs) -> T:
+            return (own if own_text(run) else shared)(*args, **kwargs)
+        return call
+    return decorate

@@ -1,0 +1,40 @@
+"""lmviz.ui.caching: a run of a visitor's uploaded text is cached in their session, a built-in
+corpus's run process-wide (Streamlit keeps scope="session" caches per session and drops them when
+it ends; AppTest runs every test under one session id, so the routing is tested here)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from lmviz.ui import caching
+
+
+def test_by_owner_routes_an_uploaded_text_s_run_to_the_session_cache(monkeypatch) -> None:
+    scopes: list[str] = []
+
+    def fake_cache_resource(scope: str = "global", **_options):
+        def wrap(function):
+            return lambda *args: (scope, function(*args))
+        scopes.append(scope)
+        return wrap
+
+    monkeypatch.setattr(caching.st, "cache_resource", fake_cache_resource)
+
+    @caching.by_owner(max_entries=4)
+    def traced(key: str, text: str) -> str:
+        return f"{key}/{text}"
+
+    assert sorted(scopes) == ["global", "session"]
+    own, builtin = SimpleNamespace(corpus="upload:ab12cd34"), SimpleNamespace(corpus="story")
+    # the run picks the cache and is not passed on
+    assert traced(own, "k1", "hi") == ("session", "k1/hi")
+    assert traced(builtin, "k2", "hi") == ("global", "k2/hi")
+    assert caching.own_text(own) and not caching.own_text(builtin)
+    assert traced.__name__ == "traced"
+
+
+@pytest.mark.parametrize("corpus", ["story", "brackets", "copy", "uploaded"])
+def test_built_in_corpus_names_are_not_uploads(corpus: str) -> None:
+    assert not caching.own_text(SimpleNamespace(corpus=corpus))
