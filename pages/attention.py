@@ -27,9 +27,9 @@ from lmviz.ui.state import (
     require_app,
     run_for,
     set_prompt,
-    trace_for,
     use_copy_lesson,
 )
+from lmviz.ui.traces import trace_for
 
 require_app()
 

@@ -33,12 +33,11 @@ from lmviz.ui.state import (
     current_view,
     ensure_prompt,
     keep_choice,
-    memory_for,
     require_app,
     run_for,
-    trace_for,
     use_copy_lesson,
 )
+from lmviz.ui.traces import memory_for, trace_for
 
 require_app()
 

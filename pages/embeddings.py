@@ -28,8 +28,8 @@ from lmviz.ui.state import (
     ensure_prompt,
     require_app,
     run_for,
-    trace_for,
 )
+from lmviz.ui.traces import trace_for
 
 require_app()
 

@@ -30,8 +30,8 @@ from lmviz.ui.state import (
     recurrent_family,
     require_app,
     run_for,
-    trace_for,
 )
+from lmviz.ui.traces import trace_for
 
 require_app()
 

@@ -17,7 +17,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from lmviz.corpora import CorpusError, load_corpus, read_user_text
 from lmviz.device import available_devices
 from lmviz.jobs import Job, RunStore
-from lmviz.memory import MemorySources, memory_sources
 from lmviz.models import RECURRENT_FAMILIES
 from lmviz.presets import (
     CHOICES,
@@ -37,10 +36,9 @@ from lmviz.presets import (
     parse_params,
     to_params,
 )
-from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run, run_key
 from lmviz.run_compare import TRAINING_LABELS, training_changes
-from lmviz.ui.caching import UPLOAD_PREFIX, by_owner
+from lmviz.ui.caching import UPLOAD_PREFIX
 from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
@@ -344,41 +342,6 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
 
 def recurrent_family(view: View) -> str:
     return view.model if view.model in RECURRENT_FAMILIES else "lstm"
-
-
-@by_owner(max_entries=64)
-def _cached_trace(run_key: str, text: str, _run: Run) -> TextTrace:
-    return trace_text(_run, text)
-
-
-def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
-    """The run's trace of a text, or a message on the page when it cannot be traced; `notes`:
-    also say when the text was cut to the context or has unknown tokens (once per page)."""
-    try:
-        result = _cached_trace(run, run.key, text, run)
-    except ProbeError as err:
-        st.warning(str(err))
-        return None
-    if not notes:
-        return result
-    if result.truncated:
-        st.info(f"The prompt is longer than the model's context ({run.model_config.context} "
-                "tokens): only its end is shown.")
-    if result.encoding.unknown:
-        st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
-                "and show as <unk>.")
-    return result
-
-
-@by_owner(max_entries=64)
-def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, family: str) -> MemorySources:
-    return memory_sources(_text_trace.trace.layers[layer], family)
-
-
-def memory_for(run: Run, text_trace: TextTrace, layer: int) -> MemorySources:
-    """A recurrent run's memory split by step for one traced text (O(T² H): 0.5 s at the GPU
-    sizes, so computed once per run, text and layer and shared, like the trace)."""
-    return _cached_memory(run, run.key, text_trace.text, layer, text_trace, run.model_config.family)
 
 
 def keep_choice(key: str, options: Sequence, default: object, made_for: object = None) -> None:
