@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TypeVar
 
 import streamlit as st
 
 from lmviz.run import Run
 
-P = ParamSpec("P")
 T = TypeVar("T")
 UPLOAD_PREFIX = "upload:"  # Run.corpus of a visitor's uploaded text: "upload:<hash>"
 SESSION_ENTRIES = 16  # per visitor: a few runs × a few prompts
@@ -23,16 +22,16 @@ def own_text(run: Run) -> bool:
     return run.corpus.startswith(UPLOAD_PREFIX)
 
 
-def by_owner(max_entries: int) -> Callable[[Callable[P, T]], Callable[Concatenate[Run, P], T]]:
-    """Cache a function twice: process-wide (`max_entries`) and per session. The cached function
-    is called with the run first, which picks the cache and is not passed on: pass what the
-    function needs of it (its key, the unhashed `_run`) after it."""
-    def decorate(function: Callable[P, T]) -> Callable[Concatenate[Run, P], T]:
+def by_owner(max_entries: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Cache `function(run_key, *args, _run)` twice: process-wide (`max_entries`) and per session.
+    It is called as `cached(run, *args)`: the run picks the cache and is passed on as its key
+    (hashed, with `args`) and as `_run` (not hashed: a run is immutable once made)."""
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
         shared = st.cache_resource(max_entries=max_entries, show_spinner=False)(function)
         own = st.cache_resource(scope="session", max_entries=SESSION_ENTRIES, show_spinner=False)(function)
 
         @functools.wraps(function)
-        def call(run: Run, *args: P.args, **kwargs: P.kwargs) -> T:
-            return (own if own_text(run) else shared)(*args, **kwargs)
+        def call(run: Run, *args: object) -> T:
+            return (own if own_text(run) else shared)(run.key, *args, run)
         return call
     return decorate

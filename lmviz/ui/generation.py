@@ -36,7 +36,7 @@ def _logits(run_key: str, prompt: str, _run: Run) -> tuple[np.ndarray, PromptIds
 
 def logits_for(run: Run, prompt: str) -> tuple[np.ndarray, PromptIds]:
     """The run's logits for the token after the prompt, with notes on what the model read."""
-    return _logits(run, run.key, prompt, run)
+    return _logits(run, prompt)
 
 
 @by_owner(max_entries=32)
@@ -52,8 +52,8 @@ def generation_for(run: Run, prompt: str, config: SamplingConfig, count: int,
                    seed: int) -> Generation | None:
     """`count` sampled tokens after the prompt (same seed, same prefix), or None with a message."""
     try:
-        return _generation(run, run.key, prompt, config.temperature, config.top_k, config.top_p,
-                           max(0, min(count, MAX_TOKENS)), seed, run)
+        return _generation(run, prompt, config.temperature, config.top_k, config.top_p,
+                           max(0, min(count, MAX_TOKENS)), seed)
     except SamplingError as err:
         st.warning(f"Cannot sample with these settings: {err}")
         return None

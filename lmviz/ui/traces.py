@@ -20,7 +20,7 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
     """The run's trace of a text, or a message on the page when it cannot be traced; `notes`:
     also say when the text was cut to the context or has unknown tokens (once per page)."""
     try:
-        result = _cached_trace(run, run.key, text, run)
+        result = _cached_trace(run, text)
     except ProbeError as err:
         st.warning(str(err))
         return None
@@ -36,11 +36,11 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
 
 
 @by_owner(max_entries=64)
-def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, family: str) -> MemorySources:
-    return memory_sources(_text_trace.trace.layers[layer], family)
+def _cached_memory(run_key: str, text: str, layer: int, _text_trace: TextTrace, _run: Run) -> MemorySources:
+    return memory_sources(_text_trace.trace.layers[layer], _run.model_config.family)
 
 
 def memory_for(run: Run, text_trace: TextTrace, layer: int) -> MemorySources:
     """A recurrent run's memory split by step for one traced text (O(T² H): 0.5 s at the GPU
     sizes, so computed once per run, text and layer and shared, like the trace)."""
-    return _cached_memory(run, run.key, text_trace.text, layer, text_trace, run.model_config.family)
+    return _cached_memory(run, text_trace.text, layer, text_trace)

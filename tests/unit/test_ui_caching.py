@@ -23,14 +23,15 @@ def test_by_owner_routes_an_uploaded_text_s_run_to_the_session_cache(monkeypatch
     monkeypatch.setattr(caching.st, "cache_resource", fake_cache_resource)
 
     @caching.by_owner(max_entries=4)
-    def traced(key: str, text: str) -> str:
-        return f"{key}/{text}"
+    def traced(run_key: str, text: str, _run) -> str:
+        return f"{run_key}/{text}/{_run.corpus}"
 
     assert sorted(scopes) == ["global", "session"]
-    own, builtin = SimpleNamespace(corpus="upload:ab12cd34"), SimpleNamespace(corpus="story")
-    # the run picks the cache and is not passed on
-    assert traced(own, "k1", "hi") == ("session", "k1/hi")
-    assert traced(builtin, "k2", "hi") == ("global", "k2/hi")
+    own = SimpleNamespace(corpus="upload:ab12cd34", key="k1")
+    builtin = SimpleNamespace(corpus="story", key="k2")
+    # the run picks the cache and is passed on as its key and as the unhashed _run
+    assert traced(own, "hi") == ("session", "k1/hi/upload:ab12cd34")
+    assert traced(builtin, "hi") == ("global", "k2/hi/story")
     assert caching.own_text(own) and not caching.own_text(builtin)
     assert traced.__name__ == "traced"
 
