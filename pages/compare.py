@@ -41,8 +41,6 @@ from lmviz.ui.traces import memory_for, trace_for
 
 require_app()
 
-
-
 INTRO = {"lstm": "its state: the cell state c, which every step fades (forget gate f) and adds to "
                  "(input gate i × candidate g), and the hidden state h = o × tanh(c) it shows.",
          "gru": "its hidden state, which every step keeps a part of (update gate z) and adds to "
