@@ -22,7 +22,7 @@ USER_ERRORS = (CorpusError, DeviceError, ModelConfigError, RunError, SamplingErr
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+    def error(self, message: str) -> None:  # one line, exit 1, no usage dump
         raise SystemExit(f"lmviz: error: {message}")
 
 

@@ -1,7 +1,7 @@
 """Trainings in background threads, shared by key: identical settings train once.
 
 The app holds one RunStore for built-in corpora (shared by every visitor) and one per visitor
-for uploaded text. A process-wide semaphore lets at most `max_parallel` trainings run at once;
+for uploaded text. A process-wide semaphore (`gate`) lets only so many trainings run at once;
 the rest wait in line and say so. A shared training stops only when every session that asked for
 it has let go (`Job.release`): one visitor's Cancel never cancels another's training.
 """
