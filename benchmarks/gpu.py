@@ -66,7 +66,7 @@ import statistics
 import sys
 import threading
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -186,10 +186,9 @@ def ttq_views(quick: bool) -> list[tuple[str, View]]:
     if quick:
         return [("lstm (default)", View(model="lstm")),
                 (f"gpt ({QUICK_TTQ_GPT_STEPS} steps)", View(model="gpt", steps=QUICK_TTQ_GPT_STEPS))]
-    four = {"context": GPT_CONTEXT} if "context" in {f.name for f in fields(View)} else {}
     return [("lstm (default)", View(model="lstm")), ("gpt (default)", View(model="gpt")),
             ("lstm hidden 512", View(model="lstm", hidden_size=512)),
-            ("gpt 4 layers", View(model="gpt", layers=GPT_LAYERS, **four))]
+            ("gpt 4 layers", View(model="gpt", layers=GPT_LAYERS, context=GPT_CONTEXT))]
 
 
 def watch(text: str, tokenizer, model: ModelConfig, train: TrainConfig, target: float) -> dict:
