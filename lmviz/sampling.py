@@ -62,14 +62,16 @@ def ranked(probs: np.ndarray) -> np.ndarray:
 
 
 def distribution(logits: np.ndarray, config: SamplingConfig) -> np.ndarray:
-    """The distribution actually sampled from: temperature, then top-k, then top-p, renormalised."""
+    """The distribution actually sampled from: temperature, then top-k, then top-p over what
+    top-k left (rescaled to sum to 1, the order Hugging Face's samplers use), renormalised."""
     probs = softmax(logits, config.temperature)
     order = ranked(probs)
     keep = len(probs)
     if config.top_k > 0:
         keep = min(keep, config.top_k)
     if config.top_p < 1.0:
-        cumulative = np.cumsum(probs[order])
+        cumulative = np.cumsum(probs[order[:keep]])
+        cumulative /= cumulative[-1]
         # the smallest prefix whose mass reaches top_p (always at least one token)
         keep = min(keep, int(np.searchsorted(cumulative, config.top_p - 1e-12)) + 1)
     mask = np.zeros_like(probs, dtype=bool)

@@ -60,7 +60,7 @@ def settings() -> None:
                    persist_state="session", help="Keep only the k most likely tokens. 0 = off.")
     cols[2].slider("Top-p (nucleus)", 0.05, 1.0, View().top_p, step=0.05, key="top_p",
                    bind="query-params", persist_state="session",
-                   help="Keep the fewest most likely tokens whose probabilities add up to p. 1 = off.")
+                   help="Then keep the fewest most likely tokens whose probabilities add up to p (counted over what top-k left, rescaled to sum to 1). 1 = off.")
 
 
 def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> None:

@@ -98,9 +98,9 @@ def test_combined_filters_match_independent_computation(
         temperature: float, top_k: int, top_p: float) -> None:
     probs = distribution(LOGITS, SamplingConfig(temperature, top_k, top_p))
     full = reference(LOGITS, temperature)
-    order = np.argsort(-full)
-    prefix = int(np.argmax(np.cumsum(full[order]) >= top_p)) + 1
-    keep = order[:min(top_k, prefix)]
+    top = np.argsort(-full)[:top_k]  # top-k first; top-p then measures what it left
+    prefix = int(np.argmax(np.cumsum(full[top]) / full[top].sum() >= top_p)) + 1
+    keep = top[:prefix]
     expected = np.zeros_like(full)
     expected[keep] = full[keep] / full[keep].sum()
     np.testing.assert_allclose(probs, expected, rtol=1e-10, atol=1e-15)
