@@ -58,7 +58,7 @@ st.markdown(
     f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {INTRO[family]} "
     "Because that state is a sum, it splits exactly into what each earlier step wrote, faded by "
     "every step since, so for every token both models get a row of shares over the tokens so "
-    "far, computed from the same text. The rows measure different things: the LSTM's, where the "
+    f"far, computed from the same text. The rows measure different things: the {MODEL_LABELS[family]}'s, where the "
     "content of its memory was written (a unit that counts gives old steps a share); the GPT's, "
     "where its attention reads, from positions that the layers below may already have mixed.")
 if view.model not in SPLITTABLE:
