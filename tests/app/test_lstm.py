@@ -60,7 +60,7 @@ def test_play_advances_and_stops_at_the_end() -> None:
     last = len(CORPUS_PROMPTS["story"]) - 1
     at.session_state["lstm_t"] = last - 2
     at.run()
-    assert f"step {last - 1} of" in at.get("progress")[0].proto.text
+    assert f"step {last - 1} of 0–{last}," in at.get("progress")[0].proto.text  # steps count from 0
     at.run()
     assert not at.exception
     assert at.session_state["lstm_playing"] is False and at.button(key="lstm_play").label.endswith("Play")
