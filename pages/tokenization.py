@@ -25,6 +25,11 @@ from lmviz.ui.tokens import trained_tokenizer
 require_app()
 
 KIND_LABELS = {"char": "Characters", "word": "Word tokens", "bpe": "BPE pieces"}
+# pixel widths: the table shares a desktop row with the chips (about 460 px) and every column
+# must show, which the default widths overflowed
+MERGE_COLUMNS = {name: st.column_config.Column(width=width) for name, width in (
+    ("merge", 52), ("left", 42), ("right", 44), ("new token", 76), ("learned (≤ k)", 92),
+    ("in the prompt", 96))}
 
 
 def show_chips(html: str) -> None:
@@ -46,7 +51,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
                   help="0: characters only. Each step adds the pair that was most frequent in the "
                        "corpus after the merges before it.")
     step = merge_step(tokenizer, prompt, k)
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2)
     with left:
         if step.pair is None:
             st.markdown("**k = 0:** no merges yet — every character is its own token.")
@@ -63,8 +68,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         st.caption(made)
     with right:
         st.dataframe(merge_rows(tokenizer.merges, k, pieces=step.pieces), hide_index=True,
-                     width="stretch")
-
+                     width="stretch", column_config=MERGE_COLUMNS)
 
 st.title(heading("pages/tokenization.py"))
 st.markdown(

@@ -19,10 +19,16 @@ from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, 
 from lmviz.ui.caching import by_owner
 
 MAX_TOKENS = 200  # the stepper's longest generation
-STEP_COLUMNS = {  # tables of generated steps (step_rows)
+# tables of generated steps (step_rows); pixel widths that fit side by side on a desktop
+# (about 460 px each), which the default widths overflowed
+STEP_COLUMNS = {
+    "step": st.column_config.NumberColumn(width=44),
+    "token": st.column_config.TextColumn(width=50),
     "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
-                                                   max_value=1.0),
-    "bits of surprise": st.column_config.NumberColumn(format="%.2f"),
+                                                   max_value=1.0, width=110),
+    "rank": st.column_config.NumberColumn(width=46),
+    "most likely": st.column_config.TextColumn(width=84),
+    "bits of surprise": st.column_config.NumberColumn(format="%.2f", width=108),
 }
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
 _EMPTY = np.empty(0)
