@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.next_token import step_rows
 from lmviz.presets import View
-from lmviz.ui.generation import COMPARE_TOKENS
+from lmviz.sampling import Step
+from lmviz.ui.generation import COMPARE_TOKENS, STEP_COLUMNS
 from tests.app.apptest import open_app_page
 
 
@@ -192,3 +195,14 @@ def test_a_blown_up_training_is_said_once_per_model() -> None:
     assert len(said) == 2 and all("diverged" in s and "learning rate 3, clipping off" in s for s in said)
     assert said[0].startswith("Training the LSTM") and said[1].startswith("Training the GPT")
     assert len(at.get("plotly_chart")) == 0 and compared(at) == []
+
+
+def test_the_step_tables_fit_side_by_side_on_a_desktop() -> None:
+    """Every column of a generation table has a pixel width, and together they fit half of a
+    desktop's main area (about 460 px), where the default widths cut off the last column."""
+
+
+    step = Step("a", 0, 0.5, 1, [], np.zeros(1), np.ones(1))
+    columns = step_rows([step])[0].keys()
+    assert set(columns) == set(STEP_COLUMNS)
+    assert sum(STEP_COLUMNS[name]["width"] for name in columns) <= 460
