@@ -200,8 +200,6 @@ def test_a_blown_up_training_is_said_once_per_model() -> None:
 def test_the_step_tables_fit_side_by_side_on_a_desktop() -> None:
     """Every column of a generation table has a pixel width, and together they fit half of a
     desktop's main area (about 460 px), where the default widths cut off the last column."""
-
-
     step = Step("a", 0, 0.5, 1, [], np.zeros(1), np.ones(1))
     columns = step_rows([step])[0].keys()
     assert set(columns) == set(STEP_COLUMNS)
