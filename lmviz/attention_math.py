@@ -121,6 +121,17 @@ def induction_scores(trace: Trace, unknown_id: int | None = None) -> InductionSc
     return InductionScores(per_query.mean(axis=0).astype(np.float64), chance, len(rows))
 
 
+def clearest_copy(trace: Trace, layer: int, head: int, unknown_id: int | None = None) -> int | None:
+    """The repeated token whose row in this head pays its targets (the tokens after its earlier
+    occurrences) the most attention: where the head's copying shows best. None: no repeats."""
+    _check(trace, layer, head)
+    rows = [(t, js) for t, js in enumerate(induction_targets(trace.ids, unknown_id)) if js]
+    if not rows:
+        return None
+    paid = [trace.attention[layer, head, t, js].sum() for t, js in rows]
+    return rows[int(np.argmax(paid))][0]
+
+
 def previous_token_scores(trace: Trace) -> tuple[np.ndarray, float]:
     """Per head (L, heads), the mean attention each token after the first pays to the token right
     before it, and the same for uniform attention. A head far above it copies the previous token

@@ -4,7 +4,7 @@ input's numbers, and a search for a copy (induction) head."""
 import numpy as np
 import streamlit as st
 
-from lmviz.attention_math import induction_scores, previous_token_scores, query_step
+from lmviz.attention_math import clearest_copy, induction_scores, previous_token_scores, query_step
 from lmviz.figures.attention import (
     figure_attention,
     figure_head_grid,
@@ -69,6 +69,8 @@ scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are 
 lesson = is_copy_lesson(view)
 # a choice of this model's, not the last one's; the copy lesson opens on its copy head
 opening = scores.best if lesson and scores.queries else (0, 0)
+# ... and its query slider on the repeat where that head copies most clearly
+opening_query = clearest_copy(trace, *opening, run.tokenizer.unk_id) if lesson else None
 st.subheader("All heads at once")
 keep_choice(LAYER, range(layers), opening[0], made_for=run.key)
 keep_choice(HEAD, range(heads), opening[1], made_for=run.key)
@@ -86,12 +88,14 @@ head = right.selectbox("Head", range(heads), key=HEAD, format_func=lambda i: f"h
 
 
 @st.fragment
-def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str) -> None:
-    """The query slider and all it changes: a fragment, so moving it redraws only this part."""
+def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, opening: int | None) -> None:
+    """The query slider and all it changes: a fragment, so moving it redraws only this part. It
+    opens on `opening`, else on the last token."""
     trace = text_trace.trace
     labels = short_labels(text_trace.tokens)
     length, head_size = len(labels), trace.queries.shape[-1]
-    keep_choice(QUERY, range(length), length - 1, made_for=(run_key, text_trace.text))
+    keep_choice(QUERY, range(length), length - 1 if opening is None else opening,
+                made_for=(run_key, text_trace.text))
     if length > 1:
         query = st.select_slider("Query token", range(length), key=QUERY, format_func=labels.__getitem__,
                                  help="The token whose attention is taken apart below.")
@@ -128,7 +132,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str) -> Non
         st.caption(f"Sum of the weights: {step.weight_sum:.6f}. Output norm ‖o‖ = {step.output_norm:.4f}.")
 
 
-one_query(text_trace, layer, head, run.key)
+one_query(text_trace, layer, head, run.key, opening_query)
 
 st.subheader("Looking for a copy head (induction)")
 st.markdown(
@@ -157,8 +161,9 @@ else:
         learned = (f"This GPT's validation loss fell most between steps {drop.step_before} and "
                    f"{drop.step_after}, from {drop.loss_before:.2f} to {drop.loss_after:.2f} nats: "
                    "the copy head forming after a long plateau (the whole curve is on the Training "
-                   "page). The head is not perfect: at the last letter of a word, for one, it mostly "
-                   "looks at that letter itself.")
+                   "page). The query above opened where this head copies most clearly. It is not "
+                   "perfect: at the last letter of a word, for one, it mostly looks at that letter "
+                   "itself (the prompt's last token shows it).")
     else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")

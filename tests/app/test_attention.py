@@ -66,6 +66,10 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert layer == 1  # an induction head needs a layer before it
     # the lesson opens on that head: the map the captions describe
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+    # ... on a repeat whose row copies: its top key comes right after an earlier occurrence of it
+    query, top_key = at.select_slider(key="attn_query").value, at.selectbox(key="attn_key").value
+    prompt = CORPUS_PROMPTS["copy"]  # char tokens: one per character
+    assert query < len(prompt) - 1 and prompt[top_key - 1] == prompt[query] and top_key <= query
     at.selectbox(key="attn_head").set_value((head + 1) % 4).run()  # elsewhere, and back by the button
     at.button(key="attn_best").click().run()
     assert not at.exception

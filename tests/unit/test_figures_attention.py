@@ -8,6 +8,7 @@ import pytest
 from lmviz.attention_math import (
     AttentionError,
     QueryStep,
+    clearest_copy,
     induction_scores,
     induction_targets,
     masked_attention,
@@ -108,6 +109,18 @@ def test_induction_scores_find_a_perfect_head() -> None:
     expected_chance = np.mean([1 / 4, 1 / 5, 1 / 6])
     assert scores.chance == pytest.approx(expected_chance)
     assert scores.scores[0, 1] == pytest.approx(expected_chance)
+
+
+def test_clearest_copy_is_the_repeat_that_pays_its_target_most() -> None:
+    ids = [1, 2, 3, 1, 2, 3]  # targets: 3 -> [1], 4 -> [2], 5 -> [3]
+    attention = np.tile(np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None], (1, 2, 1, 1))
+    attention[0, 1, 4] = [0, 0, 0.9, 0, 0.1, 0]  # head 1 copies best at query 4
+    attention[0, 1, 5] = [0, 0, 0, 0.6, 0, 0.4]
+    assert clearest_copy(fake_trace(ids, attention), 0, 1) == 4
+    assert clearest_copy(fake_trace(ids, attention), 0, 0) == 3  # uniform: 1/4 > 1/5 > 1/6
+    assert clearest_copy(fake_trace([1, 2, 3], attention[:, :, :3, :3]), 0, 1) is None
+    with pytest.raises(AttentionError):
+        clearest_copy(fake_trace(ids, attention), 0, 2)
 
 
 def test_induction_scores_without_repeats() -> None:
