@@ -176,6 +176,7 @@ def sidebar(share: bool = True) -> View:
     with st.sidebar:
         st.subheader("Model")
         st.selectbox("Corpus", CHOICES["corpus"], key="corpus", bind="query-params",
+                     on_change=_corpus_changed,
                      help="The text the model learns from; 'upload' trains on your own text.")
         if st.session_state.get("corpus") == UPLOAD:
             _upload_box()
@@ -205,6 +206,14 @@ def sidebar(share: bool = True) -> View:
         else:
             st.caption("The link to this view is on the page, under its settings.")
     return view
+
+
+def _corpus_changed() -> None:
+    """The corpus box's callback: a prompt still at some corpus's example becomes the new
+    corpus's example (story's words on `brackets` would be mostly <unk>); a typed one stays."""
+    example = CORPUS_PROMPTS.get(st.session_state.get("corpus"))
+    if example and st.session_state.get("prompt", View().prompt) in CORPUS_PROMPTS.values():
+        st.session_state.prompt = example
 
 
 def _cut_typed_prompt() -> None:

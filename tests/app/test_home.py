@@ -7,7 +7,7 @@ from itertools import pairwise
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lmviz.presets import View
+from lmviz.presets import CORPUS_PROMPTS, View
 from lmviz.ui.lesson import LESSON
 from tests.app.apptest import open_app_page
 
@@ -72,6 +72,18 @@ def test_example_prompt_button_sets_the_prompt() -> None:
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert at.session_state["prompt"].startswith("out = f(")
+
+
+def test_a_new_corpus_brings_its_example_prompt_unless_one_was_typed() -> None:
+    at = open_home()
+    at.selectbox(key="corpus").set_value("brackets").run()
+    assert not at.exception and at.session_state["prompt"] == CORPUS_PROMPTS["brackets"]
+    assert "prompt=" in at.sidebar.code[0].value  # the link follows
+    at.selectbox(key="corpus").set_value("copy").run()
+    assert at.session_state["prompt"] == CORPUS_PROMPTS["copy"]
+    at.text_area(key="prompt").input("my own words").run()
+    at.selectbox(key="corpus").set_value("story").run()
+    assert not at.exception and at.session_state["prompt"] == "my own words"
 
 
 def test_upload_without_text_asks_for_it_and_bad_text_is_refused() -> None:
