@@ -125,6 +125,8 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
             notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
                          f"with a GPU, and this one has none; {using}")
+        elif name in FAMILY_DEFAULTS and value == FAMILY_DEFAULTS[name][family]:
+            continue  # the family's default spelled out: 0 says it, and stays out of the link
         else:
             if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
                 notes.append(long_prompt_note(len(raw), "from the link"))
@@ -145,6 +147,16 @@ def link_value(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def family_options(name: str, family: str) -> list[int]:
+    """A Training slider's values ("layers", "steps") in order, with 0 ("the family's default")
+    standing where that default is: one step from it is one more or one fewer, not an end of
+    the slider. The default's own number is not there again: 0 means it."""
+    low, high = RANGES[name]
+    step = MULTIPLES.get(name, 1)
+    default = FAMILY_DEFAULTS[name][family]
+    return [0 if value == default else value for value in range(low or step, int(high) + 1, step)]
 
 
 def default_words(name: str, family: str) -> str:

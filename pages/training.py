@@ -6,7 +6,7 @@ import streamlit as st
 
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
-from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View
+from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
 from lmviz.run import PRECISIONS, Run
 from lmviz.run_compare import (
     blowup,
@@ -58,6 +58,7 @@ def family_default(default: int) -> Callable[[int], str]:
 
 
 family = current_view().model
+layer_options, step_options = family_options("layers", family), family_options("steps", family)
 if has_cuda():
     st.info("This machine has a GPU, so bigger models are offered: hidden size up to 1024 in the "
             "sidebar, and a context of 256 tokens here — a GPT of width 384 with 6 layers and 8 "
@@ -65,7 +66,7 @@ if has_cuda():
             icon=":material/memory:")
 left, middle, right = st.columns(3)
 with left:
-    st.select_slider("Layers", range(7), value=View().layers, key="layers",
+    st.select_slider("Layers", layer_options, value=View().layers, key="layers",
                      format_func=family_default(DEFAULT_LAYERS[family]),
                      help="Blocks stacked on top of each other; default: the family's own.", **BOUND)
     st.slider("Heads", 1, 8, View().heads, key="heads", disabled=family != "gpt",
@@ -74,7 +75,7 @@ with left:
                      help="Tokens the model reads at once: the windows it trains on, and the GPT's "
                           "positions. Longer sees further back and trains slower.", **BOUND)
 with middle:
-    st.select_slider("Steps", range(0, 5001, 10), value=View().steps, key="steps",
+    st.select_slider("Steps", step_options, value=View().steps, key="steps",
                      format_func=family_default(DEFAULT_STEPS[family]),
                      help="Optimizer updates; default: the family's own.", **BOUND)
     st.select_slider("Learning rate", LEARNING_RATES, value=View().lr, key="lr",

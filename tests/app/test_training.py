@@ -46,9 +46,22 @@ def test_controls_come_from_the_link() -> None:
 def test_layers_and_steps_say_which_default_they_stand_for(model: str, layers: str) -> None:
     at = open_page(model=model)
     assert at.select_slider(key="layers").value == 0 and at.select_slider(key="steps").value == 0
-    assert at.select_slider(key="layers").options[:2] == [f"default ({layers})", "1"]
-    assert at.select_slider(key="steps").options[:2] == ["default (600)", "10"]
+    # the default stands where its number would: one step from it is one layer more or fewer
+    expected = ["1", "2", "3"]
+    expected[int(layers) - 1] = f"default ({layers})"
+    assert at.select_slider(key="layers").options[:3] == expected
+    steps = at.select_slider(key="steps").options
+    assert steps[:2] == ["10", "20"] and steps[58:61] == ["590", "default (600)", "610"]
+    assert "600" not in steps and steps[-1] == "5000"
     assert f"{layers} layer(s) (default)" in at.caption[0].value
+
+
+def test_a_layer_count_another_family_spelled_out_becomes_this_family_s_default() -> None:
+    at = open_page(layers="2")  # an LSTM of 2 layers; the GPT's default is 2
+    assert at.select_slider(key="layers").value == 2
+    at.selectbox(key="model").set_value("gpt").run()
+    assert not at.exception and not at.warning
+    assert at.select_slider(key="layers").value == 0 and "2 layer(s) (default)" in at.caption[0].value
 
 
 def test_context_and_precision_train_what_they_say() -> None:

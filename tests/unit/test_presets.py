@@ -17,6 +17,7 @@ from lmviz.presets import (
     cli_args,
     configs,
     copy_lesson,
+    family_options,
     is_copy_lesson,
     parse_params,
     to_params,
@@ -147,3 +148,22 @@ def test_a_link_leaves_an_empty_prompt_out(prompt: str) -> None:
 def test_an_empty_prompt_in_a_link_is_said_plainly() -> None:
     view, notes = parse_params({"prompt": "  "})
     assert view.prompt == View().prompt and notes == ["the link's prompt is empty: using the default prompt"]
+
+
+def test_layers_and_steps_put_the_family_default_where_its_number_would_be() -> None:
+    assert family_options("layers", "lstm") == [0, 2, 3, 4, 5, 6]
+    assert family_options("layers", "gpt") == [1, 0, 3, 4, 5, 6]
+    steps = family_options("steps", "lstm")
+    assert steps[:2] == [10, 20] and steps[58:61] == [590, 0, 610] and steps[-1] == 5000
+    assert 600 not in steps and len(steps) == 500
+
+
+@pytest.mark.parametrize(("params", "kept"), [
+    ({"layers": "2", "model": "gpt", "steps": "600"}, {"model": "gpt"}),  # the defaults, spelled out
+    ({"layers": "1"}, {}),
+    ({"layers": "2", "steps": "610"}, {"layers": "2", "steps": "610"}),
+    ({"layers": "1", "model": "gpt"}, {"layers": "1", "model": "gpt"}),
+    ({"layers": "0", "steps": "0"}, {"layers": "0", "steps": "0"}),
+])
+def test_a_family_default_spelled_out_in_a_link_reads_as_the_default(params: dict, kept: dict) -> None:
+    assert clean_link(params) == (kept, [])
