@@ -122,8 +122,6 @@ def diverged_lesson(run: Run) -> None:
                "Train again. Gradient clipping will not save it: AdamW scales every update to about "
                "the learning rate's size whatever the gradient's norm, so the learning rate is the "
                "step size.", icon=":material/lightbulb:")
-    st.plotly_chart(figure_blowup(run.history, found.uniform_loss), width="stretch",
-                    key="train_blowup")
 
 
 def show_result(current: StartedTraining) -> None:
@@ -162,14 +160,22 @@ def show_result(current: StartedTraining) -> None:
         where = f"at step {run.final.step}" if run.final else "before its first report"
         st.warning(f"Cancelled {where}: the curves end there, and this half-trained run is not "
                    "kept for other pages.")
-    render_history(job, target_loss(run), key="train_history")
-    left = ("the loss until the training was stopped" if run.outcome == "diverged"
-            else "the loss falls as the model learns")
-    st.caption(f"Left: {left}; validation (red) is text it never saw, "
-               f"and the dotted line is a target, 60% of the unigram entropy: the unigram entropy "
-               f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
-               "token's frequency alone, so only a model that uses context well gets below the line. "
-               "Right: the gradient norm and the learning rate schedule (warmup, then "
+    found = blowup(run)
+    # a diverged run's loss chart is the blow-up: on a log axis, the climb and the fall before
+    # it both show, against a uniform guess (the target line would say nothing there)
+    render_history(job, target_loss(run), key="train_history",
+                   loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
+    if found:
+        left = ("the loss on a log scale, so the fall before the blow-up shows too, until the "
+                "training was stopped (vertical line); the dashed line is a uniform guess over all "
+                f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above it "
+                "the model is worse than knowing nothing. Hover a point for its gradient norm.")
+    else:
+        left = ("the loss falls as the model learns; validation (red) is text it never saw, and the "
+                "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
+                f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
+                "token's frequency alone, so only a model that uses context well gets below the line.")
+    st.caption(f"Left: {left} Right: the gradient norm and the learning rate schedule (warmup, then "
                "cosine decay)." + (" " + learning_story(run.history) if overfitting(run.history) else ""))
     taken = evaluation_samples(job.events)
     if taken:

@@ -8,9 +8,13 @@ import plotly.graph_objects as go
 
 from lmviz.attention_math import InductionScores, QueryStep, masked_attention
 from lmviz.figures.labels import token_axis
-from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure, layout
+from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
+GRID_WIDTH = 820  # pixels a desktop gives the head grid's panels, about (1400 px wide with the sidebar)
+GRID_PANEL = 160  # the largest panel side, in pixels: a layer's row is this tall with few heads
+GRID_TITLE = 28  # pixels above each panel for its title
+GRID_TOP = 70  # pixels above the grid: the first row's titles and the color bar
 
 
 def _cell(index: int) -> str:
@@ -65,28 +69,47 @@ def figure_attention(weights: np.ndarray, labels: list[str], title: str | None =
 
 
 def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = None) -> go.Figure:
-    """All heads as small multiples: one row per layer, one column per head."""
+    """All heads as small multiples: one row per layer, one column per head, each a square."""
     layers, heads = attention.shape[:2]
     cells = [(ly, h) for ly in range(layers) for h in range(heads)]
-    # room between rows for the cell titles, clear of the outline of a selected cell above
-    axes, titles = _grid(layers, heads, [f"L{ly} H{h}" for ly, h in cells], vertical_spacing=0.14)
-    frame = {"showline": True, "linecolor": ACCENT, "linewidth": 3, "mirror": True}
-    for index, cell in enumerate(cells):
-        outline = frame if cell == selected else {}
+    # The server does not know the screen's width: the rows are as tall as a desktop column is
+    # wide (about GRID_WIDTH pixels over `heads` columns), and every panel keeps its cells square
+    # (scaleanchor) by shrinking its own domain (constrain) to the smaller side: on a phone, a
+    # smaller square at the top of its row instead of a tall sliver.
+    panel = min(GRID_PANEL, GRID_WIDTH // heads)
+    plot_height = layers * panel + (layers - 1) * GRID_TITLE
+    axes, _ = _grid(layers, heads, [""] * len(cells), vertical_spacing=GRID_TITLE / plot_height)
+    titles, shapes = [], []
+    for index, (ly, h) in enumerate(cells):
+        n = _cell(index)
         # no zero line: the template's white line at 0 ran across row 0's masked (grey) cells
-        axes[f"xaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
-                                            constrain="domain", **outline)
-        axes[f"yaxis{_cell(index)}"].update(showticklabels=False, showgrid=False, zeroline=False,
-                                            autorange="reversed", **outline)
+        axes[f"xaxis{n}"].update(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+        axes[f"yaxis{n}"].update(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                                 scaleanchor=f"x{n}", constrain="domain", constraintoward="top")
+        # title and outline on the panel's own domain, wherever constrain put it (paper
+        # coordinates of the cell put them beside a shrunk panel)
+        titles.append({"text": f"L{ly} H{h}", "x": 0.5, "y": 1, "xref": f"x{n} domain",
+                       "yref": f"y{n} domain", "xanchor": "center", "yanchor": "bottom",
+                       "showarrow": False, "font": {"size": 14}})
+        # the masked cells' grey under the panel alone (a plot background ran past shrunk panels)
+        panel_area = {"type": "rect", "xref": f"x{n} domain", "yref": f"y{n} domain", "x0": 0, "x1": 1,
+                      "y0": 0, "y1": 1}
+        shapes.append({**panel_area, "layer": "below", "fillcolor": MASKED_COLOR, "line": {"width": 0}})
+        if (ly, h) == selected:
+            shapes.append({**panel_area, "line": {"color": ACCENT, "width": 3}})
     traces = [{"type": "heatmap", "z": masked_attention(attention[ly, h]), "coloraxis": "coloraxis",
                "hoverongaps": False, "xaxis": f"x{_cell(index)}", "yaxis": f"y{_cell(index)}",
                "hovertemplate": f"layer {ly} head {h}: query %{{y}} → key %{{x}}: %{{z:.3f}}<extra></extra>"}
               for index, (ly, h) in enumerate(cells)]
-    spec = layout(None, height=60 + 210 * layers, annotations=titles, plot_bgcolor=MASKED_COLOR,
-                  coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1, "colorbar": {"thickness": 12}},
+    # the color bar across the top, above the first row's titles: at the right it took a sixth of
+    # a phone's width, and below a phone's shrunk panels it sat after a blank row
+    colorbar = {"orientation": "h", "thickness": 10, "len": 0.5, "x": 0.5, "xanchor": "center",
+                "y": 1 + GRID_TITLE / plot_height, "yanchor": "bottom", "ypad": 0, "tickvals": [0, 0.5, 1],
+                "title": {"text": "weight", "side": "right"}}
+    return figure(traces, None, height=plot_height + GRID_TOP + 20, annotations=titles, shapes=shapes,
+                  margin={"l": 20, "r": 20, "t": GRID_TOP, "b": 20},
+                  coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1, "colorbar": colorbar},
                   **axes)
-    spec["margin"] = {**layout()["margin"], "t": 40}  # room for the cell titles
-    return go.Figure(data=traces, layout=spec)
 
 
 def figure_query_steps(step: QueryStep, labels: list[str]) -> go.Figure:
@@ -136,7 +159,8 @@ def figure_induction(scores: InductionScores) -> go.Figure:
     layers, heads = scores.scores.shape
     heatmap = {"type": "heatmap", "z": scores.scores, "x": [f"head {h}" for h in range(heads)],
                "y": [f"layer {ly}" for ly in range(layers)], "colorscale": GATE_SCALE, "zmin": 0,
-               "zmax": 1, "text": np.round(scores.scores, 2), "texttemplate": "%{text}",
+               # two decimals always (0.10, not 0.1): the numbers line up
+               "zmax": 1, "texttemplate": "%{z:.2f}",
                "colorbar": {"thickness": 12}, "hovertemplate": "%{y} %{x}: %{z:.3f}<extra></extra>"}
     # two lines: on one, a phone cut the title at "the token after the earlier occ…"
     return figure([heatmap], f"Induction score: attention to the token<br>after the earlier "

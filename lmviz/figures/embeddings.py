@@ -45,16 +45,26 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
                        "line": {"width": 0.5, "color": "white"}},
             "hovertemplate": "%{text} · id %{customdata}<extra>" + kind + "</extra>",
         })
-    names = [f"PC{i + 1} ({100 * r:.1f}% of variance)" for i, r in enumerate(ratio[:dims])]
+    top = 60 if title else 40
     if dims == 2:
+        names = [f"PC{i + 1} ({100 * r:.1f}% of variance)" for i, r in enumerate(ratio[:dims])]
         axes = {"xaxis": {"title": names[0], "zeroline": False},
                 "yaxis": {"title": names[1], "zeroline": False}}
+        margin = {"l": 40, "r": 20, "t": top, "b": 40}
     else:
+        # short titles: "PC2 (7.7% of variance)" ran off the scene's edge, cut at "of varia" (the
+        # page's caption says what the percentages are); the scene to the figure's edges, the eye
+        # lower than the default (1.25 up on every axis, whose cube cut its own bottom corner and
+        # titles off) and aimed a little below the centre, into the blank under the legend
+        names = [f"PC{i + 1} · {100 * r:.1f}%" for i, r in enumerate(ratio[:dims])]
         axes = {"scene": {"xaxis": {"title": names[0]}, "yaxis": {"title": names[1]},
-                          "zaxis": {"title": names[2]}}}
+                          "zaxis": {"title": names[2]}, "aspectmode": "cube",
+                          "camera": {"eye": {"x": 1.4, "y": 1.4, "z": 0.6},
+                                     "center": {"x": 0, "y": 0, "z": -0.15}}}}
+        margin = {"l": 0, "r": 0, "t": top, "b": 0}
     # the legend above the plot, in a row: at its right it took a phone's plot width
-    return figure(traces, title, height=520, legend={**LEGEND_ABOVE, "title": {"text": "kind"}},
-                  margin={"l": 40, "r": 20, "t": 60 if title else 40, "b": 40}, **axes)
+    return figure(traces, title, height=520 if dims == 2 else 480,
+                  legend={**LEGEND_ABOVE, "title": {"text": "kind"}}, margin=margin, **axes)
 
 
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],

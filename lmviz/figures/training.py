@@ -10,14 +10,41 @@ import plotly.graph_objects as go
 from lmviz.figures.style import ACCENT, MUTED, TRAIN_COLOR, VAL_COLOR, figure
 from lmviz.run import Event
 
-# a log axis spanning less than a decade labels its ticks by their first digit alone ("2, 3, ..., 9,
+# a log axis spanning about a decade labels its ticks by their first digit alone ("2, 3, ..., 9,
 # 1, 2" for 0.2 ... 2); a tick format makes Plotly print every tick's value (0.2, 0.3, ..., 2)
 LOG_AXIS = {"type": "log", "tickformat": "~g"}
+# Plotly's automatic ticks (plotly.js axes.autoTicks): on a step axis about a tenth of the range
+# apart, rounded to 1, 2 or 5 times a power of ten: 0.5 for a run that stopped at step 3 (1, 1.5,
+# 2, ...) and whole numbers from a range of about 5 on; on a log axis spanning one to a few
+# decades "D1", a tick at every digit (0.3, 0.4, ..., 0.9, 1, 2, 3), printed in full on top of
+# each other.
+FEW_STEPS = 10  # up to this many steps, a tick at every step
+FEW_DECADES = 0.8  # below this (a little under a decade with Plotly's padding), its linear ticks
+MANY_DECADES = 2.5  # up to this, ticks at 1, 2 and 5 times a power of ten; above, powers of ten
 CORNER_LEGEND = {"x": 1, "xanchor": "right", "y": 1, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.8)"}
 
 
 def _finite(values: Sequence[float | None]) -> list[float | None]:
     return [v if v is not None and math.isfinite(v) else None for v in values]
+
+
+def step_axis(steps: Sequence[int]) -> dict[str, object]:
+    """An x axis of training steps that ticks at whole steps only."""
+    few = bool(steps) and max(steps) - min(steps) <= FEW_STEPS
+    return {"title": "step", **({"tick0": 0, "dtick": 1} if few else {})}
+
+
+def log_axis(values: Sequence[float | None], title: object) -> dict[str, object]:
+    """A log y axis whose tick labels stay apart whatever span `values` cover."""
+    positive = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    decades = math.log10(max(positive) / min(positive)) if positive else 0.0
+    if decades < FEW_DECADES:
+        ticks: dict[str, object] = {}  # Plotly's own: linear in value, each printed in full
+    elif decades <= MANY_DECADES:
+        ticks = {"dtick": "D2"}  # 0.2, 0.5, 1, 2, 5, 10, ...
+    else:  # 1, 10, 100, ... or every second or third power when there are many
+        ticks = {"dtick": math.ceil(decades / 6)}
+    return {"title": title, **LOG_AXIS, **ticks}
 
 
 def _hline(y: float, line: dict[str, object]) -> dict[str, object]:
@@ -50,7 +77,7 @@ def figure_loss(events: Sequence[Event], target: float | None = None,
     # the legend in the plot's top right, which a falling loss leaves empty: at its right it
     # took a fifth of a phone's plot width
     return figure(traces, title, height=320, shapes=shapes, annotations=labels, legend=CORNER_LEGEND,
-                  xaxis={"title": "step"}, yaxis={"title": "loss"})
+                  xaxis=step_axis([e.step for e in events]), yaxis={"title": "loss"})
 
 
 def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
@@ -64,8 +91,8 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
     ]
     # each axis title in its line's colour names the line: no legend (below the plot, it ran
     # into the step axis on a phone)
-    return figure(traces, "Gradient norm and learning rate", height=300, xaxis={"title": "step"},
-                  yaxis={"title": {"text": "gradient norm (solid)", "font": {"color": ACCENT}}, **LOG_AXIS},
+    return figure(traces, "Gradient norm and learning rate", height=300, xaxis=step_axis(steps),
+                  yaxis=log_axis(traces[0]["y"], {"text": "gradient norm (solid)", "font": {"color": ACCENT}}),
                   # its own round ticks: Plotly 7 syncs an overlaying axis to the left one's grid,
                   # which put the rates at uneven values (0.00912, 0.00679, ...)
                   yaxis2={"title": {"text": "learning rate (dashed)", "font": {"color": TRAIN_COLOR}},
@@ -76,11 +103,17 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
 
 def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
     """A diverged training: the loss (log axis) until it shot past a uniform guess, with the
-    gradient norm in the hover; a red line where training was stopped."""
+    gradient norm in the hover, validation losses where evaluated; a red line where training
+    was stopped."""
+    evals = [e for e in events if e.val_loss is not None]
     loss = {"type": "scatter", "x": [e.step for e in events], "y": _finite([e.train_loss for e in events]),
             "customdata": _finite([e.grad_norm for e in events]), "mode": "lines+markers",
             "name": "train loss", "line": {"color": TRAIN_COLOR},
             "hovertemplate": "step %{x}: loss %{y:.3g}, gradient norm %{customdata:.3g}<extra></extra>"}
+    # it stands in for the loss chart of a diverged run: the evaluations before it blew up stay
+    validation = {"type": "scatter", "x": [e.step for e in evals], "y": _finite([e.val_loss for e in evals]),
+                  "mode": "lines+markers", "name": "validation loss", "line": {"color": VAL_COLOR},
+                  "hovertemplate": "step %{x}: validation loss %{y:.3g}<extra></extra>"}
     shapes = [_hline(uniform_loss, {"dash": "dash", "color": MUTED})]
     # an annotation on a log axis is placed in log10 units (a shape in data units): at 4.2 it
     # sat at 10^4.2 and stretched the axis to 10,000
@@ -90,6 +123,7 @@ def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
         shapes.append({"type": "line", "xref": "x", "x0": stop, "x1": stop, "yref": "y domain",
                        "y0": 0, "y1": 1, "line": {"color": VAL_COLOR}})
         labels.append(_label("stopped: diverged", stop, 1, "x", "y domain", "top"))
-    return figure([loss], "Where the training blew up", height=300, shapes=shapes, annotations=labels,
-                  showlegend=False, xaxis={"title": "step"},
-                  yaxis={"title": "loss (log scale)", **LOG_AXIS})
+    return figure([loss, validation] if evals else [loss], "Where the training blew up", height=300,
+                  shapes=shapes, annotations=labels, showlegend=False,
+                  xaxis=step_axis([e.step for e in events]),
+                  yaxis=log_axis([*loss["y"], *validation["y"], uniform_loss], "loss (log scale)"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from lmviz.figures.training import figure_grad_lr, figure_loss
@@ -41,10 +42,12 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
     sample_box.empty()
 
 
-def render_history(job: Job, target: float | None = None, key: str = "history") -> None:
-    """The finished curves of a job (loss, gradient norm and learning rate)."""
+def render_history(job: Job, target: float | None = None, key: str = "history",
+                   loss_chart: go.Figure | None = None) -> None:
+    """The finished curves of a job: the loss (`loss_chart` if given, else `figure_loss`) beside
+    the gradient norm and learning rate."""
     if not job.events:
         return
     left, right = st.columns(2)
-    left.plotly_chart(figure_loss(job.events, target), width="stretch", key=f"{key}-loss")
+    left.plotly_chart(loss_chart or figure_loss(job.events, target), width="stretch", key=f"{key}-loss")
     right.plotly_chart(figure_grad_lr(job.events), width="stretch", key=f"{key}-grad-lr")

@@ -16,6 +16,7 @@ from lmviz.attention_math import (
     query_step,
 )
 from lmviz.figures.attention import (
+    MASKED_COLOR,
     figure_attention,
     figure_head_grid,
     figure_induction,
@@ -25,6 +26,7 @@ from lmviz.figures.attention import (
     query_rows,
 )
 from lmviz.figures.labels import short_labels
+from lmviz.figures.style import ACCENT
 from lmviz.models import Trace
 from lmviz.run import Run
 
@@ -167,6 +169,29 @@ def test_attention_figures(trace: Trace) -> None:
     assert len(rows) == 5 and sum(r["weight"] for r in rows) == pytest.approx(1.0)
 
 
+def test_head_grid_panels_stay_square_with_their_outline_inside() -> None:
+    attention = np.tril(np.ones((2, 4, 6, 6))) / np.arange(1, 7)[:, None]
+    grid = figure_head_grid(attention, selected=(1, 2))
+    for n in ("", *range(2, 9)):
+        x, y = grid.layout[f"xaxis{n}"], grid.layout[f"yaxis{n}"]
+        # square cells whatever the width: a phone shrinks the panel, not one side of it
+        assert y.scaleanchor == f"x{n}" and x.constrain == y.constrain == "domain"
+    # the title and the outline sit on the panel's own (shrunk) domain, not on the cell's paper
+    # coordinates: on a phone those put them beside the panel
+    assert {(a.xref, a.yref) for a in grid.layout.annotations} == {(f"x{n} domain", f"y{n} domain")
+                                                                   for n in ("", *range(2, 9))}
+    (outline,) = [s for s in grid.layout.shapes if s.line.color == ACCENT]
+    assert (outline.xref, outline.yref) == ("x7 domain", "y7 domain")  # layer 1, head 2: the 7th
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (0, 1, 0, 1)
+    # the masked grey under each panel alone, below the heatmap's gaps
+    grey = [s for s in grid.layout.shapes if s.fillcolor == MASKED_COLOR]
+    assert len(grey) == 8 and all(s.layer == "below" and s.xref.endswith(" domain") for s in grey)
+    assert all(s.line.color != ACCENT for s in figure_head_grid(attention).layout.shapes)  # none chosen
+    # many heads: smaller rows, as a desktop's columns get narrower
+    assert figure_head_grid(np.ones((2, 8, 3, 3))).layout.height < grid.layout.height
+    assert figure_head_grid(np.ones((1, 4, 3, 3))).layout.height < grid.layout.height
+
+
 def test_query_latex_numbers(trace: Trace) -> None:
     step = query_step(trace, 1, 1, 6)
     latex = query_latex(step, 3)
@@ -195,3 +220,5 @@ def test_induction_figure() -> None:
     attention = np.ones((2, 3, 4, 4)) / 4
     fig = figure_induction(induction_scores(fake_trace([1, 2, 1, 2], attention)))
     assert np.asarray(fig.data[0].z).shape == (2, 3)
+    # every cell with two decimals, "0.10" beside "0.15" (rounded numbers printed "0.1")
+    assert fig.data[0].texttemplate == "%{z:.2f}" and fig.data[0].text is None

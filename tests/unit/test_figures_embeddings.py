@@ -52,7 +52,11 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     if dims == 2:
         assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.1f}% of variance)"
     else:
-        assert fig.layout.scene.zaxis.title.text.startswith("PC3 (")
+        # short 3-D titles: "PC2 (7.7% of variance)" ran off the scene, cut at "of varia"
+        names = [fig.layout.scene[axis].title.text for axis in ("xaxis", "yaxis", "zaxis")]
+        assert names == [f"PC{i + 1} · {100 * r:.1f}%" for i, r in enumerate(ratio)]
+        assert fig.layout.margin.l == fig.layout.margin.r == fig.layout.margin.b == 0  # the scene to the edges
+        assert fig.layout.scene.camera.eye.z < 1.25  # lower than the default, which cut the bottom off
 
 
 def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:

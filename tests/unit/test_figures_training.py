@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from lmviz.figures.style import VAL_COLOR
-from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss
+from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss, log_axis, step_axis
 from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run, run_key
 from lmviz.run_compare import (
@@ -123,7 +123,7 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
 def test_figure_blowup() -> None:
     history = [*EVENTS, event(5, 40.0, grad=900.0)]
     fig = figure_blowup(history, 4.2)
-    (loss,) = fig.data
+    loss = fig.data[0]
     assert list(loss.x) == [1, 2, 3, 4, 5] and list(loss.y) == [4.0, 3.0, 2.5, 2.0, 40.0]
     assert list(loss.customdata)[-1] == 900.0 and fig.layout.yaxis.type == "log"
     shapes = fig.layout.shapes
@@ -146,8 +146,44 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     # the rate's axis picks its own round ticks rather than the gradient norm's log grid
     assert figure.layout.yaxis2.tickmode == "auto" and figure.layout.yaxis2.showgrid is False
     # log axes print each tick's value (0.2, 0.3, ...), not its first digit alone (2, 3, ...)
-    for log_axis in (figure.layout.yaxis, figure_blowup(EVENTS, 4.2).layout.yaxis):
-        assert log_axis.type == "log" and log_axis.tickformat == "~g"
+    for axis in (figure.layout.yaxis, figure_blowup(EVENTS, 4.2).layout.yaxis):
+        assert axis.type == "log" and axis.tickformat == "~g"
+
+
+def test_step_axes_tick_at_whole_steps() -> None:
+    # a run that diverged at step 3: Plotly's own spacing would be 0.5 (1, 1.5, 2, 2.5, 3)
+    short = EVENTS[:3]
+    for fig in (figure_loss(short), figure_grad_lr(short), figure_blowup(short, 4.2)):
+        assert (fig.layout.xaxis.tick0, fig.layout.xaxis.dtick) == (0, 1)
+        assert fig.layout.xaxis.title.text == "step"
+    assert step_axis([1]) == {"title": "step", "tick0": 0, "dtick": 1}  # the live chart's first point
+    # from a range of about 5 on, Plotly's own spacing is whole: 600 steps keep it (1 would be 600 ticks)
+    long = [event(step, 2.0) for step in range(5, 601, 5)]
+    for fig in (figure_loss(long), figure_grad_lr(long), figure_blowup(long, 4.2)):
+        assert fig.layout.xaxis.dtick is None
+    assert step_axis([]) == {"title": "step"}
+
+
+def test_log_axes_keep_their_tick_labels_apart() -> None:
+    # a gradient norm from 0.3 to 5: Plotly ticks every digit ("D1") and prints 0.3, 0.4, ... 0.9
+    # in full on top of each other; 1, 2 and 5 times powers of ten ("D2") are readable
+    climbing = [event(1, 4.2, grad=0.3), event(2, 6.7, grad=3.6), event(3, 15.4, grad=4.6)]
+    assert figure_grad_lr(climbing).layout.yaxis.dtick == "D2"
+    assert log_axis([0.3, 4.6], "norm")["dtick"] == "D2"
+    assert "dtick" not in log_axis([4.2, 6.7, 15.4], "loss")  # under a decade: Plotly's linear ticks
+    assert log_axis([1.0, 1e5], "norm")["dtick"] == 1  # many decades: powers of ten only
+    assert log_axis([1.0, 1e12], "norm")["dtick"] == 2
+    assert "dtick" not in log_axis([None, math.inf, math.nan, 0.0], "norm")  # nothing finite
+    # the blow-up's axis spans its losses and the uniform guess, which its line stretches it to
+    assert figure_blowup([event(1, 0.4), event(2, 0.5)], 4.2).layout.yaxis.dtick == "D2"
+    assert figure_blowup(climbing, 4.2).layout.yaxis.dtick is None
+
+
+def test_figure_blowup_keeps_the_validation_loss() -> None:
+    fig = figure_blowup([*EVENTS, event(5, 40.0, grad=900.0)], 4.2)
+    assert [t.name for t in fig.data] == ["train loss", "validation loss"]
+    assert list(fig.data[1].x) == [2, 4] and fig.data[1].line.color == VAL_COLOR
+    assert [t.name for t in figure_blowup(EVENTS[:1], 4.2).data] == ["train loss"]
 
 
 
