@@ -35,12 +35,12 @@ LSTM and default GPT exactly as the app trains them (`presets.configs(View(model
 device=...)`: batch 32, context 64, 600 steps, 80-token samples at each evaluation), through the
 call the Training page makes: `RunStore.submit` starts the training in a background thread
 (`lmviz.jobs`), and this thread follows its events the way the page's live view does
-(`Job.looks`: at once, then at most every 0.4 s, so drawing never slows the training, and at
-once when it ends). The store is a fresh one per training with no shipped runs
+(`Job.looks`: at once, then at most every 0.4 s, so drawing never slows the training, at once
+for a validation event, and at once when it ends). The store is a fresh one per training with no shipped runs
 (the app ships the default runs, so pressing Train there shows them at once). The clock runs
 from `submit` to the watcher holding the first event with a validation loss at or below the
 target: thread start, Training's data prep, model init, every step, every validation pass and
-sample before it, and the wait for the viewer's next look (up to 0.4 s). Then the job is cancelled. `train s` is the event's
+sample before it, and the viewer's wake-up (a validation wakes it at once). Then the job is cancelled. `train s` is the event's
 own `seconds` (Training's clock, steps and evaluations only). Validation only happens every
 eval_every steps, so `at step` is the resolution: each model runs with the app's eval_every
 (steps // 10 = 60: what a visitor sees) and with every 25 steps (`--eval-every`) to place the

@@ -49,24 +49,31 @@ class Job:
             if not self.done:
                 self.changed.wait(timeout)
 
-    def sleep_until(self, deadline: float) -> None:
-        """Block until time.monotonic() reaches `deadline` or the job has ended; new events do
-        not wake it."""
+    def sleep_until(self, deadline: float, since: int | None = None) -> None:
+        """Block until time.monotonic() reaches `deadline` or the job has ended, or, given
+        `since`, until an event after the first `since` has a validation loss; other new events
+        do not wake it."""
         with self.changed:
             while not self.done and (left := deadline - time.monotonic()) > 0:
+                if since is not None and any(e.val_loss is not None for e in self.events[since:]):
+                    return
                 self.changed.wait(left)
 
     def looks(self, every: float = LOOK_EVERY_SECONDS) -> Iterator[list[Event]]:
-        """The events so far, at once, then at most once every `every` seconds, and once more as
-        soon as the job ends: how a viewer follows a training without slowing it. Drawing on each
-        event would hold the GIL that the training thread needs to launch its GPU kernels (a
-        GPU step takes ~5 ms, so events can come many times a second)."""
-        looked = -math.inf
+        """The events so far, at once, then at most once every `every` seconds, at once for a
+        validation, and once more as soon as the job ends: how a viewer follows a training
+        without slowing it. Drawing on each event would hold the GIL that the training thread
+        needs to launch its GPU kernels (a GPU step takes ~5 ms, so progress events can come
+        many times a second); validations come a few times a training (`eval_every`), and a
+        viewer waiting for the loss to reach a target sees it when it does."""
+        looked, seen = -math.inf, 0
         while True:
-            self.sleep_until(looked + every)
+            self.sleep_until(looked + every, since=seen)
             looked = time.monotonic()
             done = self.done  # before reading the events: the last one lands before the state changes
-            yield list(self.events)
+            events = list(self.events)
+            seen = len(events)
+            yield events
             if done:
                 return
 

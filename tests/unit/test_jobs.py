@@ -112,6 +112,36 @@ def test_a_viewer_looks_at_most_every_interval_however_often_events_come() -> No
     assert looks[-1][1:] == (60, True)  # the last look sees every event, after the end
 
 
+def test_a_validation_is_seen_at_once_not_at_the_next_interval() -> None:
+    """Validations come a few times a training: a viewer waiting for the loss to reach a target
+    (the Training page, benchmarks/gpu.py) looks as soon as one lands, however long the interval."""
+    job = Job(key="k", state="training")
+    looked = threading.Event()
+
+    def train() -> None:
+        for step in range(1, 21):
+            _report(job, step)
+            time.sleep(0.005)
+        job._update(events=[*job.events, Event(21, 100, 1.0, 0.9, 1.0, 0.01, 1.0, 0.0)])
+        looked.wait(10)  # the viewer has its look (so that it reads exactly these 21)
+        for step in range(22, 41):  # more progress events: they wake no one
+            _report(job, step)
+            time.sleep(0.005)
+        job._update(state="done")
+
+    producer = threading.Thread(target=train)
+    looks = job.looks(every=60.0)
+    assert next(looks) == []  # at once
+    started = time.monotonic()
+    producer.start()
+    events = next(looks)
+    looked.set()
+    assert time.monotonic() - started < 5  # the validation woke it, not the 60 s interval
+    assert events[-1].val_loss == 0.9 and len(events) == 21
+    assert len(next(looks)) == 40 and job.done  # then only the end: no look per progress event
+    producer.join()
+
+
 def test_a_viewer_of_an_ended_training_looks_once() -> None:
     job = Job(key="k", state="training")
     _report(job, 1)
