@@ -162,8 +162,9 @@ else:
                    f"{drop.step_after}, from {drop.loss_before:.2f} to {drop.loss_after:.2f} nats: "
                    "the copy head forming after a long plateau (the whole curve is on the Training "
                    "page). The query above opened where this head copies most clearly. It is not "
-                   "perfect: at the last letter of a word, for one, it mostly looks at that letter "
-                   "itself (the prompt's last token shows it).")
+                   "perfect: at the last letter of a word, for one, it looks at the earlier copy of "
+                   "that letter rather than at the token after it"
+                   + (" (the example's last token shows it)." if prompt == example else "."))
     else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")

@@ -94,7 +94,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
                     width="stretch", help="Next token")
     if playing:  # no slider while playing: the browser would send it back stale
         slider_col.progress(t / max(last, 1),
-                            text=f"Playing: step {t} of 0–{last}, token {markdown_text(labels[t])}")
+                            text=f"Playing: step {t} (steps 0–{last}), token {markdown_text(labels[t])}")
     elif last > 0:
         slider_col.select_slider("Timestep", range(last + 1), key=SLIDER, format_func=labels.__getitem__,
                                  on_change=_slider_moved)

@@ -20,16 +20,11 @@ from lmviz.presets import RANGES, View
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
-from lmviz.ui.tokens import trained_tokenizer
+from lmviz.ui.tokens import MERGE_COLUMNS, trained_tokenizer
 
 require_app()
 
 KIND_LABELS = {"char": "Characters", "word": "Word tokens", "bpe": "BPE pieces"}
-# pixel widths: the table shares a desktop row with the chips (about 460 px) and every column
-# must show, which the default widths overflowed
-MERGE_COLUMNS = {name: st.column_config.Column(width=width) for name, width in (
-    ("merge", 52), ("left", 42), ("right", 44), ("new token", 76), ("learned (≤ k)", 92),
-    ("in the prompt", 96))}
 
 
 def show_chips(html: str) -> None:
@@ -69,6 +64,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
     with right:
         st.dataframe(merge_rows(tokenizer.merges, k, pieces=step.pieces), hide_index=True,
                      width="stretch", column_config=MERGE_COLUMNS)
+
 
 st.title(heading("pages/tokenization.py"))
 st.markdown(

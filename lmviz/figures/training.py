@@ -22,6 +22,9 @@ FEW_STEPS = 10  # up to this many steps, a tick at every step
 FEW_DECADES = 0.8  # below this (a little under a decade with Plotly's padding), its linear ticks
 MANY_DECADES = 2.5  # up to this, ticks at 1, 2 and 5 times a power of ten; above, powers of ten
 CORNER_LEGEND = {"x": 1, "xanchor": "right", "y": 1, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.8)"}
+# a blow-up climbs to the top right, where training stopped; the top left is what stays empty
+LEFT_LEGEND = {**CORNER_LEGEND, "x": 0, "xanchor": "left"}
+STOP_COLOR = "#3c4048"  # where a diverged training stopped: not the validation's red
 
 
 def _finite(values: Sequence[float | None]) -> list[float | None]:
@@ -37,7 +40,7 @@ def step_axis(steps: Sequence[int]) -> dict[str, object]:
 def log_axis(values: Sequence[float | None], title: object) -> dict[str, object]:
     """A log y axis whose tick labels stay apart whatever span `values` cover."""
     positive = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    decades = math.log10(max(positive) / min(positive)) if positive else 0.0
+    decades = math.log10(max(positive)) - math.log10(min(positive)) if positive else 0.0
     if decades < FEW_DECADES:
         ticks: dict[str, object] = {}  # Plotly's own: linear in value, each printed in full
     elif decades <= MANY_DECADES:
@@ -103,8 +106,8 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
 
 def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
     """A diverged training: the loss (log axis) until it shot past a uniform guess, with the
-    gradient norm in the hover, validation losses where evaluated; a red line where training
-    was stopped."""
+    gradient norm in the hover, validation losses where evaluated (then a legend names both); a
+    dark line where training was stopped."""
     evals = [e for e in events if e.val_loss is not None]
     loss = {"type": "scatter", "x": [e.step for e in events], "y": _finite([e.train_loss for e in events]),
             "customdata": _finite([e.grad_norm for e in events]), "mode": "lines+markers",
@@ -121,9 +124,9 @@ def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
     if events:
         stop = events[-1].step
         shapes.append({"type": "line", "xref": "x", "x0": stop, "x1": stop, "yref": "y domain",
-                       "y0": 0, "y1": 1, "line": {"color": VAL_COLOR}})
+                       "y0": 0, "y1": 1, "line": {"color": STOP_COLOR}})
         labels.append(_label("stopped: diverged", stop, 1, "x", "y domain", "top"))
     return figure([loss, validation] if evals else [loss], "Where the training blew up", height=300,
-                  shapes=shapes, annotations=labels, showlegend=False,
+                  shapes=shapes, annotations=labels, showlegend=bool(evals), legend=LEFT_LEGEND,
                   xaxis=step_axis([e.step for e in events]),
                   yaxis=log_axis([*loss["y"], *validation["y"], uniform_loss], "loss (log scale)"))

@@ -23,11 +23,11 @@ MAX_TOKENS = 200  # the stepper's longest generation
 # (about 460 px each), which the default widths overflowed
 STEP_COLUMNS = {
     "step": st.column_config.NumberColumn(width=44),
-    "token": st.column_config.TextColumn(width=50),
+    "token": st.column_config.TextColumn(width=66),
     "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
                                                    max_value=1.0, width=110),
     "rank": st.column_config.NumberColumn(width=46),
-    "most likely": st.column_config.TextColumn(width=84),
+    "most likely": st.column_config.TextColumn(width=70),
     "bits of surprise": st.column_config.NumberColumn(format="%.2f", width=108),
 }
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side

@@ -22,6 +22,7 @@ from lmviz.presets import (
     CHOICES,
     CONTEXTS,
     CORPUS_PROMPTS,
+    FAMILY_DEFAULTS,
     GPU_CONTEXTS,
     GPU_HIDDEN_SIZES,
     HIDDEN_SIZES,
@@ -183,6 +184,7 @@ def sidebar(share: bool = True) -> View:
         st.selectbox("Tokenizer", CHOICES["tokenizer"], key="tokenizer", bind="query-params",
                      help="char: one token per character; word: whole words; bpe: learned pieces.")
         st.selectbox("Model family", CHOICES["model"], key="model", bind="query-params",
+                     on_change=_family_changed,
                      # no format_func: a bound selectbox would write its label into the link
                      help="lstm, gru, rnn: recurrent cells (LSTM, GRU, a vanilla RNN); gpt: a "
                           "tiny transformer (GPT).")
@@ -214,6 +216,16 @@ def _corpus_changed() -> None:
     example = CORPUS_PROMPTS.get(st.session_state.get("corpus"))
     if example and st.session_state.get("prompt", View().prompt) in CORPUS_PROMPTS.values():
         st.session_state.prompt = example
+
+
+def _family_changed() -> None:
+    """The family box's callback: layers or steps that spell out the new family's default become
+    0, which says just that (the Training page's sliders have no other place for it, and the
+    sidebar would call the default a change)."""
+    family = st.session_state.get("model")
+    for name, defaults in FAMILY_DEFAULTS.items():
+        if family in defaults and st.session_state.get(name) == defaults[family]:
+            st.session_state[name] = 0
 
 
 def _cut_typed_prompt() -> None:

@@ -11,6 +11,12 @@ from lmviz.presets import UPLOAD, View, configs
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
 from lmviz.ui.state import corpus_text, upload_label
 
+# the BPE merge table's (merge_rows) pixel widths: it shares a desktop row with the chips
+# (about 460 px) and every column must show, which the default widths overflowed
+MERGE_COLUMNS = {name: st.column_config.Column(width=width) for name, width in (
+    ("merge", 52), ("left", 42), ("right", 44), ("new token", 76), ("learned (≤ k)", 92),
+    ("in the prompt", 96))}
+
 
 @dataclass(frozen=True)
 class TrainedTokenizer:

@@ -49,5 +49,6 @@ def render_history(job: Job, target: float | None = None, key: str = "history",
     if not job.events:
         return
     left, right = st.columns(2)
-    left.plotly_chart(loss_chart or figure_loss(job.events, target), width="stretch", key=f"{key}-loss")
+    chart = figure_loss(job.events, target) if loss_chart is None else loss_chart
+    left.plotly_chart(chart, width="stretch", key=f"{key}-loss")
     right.plotly_chart(figure_grad_lr(job.events), width="stretch", key=f"{key}-grad-lr")

@@ -54,19 +54,19 @@ def test_play_advances_and_stops_at_the_end() -> None:
     at = open_page()
     at.button(key="lstm_play").click().run()
     assert at.button(key="lstm_play").label.endswith("Pause")
-    assert not at.main.select_slider and "step 0 of" in at.get("progress")[0].proto.text  # shows the start
+    assert not at.main.select_slider and "step 0 (steps" in at.get("progress")[0].proto.text  # shows the start
     at.run()  # a tick of the timer
-    assert "step 1 of" in at.get("progress")[0].proto.text and at.session_state["lstm_t"] == 1
+    assert "step 1 (steps" in at.get("progress")[0].proto.text and at.session_state["lstm_t"] == 1
     last = len(CORPUS_PROMPTS["story"]) - 1
     at.session_state["lstm_t"] = last - 2
     at.run()
-    assert f"step {last - 1} of 0–{last}," in at.get("progress")[0].proto.text  # steps count from 0
+    assert f"step {last - 1} (steps 0–{last})," in at.get("progress")[0].proto.text  # from 0
     at.run()
     assert not at.exception
     assert at.session_state["lstm_playing"] is False and at.button(key="lstm_play").label.endswith("Play")
     assert at.select_slider(key="lstm_step").value == last  # stopped on the last token
     at.button(key="lstm_play").click().run()  # play at the end starts over
-    assert "step 0 of" in at.get("progress")[0].proto.text and at.session_state["lstm_playing"]
+    assert "step 0 (steps" in at.get("progress")[0].proto.text and at.session_state["lstm_playing"]
     at.run()
     at.button(key="lstm_play").click().run()  # pause: the slider stays on the token shown
     assert at.select_slider(key="lstm_step").value == 1 and not at.session_state["lstm_playing"]

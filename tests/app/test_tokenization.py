@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from lmviz.figures.tokens import merge_rows
 from lmviz.presets import DEFAULT_PROMPT
 from lmviz.ui.state import UPLOAD_KEY
+from lmviz.ui.tokens import MERGE_COLUMNS
 from tests.app.apptest import open_app_page
 
 
@@ -123,3 +125,11 @@ def test_uploaded_text_trains_session_tokenizers() -> None:
     assert at.main.subheader[0].value == "The prompt as char tokens"
     # the default prompt has letters this text never uses: they become <unk>
     assert any("become <unk>" in i.value for i in at.info)
+
+
+def test_the_merge_table_fits_half_a_desktop() -> None:
+    """Every column of the merge table has a pixel width, and together they fit the half row it
+    shares with the chips (about 460 px), where the default widths cut off the last column."""
+    columns = merge_rows([("a", "b"), ("ab", "c")], 1)[0].keys()
+    assert set(columns) == set(MERGE_COLUMNS)
+    assert sum(MERGE_COLUMNS[name]["width"] for name in columns) <= 460

@@ -63,6 +63,9 @@ def test_a_layer_count_another_family_spelled_out_becomes_this_family_s_default(
     at.selectbox(key="model").set_value("gpt").run()
     assert not at.exception and not at.warning
     assert at.select_slider(key="layers").value == 0 and "2 layer(s) (default)" in at.caption[0].value
+    # the sidebar, drawn before the slider, knows it too: no change to reset, none in the link
+    assert not any("layers" in c.value for c in at.sidebar.caption)
+    assert "layers" not in at.sidebar.code[0].value and "reset" not in str(at.sidebar.button).lower()
 
 
 def test_context_and_precision_train_what_they_say() -> None:

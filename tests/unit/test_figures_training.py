@@ -130,7 +130,8 @@ def test_figure_blowup() -> None:
     assert any(s.y0 == 4.2 for s in shapes)  # the uniform-guess line
     (label,) = [a for a in fig.layout.annotations if "uniform" in a.text]
     assert label.y == pytest.approx(math.log10(4.2))  # on a log axis, in log10 units
-    assert any(s.x0 == 5 and s.line.color == VAL_COLOR for s in shapes)  # where it stopped
+    (stop,) = [s for s in shapes if s.x0 == 5]  # where it stopped: not in the validation's red
+    assert stop.line.color != VAL_COLOR
     nan = figure_blowup([event(1, math.nan)], 4.2)
     assert list(nan.data[0].y) == [None]
 
@@ -174,6 +175,7 @@ def test_log_axes_keep_their_tick_labels_apart() -> None:
     assert log_axis([1.0, 1e5], "norm")["dtick"] == 1  # many decades: powers of ten only
     assert log_axis([1.0, 1e12], "norm")["dtick"] == 2
     assert "dtick" not in log_axis([None, math.inf, math.nan, 0.0], "norm")  # nothing finite
+    assert log_axis([1e-300, 1e300], "norm")["dtick"] == 100  # no overflow on a huge span
     # the blow-up's axis spans its losses and the uniform guess, which its line stretches it to
     assert figure_blowup([event(1, 0.4), event(2, 0.5)], 4.2).layout.yaxis.dtick == "D2"
     assert figure_blowup(climbing, 4.2).layout.yaxis.dtick is None
@@ -183,8 +185,9 @@ def test_figure_blowup_keeps_the_validation_loss() -> None:
     fig = figure_blowup([*EVENTS, event(5, 40.0, grad=900.0)], 4.2)
     assert [t.name for t in fig.data] == ["train loss", "validation loss"]
     assert list(fig.data[1].x) == [2, 4] and fig.data[1].line.color == VAL_COLOR
-    assert [t.name for t in figure_blowup(EVENTS[:1], 4.2).data] == ["train loss"]
-
+    assert fig.layout.showlegend and fig.layout.legend.x == 0  # named, top left (the climb is right)
+    alone = figure_blowup(EVENTS[:1], 4.2)
+    assert [t.name for t in alone.data] == ["train loss"] and not alone.layout.showlegend
 
 
 def test_steepest_drop_finds_the_largest_fall_between_evaluations() -> None:

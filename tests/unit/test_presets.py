@@ -11,6 +11,7 @@ from lmviz.corpora import load_corpus
 from lmviz.presets import (
     COPY_LESSON,
     CORPUS_PROMPTS,
+    DEFAULT_LAYERS,
     LEARNING_RATES,
     View,
     clean_link,
@@ -156,6 +157,8 @@ def test_layers_and_steps_put_the_family_default_where_its_number_would_be() -> 
     steps = family_options("steps", "lstm")
     assert steps[:2] == [10, 20] and steps[58:61] == [590, 0, 610] and steps[-1] == 5000
     assert 600 not in steps and len(steps) == 500
+    for family in DEFAULT_LAYERS:  # 0 is always an option: the sliders open on it
+        assert family_options("layers", family).count(0) == family_options("steps", family).count(0) == 1
 
 
 @pytest.mark.parametrize(("params", "kept"), [
