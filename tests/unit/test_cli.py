@@ -126,7 +126,8 @@ def test_train_gpt(cli: dict) -> None:
     run = load_run(cli["gpt"])
     assert run.train_config.precision == "bf16"  # --precision reaches training
     samples = [e.sample for e in run.history if e.sample]  # --sample-tokens: kept in the history
-    assert len(samples) == 10 and all(len(sample) == 6 for sample in samples)
+    # 6 char tokens each; an untrained model may pick the unknown token, written <unk>
+    assert len(samples) == 10 and all(len(sample.replace("<unk>", "?")) == 6 for sample in samples)
     assert not any(e.sample for e in load_run(cli["lstm"]).history)  # none by default
 
 
