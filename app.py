@@ -5,7 +5,8 @@ from pathlib import Path
 import streamlit as st
 
 from lmviz.ui.lesson import LESSON
-from lmviz.ui.state import configure_torch, init_session, sidebar
+from lmviz.ui.sidebar import sidebar
+from lmviz.ui.state import configure_torch, init_session
 
 configure_torch()
 

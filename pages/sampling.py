@@ -18,6 +18,7 @@ from lmviz.ui.generation import (
     sampling_config,
 )
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.sidebar import share_box
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
@@ -25,7 +26,6 @@ from lmviz.ui.state import (
     recurrent_family,
     require_app,
     run_for,
-    share_box,
 )
 
 require_app()

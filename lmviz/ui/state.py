@@ -1,4 +1,5 @@
-"""One place for app state: URL + session values -> View, runs for a view, cached traces."""
+"""One place for app state: URL + session values -> View, runs for a view; the callbacks that
+change it (the sidebar that shows it is lmviz.ui.sidebar)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from lmviz.corpora import CorpusError, load_corpus, read_user_text
+from lmviz.corpora import load_corpus
 from lmviz.device import available_devices
 from lmviz.jobs import Job, RunStore
 from lmviz.models import RECURRENT_FAMILIES
 from lmviz.presets import (
-    CHOICES,
     CONTEXTS,
-    CORPUS_PROMPTS,
-    FAMILY_DEFAULTS,
     GPU_CONTEXTS,
     GPU_HIDDEN_SIZES,
     HIDDEN_SIZES,
@@ -33,12 +30,11 @@ from lmviz.presets import (
     clean_link,
     configs,
     copy_lesson,
-    long_prompt_note,
     parse_params,
     to_params,
 )
 from lmviz.run import Run, run_key
-from lmviz.run_compare import TRAINING_LABELS, training_changes
+from lmviz.run_compare import training_changes
 from lmviz.ui.caching import UPLOAD_PREFIX
 from lmviz.ui.train_view import live_training
 
@@ -171,104 +167,6 @@ def apply_view(view: View) -> None:
             pass
 
 
-def sidebar(share: bool = True) -> View:
-    """The controls that define the model every page shows (kept in the URL), and the link to
-    this view unless the page shows it itself (`share=False`)."""
-    with st.sidebar:
-        st.subheader("Model")
-        st.selectbox("Corpus", CHOICES["corpus"], key="corpus", bind="query-params",
-                     on_change=_corpus_changed,
-                     help="The text the model learns from; 'upload' trains on your own text.")
-        if st.session_state.get("corpus") == UPLOAD:
-            _upload_box()
-        st.selectbox("Tokenizer", CHOICES["tokenizer"], key="tokenizer", bind="query-params",
-                     help="char: one token per character; word: whole words; bpe: learned pieces.")
-        st.selectbox("Model family", CHOICES["model"], key="model", bind="query-params",
-                     on_change=_family_changed,
-                     # no format_func: a bound selectbox would write its label into the link
-                     help="lstm, gru, rnn: recurrent cells (LSTM, GRU, a vanilla RNN); gpt: a "
-                          "tiny transformer (GPT).")
-        st.select_slider("Hidden size", hidden_sizes(), value=View().hidden_size, key="hidden_size",
-                         bind="query-params", help="Units per LSTM layer, or the GPT's width.")
-        st.number_input("Seed", 0, 9999, View().seed, key="seed", bind="query-params")
-        # No max_chars: the browser would refuse a longer paste without a word; it is cut here
-        st.text_area("Prompt", View().prompt, key="prompt", bind="query-params", height=90,
-                     on_change=_cut_typed_prompt,
-                     help=f"Shared by every page; up to {MAX_PROMPT_CHARS} characters.")
-        cut, note = st.session_state.get(PROMPT_NOTE_KEY, (None, ""))
-        if cut == st.session_state.get("prompt"):
-            st.warning(note, icon=":material/content_cut:")
-        view = current_view()
-        example = CORPUS_PROMPTS.get(view.corpus)
-        if example and example != view.prompt:
-            st.button("Use an example prompt for this corpus", on_click=set_prompt, args=(example,))
-        _training_settings(view)
-        if share:
-            share_box(view)
-        else:
-            st.caption("The link to this view is on the page, under its settings.")
-    return view
-
-
-def _corpus_changed() -> None:
-    """The corpus box's callback: a prompt still at some corpus's example becomes the new
-    corpus's example (story's words on `brackets` would be mostly <unk>); a typed one stays."""
-    example = CORPUS_PROMPTS.get(st.session_state.get("corpus"))
-    if example and st.session_state.get("prompt", View().prompt) in CORPUS_PROMPTS.values():
-        st.session_state.prompt = example
-
-
-def _family_changed() -> None:
-    """The family box's callback: layers or steps that spell out the new family's default become
-    0, which says just that (the Training page's sliders have no other place for it, and the
-    sidebar would call the default a change)."""
-    family = st.session_state.get("model")
-    for name, defaults in FAMILY_DEFAULTS.items():
-        if family in defaults and st.session_state.get(name) == defaults[family]:
-            st.session_state[name] = 0
-
-
-def _cut_typed_prompt() -> None:
-    """The prompt box's callback: a prompt longer than the app uses is cut, with a note shown
-    while the box holds the cut text."""
-    typed = st.session_state.prompt or ""
-    if len(typed) > MAX_PROMPT_CHARS:
-        st.session_state.prompt = typed[:MAX_PROMPT_CHARS]
-        st.session_state[PROMPT_NOTE_KEY] = (st.session_state.prompt,
-                                             long_prompt_note(len(typed), "you entered"))
-
-
-def _training_settings(view: View) -> None:
-    """Every page trains with the Training page's settings: say so when they are not the
-    defaults (a learning rate that blows up breaks the other pages too), with a way back."""
-    changes = training_changes(view)
-    if changes:
-        st.caption("Trained with the Training page's settings: " + ", ".join(changes) + ".")
-        st.button("Reset the training settings", key="reset_training", on_click=reset_training,
-                  icon=":material/restart_alt:")
-
-
-def reset_training() -> None:
-    default = View()
-    apply_view(replace(current_view(), **{name: getattr(default, name) for name in TRAINING_LABELS}))
-
-
-def share_box(view: View) -> None:
-    st.caption("Share this view: copy the link (the button on its right).")
-    st.code(share_link(view), language=None)
-    if view.corpus == UPLOAD:  # a visitor's text never leaves their session, links included
-        st.warning("Your uploaded text is not in the link: it opens the **story** corpus. To "
-                   "show others this model, they choose **upload** and add the same file.",
-                   icon=":material/link_off:")
-
-
-def share_link(view: View) -> str:
-    """This page's address with the view's non-default settings in the query string."""
-    page = (st.context.url or "").split("?")[0]
-    params = to_params(view)
-    return page + ("?" + urlencode(params) if params else "")
-
-
 def use_copy_lesson() -> None:
     """A button's callback: the copy lesson's corpus, GPT training and repeating prompt."""
     apply_view(copy_lesson(current_view()))
@@ -277,23 +175,6 @@ def use_copy_lesson() -> None:
 def set_prompt(text: str) -> None:
     """A button's callback: the shared prompt becomes `text`."""
     st.session_state.prompt = text
-
-
-def _upload_box() -> None:
-    uploaded = st.file_uploader("Upload a UTF-8 text file", type=["txt", "md", "csv", "py"],
-                                key="lmviz_upload_file")
-    pasted = st.text_area("…or paste text", key="lmviz_upload_paste", height=100)
-    data = uploaded.getvalue() if uploaded is not None else (pasted or "")
-    if not data:
-        st.info("Upload or paste at least a paragraph to train on your own text.")
-        st.session_state.pop(UPLOAD_KEY, None)
-        return
-    try:
-        st.session_state[UPLOAD_KEY] = read_user_text(data)
-        st.caption(f"{len(st.session_state[UPLOAD_KEY]):,} characters, kept in this session only.")
-    except CorpusError as err:
-        st.session_state.pop(UPLOAD_KEY, None)
-        st.error(str(err))
 
 
 def upload_label(text: str) -> str:
