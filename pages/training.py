@@ -37,6 +37,9 @@ BOUND = {"bind": "query-params", "persist_state": "session"}
 RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
              "val loss", "bits/char", "seconds", "device", "parameters", "sample", "corpus",
              "tokenizer", "seed")
+# the step is a short number: the sample takes the rest of the row
+SAMPLE_COLUMNS = {"step": st.column_config.NumberColumn(width=60),
+                  "sample": st.column_config.TextColumn(width=800)}
 RUN_COLUMNS = {
     "lr": st.column_config.NumberColumn(format="%g"),
     "sample": st.column_config.TextColumn(width="large"),
@@ -182,7 +185,7 @@ def show_result(current: StartedTraining) -> None:
         st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "
                     "start of a line): read down the column as real words and sentence shapes appear.")
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
-                     width="stretch", key="train_samples")
+                     width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
     elif row["sample"] != "—":
         st.markdown("**A sample from this run** (temperature 0.8, after your prompt):")
         st.code(row["sample"], language=None, wrap_lines=True)

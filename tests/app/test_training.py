@@ -107,6 +107,9 @@ def test_an_existing_run_shows_before_train_is_pressed() -> None:
     assert metric(at, "Validation loss") != "—" and len(at.get("plotly_chart")) == 2
     assert not any(h.value.startswith("Runs you trained") for h in at.subheader)  # nothing trained yet
     assert at.button(key="train_cancel").disabled
+    # the samples table: a narrow step column, the sample takes the rest (widths were spread evenly)
+    widths = {name: column.get("width") for name, column in json.loads(at.dataframe[0].proto.columns).items()}
+    assert widths["step"] <= 80 < widths["sample"]
 
 
 def test_train_shows_an_existing_run_instantly() -> None:
