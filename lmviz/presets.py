@@ -60,6 +60,7 @@ class View:
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    draw: int = 0  # the Sampling page's side-by-side text: presses of "Generate again"
 
 
 # Allowed values: a tuple is a whitelist, a (low, high) pair of numbers is an inclusive range.
@@ -75,7 +76,7 @@ CHOICES: dict[str, tuple] = {
 RANGES: dict[str, tuple[float, float]] = {
     "vocab_size": (64, 2000), "layers": (0, 6), "heads": (1, 8), "steps": (0, 5000),
     "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
-    "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0),
+    "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0), "draw": (0, 9999),
 }
 MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
 SHAREABLE = tuple(f.name for f in fields(View))

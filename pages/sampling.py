@@ -1,12 +1,14 @@
 """Sampling: how temperature, top-k and top-p turn next-token probabilities into text."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lmviz.figures.labels import markdown_text
 from lmviz.figures.sampling import figure_next_token, generation_html, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
-from lmviz.presets import View
+from lmviz.presets import RANGES, View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
 from lmviz.ui.generation import (
@@ -21,6 +23,7 @@ from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.sidebar import share_box
 from lmviz.ui.state import (
     MODEL_LABELS,
+    apply_view,
     current_view,
     ensure_prompt,
     recurrent_family,
@@ -33,7 +36,7 @@ require_app()
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
-DRAW = "sampling_draw"  # presses of "Generate again": each draws anew, reproducibly
+DREW = "sampling_drew"  # "Generate again" was pressed: rerun the page, so its link shows the draw
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
 st.title(heading("pages/sampling.py"))
@@ -156,7 +159,9 @@ def stepper() -> None:
 
 
 def _next_draw() -> None:
-    st.session_state[DRAW] = st.session_state.get(DRAW, 0) + 1
+    view = current_view()
+    apply_view(replace(view, draw=min(view.draw + 1, RANGES["draw"][1])))  # kept in the link
+    st.session_state[DREW] = True
 
 
 @st.fragment
@@ -164,13 +169,15 @@ def comparison() -> None:
     """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
     generating is an action (the button), so moving the settings stays fast; the text says which
     settings it was sampled with, and the button samples again with the settings as they are."""
+    if st.session_state.pop(DREW, False):
+        st.rerun()  # the whole page: the link under the settings (another fragment) shows the draw
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
     if config is None or not view.prompt.strip():
         return  # the settings above already say why
     st.subheader("Same prompt, two models: a recurrent model and a GPT")
-    draw = st.session_state.get(DRAW, 0)
-    drawn = f", draw {draw + 1} (a link opens draw 1)" if draw else ""
+    draw = view.draw
+    drawn = f", draw {draw + 1} (kept in the link)" if draw else ""
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
                f"{config.describe()}, seed {view.seed}{drawn}; it keeps them while the settings "
                f"above move, until the button below samples again. {SHADING} Average surprise (−log₂ p of the "
@@ -178,12 +185,13 @@ def comparison() -> None:
                "models themselves, read their validation bits per character on the Training page.")
     st.button("Generate again with the settings above", key="sampling_compare_generate",
               icon=":material/refresh:", on_click=_next_draw,
-              help="A new draw each press; the seed and the draw number make it reproducible.")
+              help="A new draw each press; the seed and the draw number (in the link) make it "
+                   "reproducible.")
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
             model_run = run_for(view, family, quiet=family == view.model)  # said above if so
-            seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own (what a link shows)
+            seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own
             result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, seed) if model_run else None
             if model_run is None or result is None:
                 continue

@@ -73,8 +73,11 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     assert "here at T = 0.3," in said.inner_text()
     with expect_rerun(page):
         page.get_by_role("button", name="Generate again with the settings above").click()
-    assert "here at T = 0.4," in said.inner_text()
+    assert "here at T = 0.4," in said.inner_text() and "draw 2 (kept in the link)" in said.inner_text()
     assert_no_exception(page)
+    # the draw is in the address and in the link shown with the settings (another fragment)
+    link = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
+    assert parse_qs(urlparse(page.url).query)["draw"] == parse_qs(urlparse(link.strip()).query)["draw"] == ["1"]
 
 
 def test_stepper_samples_with_the_settings_of_its_click(page, app_server) -> None:

@@ -170,3 +170,10 @@ def test_layers_and_steps_put_the_family_default_where_its_number_would_be() -> 
 ])
 def test_a_family_default_spelled_out_in_a_link_reads_as_the_default(params: dict, kept: dict) -> None:
     assert clean_link(params) == (kept, [])
+
+
+def test_the_sampling_draw_travels_in_the_link_within_its_range() -> None:
+    assert to_params(replace(View(), draw=3)) == {"draw": "3"} and "draw" not in to_params(View())
+    assert parse_params({"draw": "3"})[0].draw == 3
+    view, notes = parse_params({"draw": "10000"})
+    assert view.draw == 0 and notes and notes[0].startswith("ignored draw=")
