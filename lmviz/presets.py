@@ -126,8 +126,8 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
             notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
                          f"with a GPU, and this one has none; {using}")
-        elif name in FAMILY_DEFAULTS and value == FAMILY_DEFAULTS[name][family]:
-            continue  # the family's default spelled out: 0 says it, and stays out of the link
+        elif spells_family_default(name, value, family):
+            continue  # 0 says it, and stays out of the link
         else:
             if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
                 notes.append(long_prompt_note(len(raw), "from the link"))
@@ -148,6 +148,12 @@ def link_value(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def spells_family_default(name: str, value: object, family: str) -> bool:
+    """Whether `value` of layers or steps is the family's default spelled out, which 0 means."""
+    defaults = FAMILY_DEFAULTS.get(name, {})
+    return family in defaults and value == defaults[family]
 
 
 def family_options(name: str, family: str) -> list[int]:

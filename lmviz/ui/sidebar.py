@@ -17,6 +17,7 @@ from lmviz.presets import (
     UPLOAD,
     View,
     long_prompt_note,
+    spells_family_default,
     to_params,
 )
 from lmviz.run_compare import TRAINING_LABELS, training_changes
@@ -81,9 +82,8 @@ def _family_changed() -> None:
     """The family box's callback: layers or steps that spell out the new family's default become
     0, which says just that (the Training page's sliders have no other place for it, and the
     sidebar would call the default a change)."""
-    family = st.session_state.get("model")
-    for name, defaults in FAMILY_DEFAULTS.items():
-        if family in defaults and st.session_state.get(name) == defaults[family]:
+    for name in FAMILY_DEFAULTS:
+        if spells_family_default(name, st.session_state.get(name), st.session_state.get("model")):
             st.session_state[name] = 0
 
 
