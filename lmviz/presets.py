@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 from lmviz.corpora import corpus_names
+from lmviz.figures.tokens import code_span
 from lmviz.models import MODEL_FAMILIES, ModelConfig
 from lmviz.run import PRECISIONS, TrainConfig
 from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig
@@ -80,7 +81,6 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
 SHAREABLE = tuple(f.name for f in fields(View))
-NOTE_MARKUP = set("\\`*_[]<>!$~&:|{}#")  # escaped in a note; not "." or "-", which numbers use
 
 
 LinkParams = Mapping[str, str | list[str]]  # a repeated parameter: the list of its values
@@ -136,10 +136,10 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
 
 
 def quoted(raw: str) -> str:
-    """A link's value (its first 40 characters) as a note shows it: its repr, with the characters
-    that start markdown escaped, since the notes are drawn as markdown (a link's `![x](url)`
-    would load an image there)."""
-    return "".join("\\" + ch if ch in NOTE_MARKUP else ch for ch in repr(raw[:40]))
+    """A link's value (its first 40 characters) as a note shows it: its repr in a code span, since
+    the notes are drawn as markdown (a link's `![x](url)` would load an image there, and its
+    `www.x.org` would be a link, escaped or not)."""
+    return code_span(repr(raw[:40]))
 
 
 def link_value(value: object) -> str:

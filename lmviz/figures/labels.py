@@ -11,7 +11,7 @@ from lmviz.figures.tokens import chips_html, encoding_chips
 from lmviz.tokenizers import Encoding
 
 MAX_LABEL_CHARS = 8
-MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:")
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:&")  # markup, `$` (LaTeX) and `&` (an HTML entity)
 
 
 def short_labels(pieces: list[str], max_chars: int = MAX_LABEL_CHARS) -> list[str]:
@@ -42,7 +42,9 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
 
 
 def markdown_text(text: str) -> str:
-    """`text` shown literally inside Streamlit markdown: markup and `$` (LaTeX) escaped."""
+    """`text` shown literally inside Streamlit markdown: markup, `$` (LaTeX) and `&` escaped. A
+    web address stays a link (GitHub-style markdown links it whatever is escaped): show text that
+    may hold one as a `code_span`."""
     return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 

@@ -160,13 +160,18 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
             f"{left} + {right} → {merged}</div>")
 
 
+def code_span(text: str) -> str:
+    """`text` as a markdown code span, shown literally: no markup, LaTeX, HTML or web address
+    inside one is rendered (backticks inside need a longer fence)."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
+
+
 def _code(piece: str) -> str:
-    """A piece as a markdown code span, whitespace shown (backticks inside need a longer fence)."""
-    shown = show_whitespace(piece)
-    if "`" not in shown:
-        return f"`{shown}`"
-    fence = "`" * (max(len(run) for run in re.findall("`+", shown)) + 1)
-    return f"{fence} {shown} {fence}"
+    """A piece as a markdown code span, whitespace shown."""
+    return code_span(show_whitespace(piece))
 
 
 def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> str:

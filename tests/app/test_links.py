@@ -28,7 +28,7 @@ def test_values_spelled_another_way_reach_the_training_controls_and_the_link_spe
 def test_a_learning_rate_the_slider_does_not_offer_falls_back_with_a_note() -> None:
     at = open_app_page("pages/training.py", lr="0.005")
     assert at.select_slider(key="lr").value == 0.01 and "lr" not in at.query_params
-    assert any("ignored lr='0.005'" in note for note in notes(at))
+    assert any("ignored lr=`'0.005'`" in note for note in notes(at))
 
 
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:

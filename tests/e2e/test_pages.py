@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -222,3 +222,15 @@ def test_token_labels_do_not_overlap_on_a_phone(page, app_server, path) -> None:
     })""")
     crowded = [round(clearance, 2) for clearance in clearances if clearance < 0]
     assert clearances and not crowded, f"x labels overlap on a {path} chart: {crowded}"
+
+
+def test_a_link_s_bad_value_is_shown_as_text_never_as_a_link(page, app_server) -> None:
+    """A link's bad value is quoted in a note on the page. A web address or an e-mail address
+    there must not become a link inside the app's own warning (GitHub-style markdown links them
+    even when escaped), nor its markup bold text or an image."""
+    value = "www.a.org a@b.org **b** ![x](c.png)"  # a note quotes 40 characters
+    open_app(page, f"{app_server}/sampling?seed={quote(value)}")
+    assert_no_exception(page)
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="ignored seed=")
+    assert repr(value) in note.inner_text()
+    assert note.locator("a, img, strong").count() == 0

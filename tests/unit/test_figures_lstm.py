@@ -154,6 +154,7 @@ def test_labels_and_ticks() -> None:
 def test_markdown_text_is_literal() -> None:
     assert markdown_text("3:$x$ *b*") == "3\\:\\$x\\$ \\*b\\*"
     assert markdown_text("plain") == "plain"
+    assert markdown_text("&amp;") == "\\&amp;"  # markdown would show an entity as "&"
 
 
 def test_counted_words_a_count_in_the_right_number() -> None:

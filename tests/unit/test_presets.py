@@ -105,26 +105,29 @@ def test_a_link_carries_every_learning_rate_the_training_page_offers_and_no_othe
     for lr in LEARNING_RATES:
         assert parse_params(to_params(View(lr=lr))) == (View(lr=lr), [])
     view, notes = parse_params({"lr": "0.005"})  # in range, but not on the slider
-    assert view.lr == View().lr and notes == ["ignored lr='0.005' from the link (not an allowed "
+    assert view.lr == View().lr and notes == ["ignored lr=`'0.005'` from the link (not an allowed "
                                               "value); using 0.01"]
 
 
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     cleaned, notes = clean_link({"temperature": ["0.3", "0.5"], "attn_layer": ["1", "2"]})
     assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept
-    assert notes == ["the link sets temperature 2 times ('0.3', '0.5'): using the last"]
+    assert notes == ["the link sets temperature 2 times (`'0.3'`, `'0.5'`): using the last"]
     assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
 
 
 def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:
     """The notes are markdown on the page: a link's own value there made a link, bold or an
-    image (loaded in the visitor's browser) inside the app's warning. Markup characters are
-    escaped and line breaks spelled out; the note reads as the value's repr."""
+    image (loaded in the visitor's browser) inside the app's warning. The value's repr (line
+    breaks spelled out) stands in a code span, fenced past any backticks inside it. (Escaping
+    markup was not enough: a web address in it stayed a link; the e2e test shows none.)"""
     (note,) = clean_link({"seed": "![x](http://example.com/p.png)"})[1]
-    assert note.startswith(r"ignored seed='\!\[x\](http\://example.com/p.png)' from the link")
+    assert note.startswith("ignored seed=`'![x](http://example.com/p.png)'` from the link")
     repeated, _ = clean_link({"top_k": ["**b**", "a\n\n<i>$x$</i>"]})[1]
-    assert repeated == (r"the link sets top_k 2 times ('\*\*b\*\*', 'a\\n\\n\<i\>\$x\$\</i\>'): "
-                    "using the last")
+    assert repeated == "the link sets top_k 2 times (`'**b**'`, `'a\\n\\n<i>$x$</i>'`): using the last"
+    (fenced,) = clean_link({"seed": "``x`"})[1]
+    assert fenced.startswith("ignored seed=``` '``x`' ``` from the link")
+
 
 @pytest.mark.parametrize("params, shown", [({"steps": "7"}, "the model's default (600)"),
                                            ({"layers": "9"}, "the model's default (1)"),
