@@ -53,17 +53,19 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
         margin = {"l": 40, "r": 20, "t": top, "b": 40}
     else:
         # short titles: "PC2 (7.7% of variance)" ran off the scene's edge, cut at "of varia" (the
-        # page's caption says what the percentages are); the scene to the figure's edges, the eye
-        # lower than the default (1.25 up on every axis, whose cube cut its own bottom corner and
-        # titles off) and aimed a little below the centre, into the blank under the legend
+        # page's caption says what the percentages are). WebGL sizes the cube by the chart's
+        # height, so a narrow chart (a phone's) cuts its sides: the chart is short (400) and the
+        # eye far enough (1.6, 1.6, 0.7) for the cube to fit 360 px wide. The eye is low (the
+        # default 1.25 up cut the cube's bottom corner) and aimed a little below and to the left
+        # of the centre, so the cube sits under the legend with room for PC3's title at its left.
         names = [f"PC{i + 1} · {100 * r:.1f}%" for i, r in enumerate(ratio[:dims])]
         axes = {"scene": {"xaxis": {"title": names[0]}, "yaxis": {"title": names[1]},
                           "zaxis": {"title": names[2]}, "aspectmode": "cube",
-                          "camera": {"eye": {"x": 1.4, "y": 1.4, "z": 0.6},
-                                     "center": {"x": 0, "y": 0, "z": -0.15}}}}
+                          "camera": {"eye": {"x": 1.6, "y": 1.6, "z": 0.7},
+                                     "center": {"x": 0.1, "y": -0.1, "z": -0.15}}}}
         margin = {"l": 0, "r": 0, "t": top, "b": 0}
     # the legend above the plot, in a row: at its right it took a phone's plot width
-    return figure(traces, title, height=520 if dims == 2 else 480,
+    return figure(traces, title, height=520 if dims == 2 else 400,
                   legend={**LEGEND_ABOVE, "title": {"text": "kind"}}, margin=margin, **axes)
 
 

@@ -5,11 +5,16 @@ Set LMVIZ_SCREENSHOTS=docs/screenshots to refresh the README's screenshots from 
 
 from __future__ import annotations
 
+import io
 import os
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
+from playwright.sync_api import Locator
 
 from tests.e2e.browser import (
     SLIDER,
@@ -26,6 +31,19 @@ from tests.e2e.browser import (
 # attention first: on a fresh server the first visit is a direct link to a page that is not "/"
 PAGES = ["attention", "", "tokenization", "embeddings", "lstm", "compare", "sampling", "training"]
 MAIN_SLIDER = f'[data-testid="stMain"] {SLIDER} [data-testid="stWidgetLabel"]'
+
+
+def settled_picture(element: Locator, timeout_s: float = 20) -> np.ndarray:
+    """The element's picture in grey levels once it has ink and two shots in a row agree (WebGL
+    draws after Plotly reports the chart drawn)."""
+    deadline = time.monotonic() + timeout_s
+    previous = None
+    while time.monotonic() < deadline:
+        picture = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("L"))
+        if previous is not None and np.array_equal(picture, previous) and (picture < 200).any():
+            return picture
+        previous = picture
+    raise AssertionError(f"the picture kept changing for {timeout_s} s")
 
 
 def shot(page, name: str, tmp_path: Path) -> None:
@@ -234,3 +252,22 @@ def test_a_link_s_bad_value_is_shown_as_text_never_as_a_link(page, app_server) -
     note = page.locator('[data-testid="stAlert"]').filter(has_text="ignored seed=")
     assert repr(value) in note.inner_text()
     assert note.locator("a, img, strong").count() == 0
+
+
+def test_the_3d_embedding_cube_fits_a_phone_screen(page, app_server) -> None:
+    """The 3-D cube is drawn by WebGL, whose projection follows the chart's height: on a phone's
+    narrow chart a cube sized for a desktop ran past both sides and cut its tick labels and axis
+    titles. Nothing drawn may touch the chart's left or right edge below the legend."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, f"{app_server}/embeddings")
+    wait_for_charts(page, 1)
+    with expect_rerun(page):
+        page.get_by_text("3-D", exact=True).click()
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.locator(".gl-container canvas").first.wait_for()
+    chart.scroll_into_view_if_needed()
+    image = settled_picture(chart)
+    body = image[image.shape[0] // 4:]  # the legend starts at the left edge, above the cube
+    inked = {side: int((body[:, columns] < 200).sum())
+             for side, columns in (("left", slice(0, 4)), ("right", slice(-4, None)))}
+    assert inked == {"left": 0, "right": 0}, f"the cube's drawing reaches the chart's edges: {inked}"
