@@ -70,6 +70,21 @@ class TemperatureExample:
                 f"{shown / self.temperature:.{digits}f}")
 
 
+    def sentence(self, shown: int, vocab_size: int, piece: str) -> str:
+        """The chart's worked example in words (markdown): `shown` bars of a `vocab_size`
+        vocabulary, the most likely token written as `piece` (already escaped for markdown)."""
+        if self.scaled is None:
+            return (f"The {shown} most likely tokens are shown. With **T = 0** there is no "
+                    f"division: the most likely token “{piece}” (logit z = {self.logit:.2f}) gets "
+                    f"p = 1 (it had p = {self.base_probability:.3f} at T = 1).")
+        against = (" — the model's own distribution: move Temperature to change it"
+                   if self.temperature == 1 else f" against {self.base_probability:.3f} at T = 1")
+        return (f"The {shown} most likely tokens are shown. For the most likely, “{piece}”: "
+                f"{self.arithmetic()}, and the softmax over all {vocab_size} scaled logits gives "
+                f"it p = {self.probability:.3f} at T = {self.temperature:g}{against} (before "
+                "top-k and top-p).")
+
+
 def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: float) -> TemperatureExample:
     logits = np.asarray(logits, dtype=np.float64)
     top = int(ranked(softmax(logits, 1.0))[0])

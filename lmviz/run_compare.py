@@ -145,6 +145,34 @@ class Blowup:
                 f"{self.lr_setting:g})")
 
 
+    def lesson(self) -> str:
+        """The exploding-gradient lesson with this run's numbers (markdown)."""
+        before = f"from {self.best_loss:.2f} " if self.best_loss is not None else ""
+        return (f"**The training diverged at step {self.step}.** The loss went {before}to "
+                f"{self.loss:.3g} — worse than guessing uniformly ({self.uniform_loss:.2f}) — and "
+                f"{self.gradient_words()}. {self.rate_words()} each update was too large: a step "
+                "overshot the low ground it was heading for and landed higher up the loss surface, "
+                "where the next steps overshot again, until the loss ran away.")
+
+
+def history_caption(run: Run, found: Blowup | None) -> str:
+    """What the two training charts show: the loss (or, for a diverged run, its blow-up) at the
+    left, the gradient norm and the schedule at the right."""
+    if found:
+        left = ("the loss on a log scale, so the fall before the blow-up shows too, until the "
+                "training was stopped (vertical line); the dashed line is a uniform guess over all "
+                f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above "
+                "it the model is worse than knowing nothing. Hover a point for its gradient norm.")
+    else:
+        left = ("the loss falls as the model learns; validation (red) is text it never saw, and the "
+                "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
+                f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
+                "token's frequency alone, so only a model that uses context well gets below the line.")
+    story = " " + learning_story(run.history) if overfitting(run.history) else ""
+    return (f"Left: {left} Right: the gradient norm and the learning rate schedule (warmup, then "
+            f"cosine decay).{story}")
+
+
 def blowup(run: Run) -> Blowup | None:
     """Where a diverged training was stopped; None if it did not diverge."""
     if run.outcome != "diverged" or not run.history:

@@ -1,29 +1,33 @@
 """Sampling: how temperature, top-k and top-p turn next-token probabilities into text."""
 
-from dataclasses import replace
-
 import streamlit as st
 
 from lmviz.figures.labels import markdown_text
-from lmviz.figures.sampling import figure_next_token, generation_html, model_heading_html
+from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
-from lmviz.presets import RANGES, View
+from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
     STEP_COLUMNS,
+    add_chosen_tokens,
+    add_tokens,
+    asked_tokens,
+    drew,
     generation_for,
     logits_for,
+    next_draw,
+    reset_tokens,
     sampling_config,
+    show_generation,
 )
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.sidebar import share_box
 from lmviz.ui.state import (
     MODEL_LABELS,
-    apply_view,
     current_view,
     ensure_prompt,
     recurrent_family,
@@ -35,8 +39,6 @@ require_app()
 
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
            "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
-COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
-DREW = "sampling_drew"  # "Generate again" was pressed: rerun the page, so its link shows the draw
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
 st.title(heading("pages/sampling.py"))
@@ -88,36 +90,8 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
     st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch",
                     key="sampling_bars")
     ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
-    piece = markdown_text(show_whitespace(ex.piece))
-    if ex.scaled is None:
-        st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. With **T = 0** there is "
-                    f"no division: the most likely token “{piece}” (logit z = {ex.logit:.2f}) gets "
-                    f"p = 1 (it had p = {ex.base_probability:.3f} at T = 1).")
-    else:
-        against = (" — the model's own distribution: move Temperature to change it" if ex.temperature == 1
-                   else f" against {ex.base_probability:.3f} at T = 1")
-        st.markdown(f"The {len(bars.pieces)} most likely tokens are shown. For the most likely, "
-                    f"“{piece}”: {ex.arithmetic()}, and the softmax over all {run.tokenizer.vocab_size} scaled "
-                    f"logits gives it p = {ex.probability:.3f} at T = {ex.temperature:g}"
-                    f"{against} (before top-k and top-p).")
-
-
-def show_generation(result: Generation, heading: str = "") -> None:
-    """The shaded text, under an optional heading (HTML made here, never user text)."""
-    text = generation_html(result.prompt, result.steps)  # every piece of it escaped
-    st.markdown(f"<div>{heading}</div>{text}" if heading else text, unsafe_allow_html=True)
-
-
-def _add(tokens: int) -> None:
-    st.session_state[COUNT] = min(MAX_TOKENS, st.session_state.get(COUNT, 0) + tokens)
-
-
-def _add_n() -> None:
-    _add(int(st.session_state.get("sampling_n") or 1))
-
-
-def _reset() -> None:
-    st.session_state[COUNT] = 0
+    st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,
+                            markdown_text(show_whitespace(ex.piece))))
 
 
 @st.fragment
@@ -136,11 +110,11 @@ def stepper() -> None:
     st.caption(f"Each click samples with the settings above and the seed: the same seed gives "
                f"the same tokens, so the text grows by one token per click. {SHADING}")
     buttons = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-    buttons[0].button("Next token", key="sampling_next", on_click=_add, args=(1,), type="primary")
+    buttons[0].button("Next token", key="sampling_next", on_click=add_tokens, args=(1,), type="primary")
     n = buttons[1].number_input("N (tokens at once)", 1, MAX_TOKENS, 20, key="sampling_n")
-    buttons[2].button(f"Generate {n}", key="sampling_generate", on_click=_add_n)
-    buttons[3].button("Reset", key="sampling_reset", on_click=_reset)
-    count = st.session_state.get(COUNT, 0)
+    buttons[2].button(f"Generate {n}", key="sampling_generate", on_click=add_chosen_tokens)
+    buttons[3].button("Reset", key="sampling_reset", on_click=reset_tokens)
+    count = asked_tokens()
     if count == 0:
         st.info("Press **Next token** to sample the first token after your prompt.")
         return
@@ -158,18 +132,12 @@ def stepper() -> None:
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
 
-def _next_draw() -> None:
-    view = current_view()
-    apply_view(replace(view, draw=min(view.draw + 1, RANGES["draw"][1])))  # kept in the link
-    st.session_state[DREW] = True
-
-
 @st.fragment
 def comparison() -> None:
     """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
     generating is an action (the button), so moving the settings stays fast; the text says which
     settings it was sampled with, and the button samples again with the settings as they are."""
-    if st.session_state.pop(DREW, False):
+    if drew():
         st.rerun()  # the whole page: the link under the settings (another fragment) shows the draw
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
@@ -184,7 +152,7 @@ def comparison() -> None:
                "picks, averaged) sums up the draw: lower is a surer draw at these settings. To compare the "
                "models themselves, read their validation bits per character on the Training page.")
     st.button("Generate again with the settings above", key="sampling_compare_generate",
-              icon=":material/refresh:", on_click=_next_draw,
+              icon=":material/refresh:", on_click=next_draw,
               help="A new draw each press; the seed and the draw number (in the link) make it "
                    "reproducible.")
     results: dict[str, Generation] = {}

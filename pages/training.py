@@ -7,12 +7,12 @@ import streamlit as st
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
-from lmviz.run import PRECISIONS, Run
+from lmviz.run import PRECISIONS
 from lmviz.run_compare import (
+    Blowup,
     blowup,
     evaluation_samples,
-    learning_story,
-    overfitting,
+    history_caption,
     plan_summary,
     target_loss,
     unknown_note,
@@ -52,7 +52,6 @@ st.markdown(
     "sidebar — Corpus, Tokenizer, Model family, Hidden size and Seed — are shared with every page; "
     "the training settings are here. All of them are kept in the link."
 )
-
 
 
 def family_default(default: int) -> Callable[[int], str]:
@@ -107,20 +106,9 @@ cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon="
                   disabled=current is None or current.job.done or current.left)
 
 
-def diverged_lesson(run: Run) -> None:
-    """An exploding-gradient lesson, with this run's numbers."""
-    found = blowup(run)
-    if found is None:
-        return
-    before = f"from {found.best_loss:.2f} " if found.best_loss is not None else ""
-    st.error(
-        f"**The training diverged at step {found.step}.** The loss went {before}to "
-        f"{found.loss:.3g} — worse than guessing uniformly ({found.uniform_loss:.2f}) — and "
-        f"{found.gradient_words()}. {found.rate_words()} each update was too large: a step "
-        "overshot the low ground it was heading for and landed higher up the loss surface, where "
-        "the next steps overshot again, until the loss ran away.",
-        icon=":material/local_fire_department:",
-    )
+def diverged_lesson(found: Blowup) -> None:
+    """An exploding-gradient lesson, with this run's numbers, and what to try."""
+    st.error(found.lesson(), icon=":material/local_fire_department:")
     st.warning(f"**What to try:** move Learning rate down ({SAFE_LR:g} is the default), then press "
                "Train again. Gradient clipping will not save it: AdamW scales every update to about "
                "the learning rate's size whatever the gradient's norm, so the learning rate is the "
@@ -157,29 +145,18 @@ def show_result(current: StartedTraining) -> None:
     st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), "
                f"{row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, dropout "
                f"{row['dropout']:g}, seed {row['seed']}, corpus {row['corpus']}.")
-    if run.outcome == "diverged":
-        diverged_lesson(run)
+    found = blowup(run)
+    if found:
+        diverged_lesson(found)
     elif run.outcome == "cancelled":
         where = f"at step {run.final.step}" if run.final else "before its first report"
         st.warning(f"Cancelled {where}: the curves end there, and this half-trained run is not "
                    "kept for other pages.")
-    found = blowup(run)
     # a diverged run's loss chart is the blow-up: on a log axis, the climb and the fall before
     # it both show, against a uniform guess (the target line would say nothing there)
     render_history(job, target_loss(run), key="train_history",
                    loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
-    if found:
-        left = ("the loss on a log scale, so the fall before the blow-up shows too, until the "
-                "training was stopped (vertical line); the dashed line is a uniform guess over all "
-                f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above it "
-                "the model is worse than knowing nothing. Hover a point for its gradient norm.")
-    else:
-        left = ("the loss falls as the model learns; validation (red) is text it never saw, and the "
-                "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
-                f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
-                "token's frequency alone, so only a model that uses context well gets below the line.")
-    st.caption(f"Left: {left} Right: the gradient norm and the learning rate schedule (warmup, then "
-               "cosine decay)." + (" " + learning_story(run.history) if overfitting(run.history) else ""))
+    st.caption(history_caption(run, found))
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "

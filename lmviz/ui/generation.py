@@ -1,4 +1,5 @@
-"""Cached next-token logits and generations for the sampling page.
+"""The Sampling page's state: cached next-token logits and generations, the tokens its stepper
+has asked for, and the side-by-side draw.
 
 Every slider move reruns the page: the logits after a prompt are cached per (run key, prompt), and
 a generation per (run key, prompt, settings, length, seed). Runs and generations are immutable, so
@@ -13,10 +14,13 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from lmviz.figures.sampling import generation_html
 from lmviz.next_token import PromptIds, prompt_ids
+from lmviz.presets import RANGES
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig, SamplingError, generate, next_logits
 from lmviz.ui.caching import by_owner
+from lmviz.ui.state import apply_view, current_view
 
 MAX_TOKENS = 200  # the stepper's longest generation
 # tables of generated steps (step_rows); pixel widths that fit side by side on a desktop
@@ -31,6 +35,8 @@ STEP_COLUMNS = {
     "bits of surprise": st.column_config.NumberColumn(format="%.2f", width=108),
 }
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
+COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
+DREW = "sampling_drew"  # "Generate again" was pressed: rerun the page, so its link shows the draw
 _EMPTY = np.empty(0)
 
 
@@ -76,3 +82,41 @@ def sampling_config(temperature: float, top_k: int, top_p: float,
             st.warning(f"Cannot sample with these settings: {err}")
         return None
 
+
+
+def show_generation(result: Generation, heading: str = "") -> None:
+    """The shaded text, under an optional heading (HTML made by lmviz, never user text: every
+    piece of the text is escaped by generation_html)."""
+    text = generation_html(result.prompt, result.steps)
+    st.markdown(f"<div>{heading}</div>{text}" if heading else text, unsafe_allow_html=True)
+
+
+def asked_tokens() -> int:
+    """How many tokens this visitor's stepper has asked for (it keeps nothing else)."""
+    return st.session_state.get(COUNT, 0)
+
+
+def add_tokens(tokens: int) -> None:
+    """A stepper button's callback: ask for `tokens` more, up to MAX_TOKENS."""
+    st.session_state[COUNT] = min(MAX_TOKENS, asked_tokens() + tokens)
+
+
+def add_chosen_tokens() -> None:
+    """"Generate N": as many more as the N box says."""
+    add_tokens(int(st.session_state.get("sampling_n") or 1))
+
+
+def reset_tokens() -> None:
+    st.session_state[COUNT] = 0
+
+
+def next_draw() -> None:
+    """"Generate again": the next draw, kept in the link, and a flag for `drew`."""
+    view = current_view()
+    apply_view(replace(view, draw=min(view.draw + 1, RANGES["draw"][1])))
+    st.session_state[DREW] = True
+
+
+def drew() -> bool:
+    """Whether "Generate again" was pressed since the last call (the flag is taken down)."""
+    return bool(st.session_state.pop(DREW, False))

@@ -69,6 +69,14 @@ def test_temperature_example_uses_this_inputs_numbers() -> None:
     greedy = temperature_example(LOGITS, VOCAB, 0.0)
     assert greedy.scaled is None and greedy.probability == 1.0
     assert greedy.arithmetic() == ""
+    said = ex.sentence(5, 40, "e")
+    assert said.startswith("The 5 most likely tokens are shown. For the most likely, “e”: z = 3.50, "
+                           "z / T = 3.50 / 0.5 = 7.00, and the softmax over all 40 scaled logits gives it "
+                           f"p = {ex.probability:.3f} at T = 0.5 against {ex.base_probability:.3f} at T = 1")
+    assert "the model's own distribution" in temperature_example(LOGITS, VOCAB, 1.0).sentence(5, 40, "e")
+    assert greedy.sentence(5, 40, "e") == ("The 5 most likely tokens are shown. With **T = 0** there is "
+                                           "no division: the most likely token “e” (logit z = 3.50) gets "
+                                           f"p = 1 (it had p = {greedy.base_probability:.3f} at T = 1).")
 
 
 def test_temperature_arithmetic_divides_the_z_it_shows() -> None:

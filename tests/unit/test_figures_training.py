@@ -14,6 +14,7 @@ from lmviz.run import Event, Run, run_key
 from lmviz.run_compare import (
     blowup,
     evaluation_samples,
+    history_caption,
     learning_story,
     overfitting,
     plan_summary,
@@ -118,6 +119,18 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     assert run_sample(diverged, "The ") is None
     row = run_row(diverged, None)
     assert row["outcome"] == "diverged" and row["val loss"] is None and row["bits/char"] is None
+    # the lesson and the charts' caption carry this run's numbers
+    assert found.lesson().startswith(f"**The training diverged at step 5.** The loss went from 2.00 to "
+                                     f"nan — worse than guessing uniformly ({found.uniform_loss:.2f}) — "
+                                     "and the gradient norm peaked at 1 at step 1")
+    assert replace(found, best_loss=None).lesson().startswith("**The training diverged at step 5.** "
+                                                              "The loss went to nan")
+    caption = history_caption(diverged, found)
+    assert caption.startswith("Left: the loss on a log scale") and "target" not in caption
+    assert f"over all {lstm_run.model_config.vocab_size} tokens" in caption
+    calm = history_caption(lstm_run, None)
+    assert f"unigram entropy ({lstm_run.unigram_entropy:.2f} nats here)" in calm
+    assert calm.endswith("(warmup, then cosine decay).")  # no overfitting story: it fell
 
 
 def test_figure_blowup() -> None:
