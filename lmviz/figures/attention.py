@@ -3,6 +3,8 @@ multiples, one query's steps (scores → scaled → softmax → weighted sum), i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -22,23 +24,25 @@ def _cell(index: int) -> str:
     return str(index + 1) if index else ""
 
 
-def _grid(rows: int, cols: int, titles: list[str], horizontal_spacing: float = 0.02,
+def _grid(rows: int, cols: int, titles: Sequence[str] = (), horizontal_spacing: float = 0.02,
           vertical_spacing: float = 0.06) -> tuple[dict[str, dict[str, object]], list[dict[str, object]]]:
     """make_subplots' grid as dicts: the x and y axis of every cell over its domain ("xaxis",
-    "yaxis", "xaxis2", ... for cells row by row from the top) and the cells' title annotations."""
+    "yaxis", "xaxis2", ... for cells row by row from the top) and title annotations over the
+    first len(titles) cells."""
     width = (1 - horizontal_spacing * (cols - 1)) / cols
     height = (1 - vertical_spacing * (rows - 1)) / rows
     axes: dict[str, dict[str, object]] = {}
     annotations: list[dict[str, object]] = []
-    for index, title in enumerate(titles):
+    for index in range(rows * cols):
         row, col = divmod(index, cols)
         left, bottom = col * (width + horizontal_spacing), (rows - 1 - row) * (height + vertical_spacing)
         n = _cell(index)
         axes[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [left, left + width]}
         axes[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [bottom, bottom + height]}
-        annotations.append({"text": title, "x": left + width / 2, "y": bottom + height, "xref": "paper",
-                            "yref": "paper", "xanchor": "center", "yanchor": "bottom",
-                            "showarrow": False, "font": {"size": 16}})
+        if index < len(titles):
+            annotations.append({"text": titles[index], "x": left + width / 2, "y": bottom + height,
+                                "xref": "paper", "yref": "paper", "xanchor": "center",
+                                "yanchor": "bottom", "showarrow": False, "font": {"size": 16}})
     return axes, annotations
 
 
@@ -78,7 +82,7 @@ def figure_head_grid(attention: np.ndarray, selected: tuple[int, int] | None = N
     # smaller square at the top of its row instead of a tall sliver.
     panel = min(GRID_PANEL, GRID_WIDTH // heads)
     plot_height = layers * panel + (layers - 1) * GRID_TITLE
-    axes, _ = _grid(layers, heads, [""] * len(cells), vertical_spacing=GRID_TITLE / plot_height)
+    axes, _ = _grid(layers, heads, vertical_spacing=GRID_TITLE / plot_height)
     titles, shapes = [], []
     for index, (ly, h) in enumerate(cells):
         n = _cell(index)
