@@ -6,7 +6,7 @@ import streamlit as st
 
 from lmviz.ui.lesson import LESSON
 from lmviz.ui.sidebar import sidebar
-from lmviz.ui.state import configure_torch, init_session
+from lmviz.ui.state import configure_torch, init_session, keep_view_in_address
 
 configure_torch()
 
@@ -24,4 +24,7 @@ init_session()
 # The sampling page's settings rerun only a fragment of it, which leaves the sidebar as it was:
 # that page shows the link to the view itself, next to those settings.
 sidebar(share=page.url_path != "sampling")
-page.run()
+try:
+    page.run()
+finally:  # a page that stops early (st.stop) still leaves its view in the address bar
+    keep_view_in_address()

@@ -42,6 +42,7 @@ MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
 HOLDER_KEY = "lmviz_holder"
 PROMPT_NOTE_KEY = "lmviz_prompt_note"  # (the prompt as cut, the note that says so)
+LINK_KEY = "lmviz_link"  # the link the session opened with, cleaned: its View values
 MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
 
 
@@ -111,16 +112,22 @@ def require_app() -> None:
 
 
 def init_session() -> None:
-    """First run of a session, before any control reads the link: drop the values this machine
-    cannot use from it (so the address bar shows the view on screen), and say which and why."""
+    """Before any control reads the link. First run of a session: drop the values this machine
+    cannot use from it (so the address bar shows the view on screen), say which and why, and keep
+    it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`)."""
     if "lmviz_notes" not in st.session_state:
         # as the address has them: a repeated parameter as the list of its values
         raw = {k: values[0] if len(values) == 1 else values
                for k in st.query_params for values in [st.query_params.get_all(k)]}
         cleaned, st.session_state.lmviz_notes = clean_link(raw, gpu=has_cuda())
+        # kept for the session: a page change drops the link's values that no control on the
+        # new page has taken up yet (a Temperature in a link to the Training page)
+        st.session_state[LINK_KEY] = {k: v for k, v in cleaned.items() if k in SHAREABLE}
         if cleaned != raw:
             st.query_params.from_dict(cleaned)
             _seed_controls_from_the_link()
+    elif keep_view_in_address():  # a page change dropped some: the page's controls read them back
+        _seed_controls_from_the_link()
     for note in st.session_state.lmviz_notes:
         st.warning(note, icon=":material/link_off:")
 
@@ -136,8 +143,10 @@ def _seed_controls_from_the_link() -> None:
 
 
 def current_view() -> View:
-    """Widget values where set this session, else the link's values, else defaults."""
-    linked, _ = parse_params({k: st.query_params[k] for k in st.query_params})
+    """Widget values where set this session, else the link's values (the address's, else the
+    one the session opened with), else defaults."""
+    address = {k: st.query_params[k] for k in st.query_params}
+    linked, _ = parse_params({**st.session_state.get(LINK_KEY, {}), **address})
     values = {name: st.session_state[name] for name in View.__dataclass_fields__
               if name in st.session_state and st.session_state[name] is not None}
     view = replace(linked, **values)
@@ -165,6 +174,29 @@ def apply_view(view: View) -> None:
                 del st.query_params[name]
         except StreamlitAPIException:  # bound to a widget on this page: its new value moves the link
             pass
+
+
+def keep_view_in_address() -> bool:
+    """The view's values that no control is bound to go into the address bar too (a control bound
+    to the link keeps its own); whether the address changed. The Training page's settings and the
+    Sampling page's have their controls on their own page only, and a page change drops them from
+    the address: a link copied from the address bar then opened another model than the one on
+    screen. Written only where the address differs, so a rerun sends nothing."""
+    params = to_params(current_view())
+    changed = False
+    for name in SHAREABLE:
+        value = params.get(name)
+        if st.query_params.get(name) == value:
+            continue
+        try:
+            if value is not None:
+                st.query_params[name] = value
+            else:
+                del st.query_params[name]
+            changed = True
+        except StreamlitAPIException:  # bound to a control on this page: it keeps the link itself
+            pass
+    return changed
 
 
 def use_copy_lesson() -> None:

@@ -271,3 +271,25 @@ def test_the_3d_embedding_cube_fits_a_phone_screen(page, app_server) -> None:
     inked = {side: int((body[:, columns] < 200).sum())
              for side, columns in (("left", slice(0, 4)), ("right", slice(-4, None)))}
     assert inked == {"left": 0, "right": 0}, f"the cube's drawing reaches the chart's edges: {inked}"
+
+
+def test_the_address_bar_keeps_the_view_on_every_page(page, app_server) -> None:
+    """The Training page's settings have their controls on that page only, and a page change
+    dropped them from the address: a link copied from the address bar opened another model than
+    the one on screen. Every page leaves the whole view in the address, as its share box says,
+    and a link's value whose control is on another page waits there for it."""
+    open_app(page, f"{app_server}/training?steps=30&dropout=0.1&temperature=0.5")
+    for title, path in (("Home", "/"), ("Attention", "/attention")):
+        with expect_rerun(page, timeout_ms=180_000):
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+        assert_no_exception(page)
+        address = urlparse(page.url)
+        link = urlparse(page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip())
+        assert address.path == path and parse_qs(address.query) == parse_qs(link.query) == {
+            "steps": ["30"], "dropout": ["0.1"], "temperature": ["0.5"]}
+    # the link's Temperature, kept through pages without its control, is the slider's value
+    with expect_rerun(page, timeout_ms=180_000):
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Sampling").first.click()
+    assert_no_exception(page)
+    assert float(find_slider(page, "Temperature").locator('input[type="range"]').input_value()) == 0.5
+    assert parse_qs(urlparse(page.url).query)["temperature"] == ["0.5"]
