@@ -136,7 +136,7 @@ def show_result(current: StartedTraining) -> None:
     cols = st.columns(5)
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
                    help="Nats per token on text the model never trained on.")
-    cols[1].metric("Bits per character", f"{row['bits/char']:.2f}" if row["bits/char"] is not None else "—")
+    cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—")
     cols[2].metric("Trained in", f"{run.seconds:.1f} s")
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")

@@ -105,6 +105,11 @@ def test_an_existing_run_shows_before_train_is_pressed() -> None:
     at = open_page()  # the default settings ship with the app
     assert any("Already trained" in i.value and "without pressing" in i.value for i in at.info)
     assert metric(at, "Validation loss") != "—" and len(at.get("plotly_chart")) == 2
+    # the model's own figures, as Home shows them (the runs table's 3-digit rounding read 2.0253
+    # as 2.025, then 2.02 beside Home's 2.03)
+    home = open_app_page(None)
+    for label in ("Validation loss", "Bits per character"):
+        assert metric(at, label) == metric(home, label)
     assert not any(h.value.startswith("Runs you trained") for h in at.subheader)  # nothing trained yet
     assert at.button(key="train_cancel").disabled
     # the samples table: a narrow step column, the sample takes the rest (widths were spread evenly)
