@@ -18,7 +18,7 @@ from lmviz.run_compare import (
     unknown_note,
 )
 from lmviz.ui.lesson import heading
-from lmviz.ui.state import contexts, current_view, has_cuda, require_app
+from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
     SAFE_LR,
@@ -99,7 +99,8 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
                              "or RNN's cell stays fp32; weights, gradients and the optimizer stay "
                              "fp32). Can be faster on a GPU with bf16 units; at these "
                              "sizes often not, and on a CPU usually slower.")
-if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:"):
+no_text = corpus_text(view) is None  # the upload corpus, before a usable text is in
+if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:", disabled=no_text):
     start_training(view, device)
 current = shown_training(view)
 cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
@@ -168,7 +169,11 @@ def show_result(current: StartedTraining) -> None:
         st.code(row["sample"], language=None, wrap_lines=True)
 
 
-if current is None and started_training() is not None:
+if no_text:
+    st.info("There is no text to train on yet: upload or paste your own in the sidebar (a UTF-8 "
+            "text file, at least a paragraph), or choose a built-in corpus there.",
+            icon=":material/upload_file:")
+elif current is None and started_training() is not None:
     st.info("The settings have changed since your last training: press **Train** to train these. "
             "Your earlier runs are in the table below.", icon=":material/tune:")
 elif current is None:

@@ -117,6 +117,16 @@ def test_an_existing_run_shows_before_train_is_pressed() -> None:
     assert widths["step"] <= 80 < widths["sample"]
 
 
+def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> None:
+    at = open_page(corpus="upload")  # nothing uploaded yet
+    assert at.button(key="train").disabled
+    assert any("no text to train on yet" in i.value for i in at.info)
+    assert not any("press **Train**" in i.value for i in at.info)  # it would have trained nothing
+    at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 8).run()
+    assert not at.exception and not at.button(key="train").disabled
+    assert any("not trained yet" in i.value for i in at.info)
+
+
 def test_train_shows_an_existing_run_instantly() -> None:
     at = open_page()
     at.button(key="train").click().run()
