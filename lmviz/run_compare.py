@@ -159,7 +159,11 @@ def history_caption(run: Run, found: Blowup | None) -> str:
     """What the two training charts show: the loss (or, for a diverged run, its blow-up) at the
     left, the gradient norm and the schedule at the right."""
     if found:
-        left = ("the loss on a log scale, so the fall before the blow-up shows too, until the "
+        first = run.history[0].train_loss
+        fell = found.best_loss is not None and found.best_loss < first
+        shape = ("so the fall before the blow-up shows too" if fell
+                 else "where it climbs from the first step on")
+        left = (f"the loss on a log scale, {shape}, until the "
                 "training was stopped (vertical line); the dashed line is a uniform guess over all "
                 f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above "
                 "it the model is worse than knowing nothing. Hover a point for its gradient norm.")

@@ -128,6 +128,11 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     caption = history_caption(diverged, found)
     assert caption.startswith("Left: the loss on a log scale") and "target" not in caption
     assert f"over all {lstm_run.model_config.vocab_size} tokens" in caption
+    assert "the fall before the blow-up shows too" in caption
+    climbing = replace(lstm_run, outcome="diverged", history=(
+        event(1, 4.2), event(2, 8.0), replace(event(3, 14.3, grad=90.0), outcome="diverged")))
+    said = history_caption(climbing, blowup(climbing))  # learning rate 10: no fall to show
+    assert "where it climbs from the first step on" in said and "fall" not in said
     calm = history_caption(lstm_run, None)
     assert f"unigram entropy ({lstm_run.unigram_entropy:.2f} nats here)" in calm
     assert calm.endswith("(warmup, then cosine decay).")  # no overfitting story: it fell
