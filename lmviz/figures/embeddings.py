@@ -127,9 +127,13 @@ def neighbour_rows(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str]
 def agreement_text(agreement: KindAgreement, shown: str) -> str:
     """'Here 9 of the 10 are a letter like “e”; 10 tokens picked at random would give about 3.1.'
     Within a neighbour of chance the count tells nothing the vocabulary's make-up would not, and
-    the sentence says so instead of setting the two side by side."""
+    the sentence says so instead of setting the two side by side; below chance it says that the
+    neighbours are of other kinds (set side by side, it read as support for the kind)."""
     verb = "is" if agreement.same == 1 else "are"
     alike = f"Here {agreement.same} of the {agreement.total} {verb} a {agreement.kind} like “{shown}”"
+    if agreement.telling and agreement.same < agreement.expected:
+        return (f"{alike}, fewer than {agreement.total} tokens picked at random would give (about "
+                f"{agreement.expected:.1f}): being a {agreement.kind} is not what brings them close.")
     if agreement.telling:
         return (f"{alike}; {agreement.total} tokens picked at random would give about "
                 f"{agreement.expected:.1f}.")

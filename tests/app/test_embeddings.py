@@ -57,7 +57,9 @@ def test_word_vocabulary_is_words_not_letters() -> None:
     assert {"word", "punctuation"} <= {t["name"] for t in scatter["data"]}
     caption = next(c.value for c in at.caption if "Cosine similarity compares" in c.value)
     assert "a word like “␣the”" in caption and "letter" not in caption
-    assert ("would give about" in caption) != ("does not set them apart" in caption)
+    # above chance, about chance or below it: one sentence of the three
+    assert sum(said in caption for said in ("would give about", "does not set them apart",
+                                            "is not what brings them close")) == 1
 
 
 def test_gpt_radio_three_d_and_positions() -> None:
