@@ -81,6 +81,22 @@ def evaluation_samples(events: Sequence[Event]) -> list[tuple[int, str]]:
     return [(e.step, e.sample) for e in events if e.sample]
 
 
+# what to watch for in the samples a training writes, corpus by corpus
+SAMPLE_SIGNS = {
+    "story": "real words and sentence shapes appear",
+    "brackets": "the lines take the corpus's shape and brackets start to close in the right order",
+    "copy": "lines take the form words | words, and the words after the bar start to repeat the "
+            "words before it",
+    "agreement": "the sentences take the corpus's shape and each verb starts to agree with its "
+                 "subject (runs / run)",
+}
+
+
+def sample_signs(corpus: str) -> str:
+    """What the samples of a training on `corpus` show as it learns (a visitor's own text: it)."""
+    return SAMPLE_SIGNS.get(corpus, "the samples start to look like the text it trains on")
+
+
 def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:
     """The last sample taken while training, else one generated now; None for a diverged run."""
     if not run.usable:

@@ -14,6 +14,7 @@ from lmviz.run_compare import (
     evaluation_samples,
     history_caption,
     plan_summary,
+    sample_signs,
     target_loss,
     unknown_note,
 )
@@ -161,7 +162,7 @@ def show_result(current: StartedTraining) -> None:
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "
-                    "start of a line): read down the column as real words and sentence shapes appear.")
+                    f"start of a line): read down the column as {sample_signs(run.corpus)}.")
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
     elif row["sample"] != "—":

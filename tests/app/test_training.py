@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lmviz.corpora import load_corpus
 from lmviz.jobs import Job, RunStore
-from lmviz.presets import View, configs
+from lmviz.presets import View, configs, copy_lesson, to_params
 from lmviz.ui.state import session_holder
 from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
 from tests.app.apptest import open_app_page
@@ -125,6 +125,12 @@ def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> Non
     at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 8).run()
     assert not at.exception and not at.button(key="train").disabled
     assert any("not trained yet" in i.value for i in at.info)
+
+
+def test_the_samples_say_what_to_read_for_on_this_corpus() -> None:
+    at = open_page(**to_params(copy_lesson(View())))  # shipped: shown without training
+    said = next(m.value for m in at.markdown if m.value.startswith("**What the model wrote"))
+    assert "repeat the words before it" in said and "sentence shapes" not in said
 
 
 def test_train_shows_an_existing_run_instantly() -> None:

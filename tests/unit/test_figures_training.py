@@ -7,11 +7,13 @@ from dataclasses import replace
 
 import pytest
 
+from lmviz.corpora import corpus_names
 from lmviz.figures.style import VAL_COLOR
 from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss, log_axis, step_axis
 from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run, run_key
 from lmviz.run_compare import (
+    SAMPLE_SIGNS,
     blowup,
     evaluation_samples,
     history_caption,
@@ -20,6 +22,7 @@ from lmviz.run_compare import (
     plan_summary,
     run_row,
     run_sample,
+    sample_signs,
     steepest_drop,
     target_loss,
     training_budget,
@@ -235,3 +238,9 @@ def test_overfitting_is_told_only_when_validation_rose() -> None:
     unstable = [event(1, 3.0, 2.5), event(2, 2.0, 1.9), event(3, 4.0, 3.5)]
     assert overfitting(unstable) is None
     assert overfitting([*unstable[:2], event(3, math.nan, 3.5)]) is None
+
+
+def test_every_built_in_corpus_says_what_its_samples_show() -> None:
+    assert set(SAMPLE_SIGNS) == set(corpus_names())
+    assert "repeat the words before it" in sample_signs("copy")
+    assert sample_signs("upload:1a2b3c4d") == "the samples start to look like the text it trains on"
