@@ -72,7 +72,8 @@ prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()
 # the GPT's context may cut the prompt (and says so): the recurrent model reads what the GPT read
-right_trace = trace_for(gpt, prompt)
+right_trace = trace_for(gpt, prompt, cut=f"only its end is shown, and the {names[0]} reads only that end "
+                                        "too, so that both rows cover the same tokens")
 left_trace = trace_for(recurrent, right_trace.text, notes=False) if right_trace is not None else None
 if left_trace is None or right_trace is None:
     st.stop()

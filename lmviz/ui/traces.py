@@ -16,9 +16,11 @@ def _cached_trace(run_key: str, text: str, _run: Run) -> TextTrace:
     return trace_text(_run, text)
 
 
-def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
+def trace_for(run: Run, text: str, notes: bool = True,
+              cut: str = "only its end is shown") -> TextTrace | None:
     """The run's trace of a text, or a message on the page when it cannot be traced; `notes`:
-    also say when the text was cut to the context or has unknown tokens (once per page)."""
+    also say when the text was cut to the context (`cut`: what that means on this page) or has
+    unknown tokens (once per page)."""
     try:
         result = _cached_trace(run, text)
     except ProbeError as err:
@@ -28,7 +30,7 @@ def trace_for(run: Run, text: str, notes: bool = True) -> TextTrace | None:
         return result
     if result.truncated:
         st.info(f"The prompt is longer than the model's context ({run.model_config.context} "
-                "tokens): only its end is shown.")
+                f"tokens): {cut}.")
     if result.encoding.unknown:
         st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
                 "and show as <unk>.")
