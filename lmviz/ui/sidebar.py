@@ -114,7 +114,7 @@ def reset_training() -> None:
 
 def share_box(view: View) -> None:
     st.caption("Share this view: copy the link (the button on its right).")
-    st.code(share_link(view), language=None)
+    st.code(share_link(view), language=None, wrap_lines=True)  # the whole link in sight
     if view.corpus == UPLOAD:  # a visitor's text never leaves their session, links included
         st.warning("Your uploaded text is not in the link: it opens the **story** corpus. To "
                    "show others this model, they choose **upload** and add the same file.",
