@@ -14,6 +14,7 @@ from lmviz.figures.lstm import (
     figure_gate_heatmap,
     figure_unit_line,
     gate_title,
+    unit_line_words,
 )
 from lmviz.lstm_math import most_varying_unit, recurrent_step
 from lmviz.models import GATE_NAMES
@@ -123,8 +124,9 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     st.latex(equations_latex(step))
     st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
                                      current=t), width="stretch", key="lstm_unit_line")
-    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt: flat stretches are "
-               "memory being kept, jumps are memory being written.")
+    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt. Flat stretches are memory "
+               "kept; a steady climb or fall adds a little at every step, as a counter does; a jump "
+               f"writes a lot at once. {unit_line_words(values[memory][:, unit], tokens)}")
 
     if playing:
         st.session_state[ADVANCE] = t < last

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import token_axis
+from lmviz.figures.labels import markdown_text, token_axis
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
@@ -16,6 +16,7 @@ from lmviz.figures.style import (
     TRAIN_COLOR,
     data_revision,
     figure,
+    show_whitespace,
 )
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
 
@@ -107,6 +108,18 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
                   margin={"l": 60, "r": 60, "t": 40, "b": 70},
                   xaxis={**token_axis(labels), "tickangle": -60, **FIXED_AXIS},
                   yaxis={"title": {"text": title}, **FIXED_AXIS}, **extra)
+
+
+def unit_line_words(values: np.ndarray, pieces: list[str]) -> str:
+    """One unit's line in words, with its numbers (markdown): where it starts and ends, and its
+    biggest change from one step to the next, at which token (`pieces`: the tokens' text). ''
+    for fewer than two steps."""
+    if len(values) < 2:
+        return ""
+    change = np.diff(values)
+    k = int(np.argmax(np.abs(change))) + 1  # the step that made the change
+    return (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}; its biggest change in one "
+            f"step, {change[k - 1]:+.2f}, is at step {k} (“{markdown_text(show_whitespace(pieces[k]))}”).")
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:

@@ -21,6 +21,7 @@ from lmviz.figures.lstm import (
     figure_gate_heatmap,
     figure_unit_line,
     gate_title,
+    unit_line_words,
 )
 from lmviz.figures.style import DIVERGING_SCALE, GATE_SCALE
 from lmviz.lstm_math import StepError, most_varying_unit, recurrent_step, step_values
@@ -112,6 +113,15 @@ def test_heatmap_labels_its_steps_on_a_category_axis() -> None:
     assert fig.layout.xaxis.type == "category" and fig.layout.xaxis.tickvals is None
     assert fig.layout.xaxis.labelalias["499"] == "499:word"
     assert fig.data[0].zmax == 1.0  # all-zero values still get a usable range
+
+
+def test_unit_line_words_use_its_numbers() -> None:
+    values = np.array([0.5, 0.6, 2.1, 1.9, 2.0])
+    assert unit_line_words(values, ["a", "b", "*c* ", "d", "e"]) == (
+        "Here it runs from 0.50 to 2.00; its biggest change in one step, +1.50, is at step 2 "
+        "(“\\*c\\*␣”).")  # the token's own text, escaped, its space shown
+    assert "-3.00, is at step 1" in unit_line_words(np.array([1.0, -2.0, -2.5]), ["a", "b", "c"])
+    assert unit_line_words(np.array([0.3]), ["a"]) == ""
 
 
 def test_unit_line_with_measure() -> None:
