@@ -167,3 +167,13 @@ def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """Deterministic split: the last val_fraction of the text is validation."""
     cut = int(len(text) * (1.0 - val_fraction))
     return text[:cut], text[cut:]
+
+
+def min_chars(context: int, val_fraction: float = 0.1) -> int:
+    """The fewest characters a text needs to train with `context` tokens: its training part
+    (`split_text`) must hold context + 2 tokens, and char tokens are its characters (word and
+    BPE tokens, several characters each, need more text)."""
+    chars = int((context + 2) / (1.0 - val_fraction))
+    while int(chars * (1.0 - val_fraction)) < context + 2:
+        chars += 1
+    return chars

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lmviz.attention_math import induction_scores, previous_token_scores
-from lmviz.corpora import load_corpus
+from lmviz.corpora import load_corpus, min_chars
 from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
 from lmviz.presets import View, configs, copy_lesson, shipped_views
@@ -162,6 +162,16 @@ def test_text_too_short_for_the_context() -> None:
     with pytest.raises(TrainingError, match="context 64"):
         Training("a short text of a few dozen characters.", "x", CHAR,
                  replace(LSTM, context=64), TRAIN)
+
+
+@pytest.mark.parametrize("context", [32, 64])
+def test_min_chars_is_the_shortest_text_that_trains(context: int) -> None:
+    """The sidebar's warning for a short upload: one character fewer cannot train."""
+    needed = min_chars(context)
+    text = ("the keeper climbed the stair " * 10)[:needed]
+    Training(text, "x", CHAR, replace(LSTM, context=context), TRAIN)
+    with pytest.raises(TrainingError, match=f"context {context} needs at least {context + 2}"):
+        Training(text[:-1], "x", CHAR, replace(LSTM, context=context), TRAIN)
 
 
 def test_single_token_validation_split_still_trains() -> None:
