@@ -6,7 +6,7 @@ import streamlit as st
 
 from lmviz.ui.lesson import LESSON
 from lmviz.ui.sidebar import sidebar
-from lmviz.ui.state import configure_torch, init_session, keep_view_in_address
+from lmviz.ui.state import configure_torch, init_session, release_page_controls
 
 configure_torch()
 
@@ -26,5 +26,5 @@ init_session()
 sidebar(share=page.url_path != "sampling")
 try:
     page.run()
-finally:  # a page that stops early (st.stop) still leaves its view in the address bar
-    keep_view_in_address()
+finally:  # a page that stops early (st.stop) too
+    release_page_controls()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,9 +81,12 @@ class KindAgreement:
 
     @property
     def telling(self) -> bool:
-        """Whether the count differs from chance by a neighbour or more: within that, the
+        """Whether the count differs from chance by more than chance itself would vary: by two
+        standard deviations of a random draw's count, and at least a neighbour. Within that, the
         neighbours' kind says nothing the vocabulary's make-up would not."""
-        return abs(self.same - self.expected) >= 1
+        share = self.expected / self.total if self.total else 0.0
+        spread = math.sqrt(self.total * share * (1 - share))
+        return abs(self.same - self.expected) >= max(1.0, 2 * spread)
 
 
 def kind_agreement(vocab: Sequence[str], token_id: int, neighbours: Sequence[tuple[int, float]]) -> KindAgreement:

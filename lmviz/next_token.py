@@ -69,7 +69,6 @@ class TemperatureExample:
         return (f"z = {shown:.{digits}f}, z / T = {shown:.{digits}f} / {self.temperature:g} = "
                 f"{shown / self.temperature:.{digits}f}")
 
-
     def sentence(self, shown: int, vocab_size: int, piece: str) -> str:
         """The chart's worked example in words (markdown): `shown` bars of a `vocab_size`
         vocabulary, the most likely token written as `piece` (already escaped for markdown)."""

@@ -160,7 +160,6 @@ class Blowup:
         return (f"With learning rate {self.lr:.3g} at that step (the schedule's; the setting is "
                 f"{self.lr_setting:g})")
 
-
     def lesson(self) -> str:
         """The exploding-gradient lesson with this run's numbers (markdown)."""
         before = f"from {self.best_loss:.2f} " if self.best_loss is not None else ""
@@ -176,7 +175,7 @@ def history_caption(run: Run, found: Blowup | None) -> str:
     left, the gradient norm and the schedule at the right."""
     if found:
         first = run.history[0].train_loss
-        fell = found.best_loss is not None and found.best_loss < first
+        fell = found.best_loss is not None and found.best_loss < 0.95 * first  # a real fall
         shape = ("so the fall before the blow-up shows too" if fell
                  else "where it climbs from the first step on")
         left = (f"the loss on a log scale, {shape}, until the "

@@ -31,6 +31,7 @@ from lmviz.ui.state import (
     current_view,
     ensure_prompt,
     recurrent_family,
+    release_page_controls,
     require_app,
     run_for,
 )
@@ -180,6 +181,7 @@ def sampling_view() -> None:
     only, not the sidebar, the comparison or the stepper, so a move redraws fast. The sidebar's
     link would go stale here, so this page shows the link itself (share_box), under the settings."""
     settings()
+    release_page_controls()  # this fragment reruns alone: its controls let go here too (app.py)
     view = current_view()
     share_box(view)
     config = sampling_config(view.temperature, view.top_k, view.top_p)

@@ -111,15 +111,17 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
 
 
 def unit_line_words(values: np.ndarray, pieces: list[str]) -> str:
-    """One unit's line in words, with its numbers (markdown): where it starts and ends, and its
-    biggest change from one step to the next, at which token (`pieces`: the tokens' text). ''
-    for fewer than two steps."""
+    """One unit's line in words, with its numbers (markdown): where it starts and ends, its mean
+    change per step, and its biggest one, at which token (`pieces`: the tokens' text), called a
+    jump only when it is over twice the typical (median) step. '' for fewer than two steps."""
     if len(values) < 2:
         return ""
     change = np.diff(values)
-    k = int(np.argmax(np.abs(change))) + 1  # the step that made the change
-    return (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}; its biggest change in one "
-            f"step, {change[k - 1]:+.2f}, is at step {k} (“{markdown_text(show_whitespace(pieces[k]))}”).")
+    k = int(np.argmax(np.abs(change))) + 1  # the step that made the biggest change
+    jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
+    return (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}, {float(change.mean()):+.2f} a step "
+            f"on average; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at step {k} "
+            f"(“{markdown_text(show_whitespace(pieces[k]))}”).")
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:

@@ -83,7 +83,6 @@ def sampling_config(temperature: float, top_k: int, top_p: float,
         return None
 
 
-
 def show_generation(result: Generation, heading: str = "") -> None:
     """The shaded text, under an optional heading (HTML made by lmviz, never user text: every
     piece of the text is escaped by generation_html)."""

@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lmviz.corpora import load_corpus
@@ -114,7 +113,10 @@ def require_app() -> None:
 def init_session() -> None:
     """Before any control reads the link. First run of a session: drop the values this machine
     cannot use from it (so the address bar shows the view on screen), say which and why, and keep
-    it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`)."""
+    it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`):
+    the browser carries only the values of controls it has drawn, so a link's Temperature opened
+    on the Training page leaves at the first page change, and comes back here (one more entry in
+    the history, until the Sampling page has drawn its slider once)."""
     if "lmviz_notes" not in st.session_state:
         # as the address has them: a repeated parameter as the list of its values
         raw = {k: values[0] if len(values) == 1 else values
@@ -161,42 +163,53 @@ def apply_view(view: View) -> None:
     """Set every control to `view` (for a button's callback): the session's widget values, and
     the link, which a control bound to it on another page reads when that page opens."""
     current = current_view()
-    params = to_params(view)
     for name in SHAREABLE:
-        value = getattr(view, name)
-        if value == getattr(current, name):
-            continue
-        st.session_state[name] = value
-        try:
-            if name in params:
-                st.query_params[name] = params[name]
-            elif name in st.query_params:
-                del st.query_params[name]
-        except StreamlitAPIException:  # bound to a widget on this page: its new value moves the link
-            pass
+        if getattr(view, name) != getattr(current, name):
+            st.session_state[name] = getattr(view, name)
+    keep_view_in_address()  # a control bound to the link on this page moves it itself
 
 
 def keep_view_in_address() -> bool:
-    """The view's values that no control is bound to go into the address bar too (a control bound
-    to the link keeps its own); whether the address changed. The Training page's settings and the
-    Sampling page's have their controls on their own page only, and a page change drops them from
-    the address: a link copied from the address bar then opened another model than the one on
-    screen. Written only where the address differs, so a rerun sends nothing."""
+    """The view's values that no control is bound to go into the address bar too, in one update
+    (each update is an entry in the browser's history); whether the address changed. A control
+    bound to the link keeps its own. Written only where the address differs, so a rerun sends
+    nothing."""
     params = to_params(current_view())
-    changed = False
-    for name in SHAREABLE:
-        value = params.get(name)
-        if st.query_params.get(name) == value:
-            continue
-        try:
-            if value is not None:
-                st.query_params[name] = value
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return False
+    with ctx.session_state.query_params() as address:
+        wrong = [name for name in SHAREABLE
+                 if address.get_all(name) != ([params[name]] if name in params else [])
+                 and not address.is_bound(name)]
+        if not wrong:
+            return False
+        for name in wrong:
+            if name in params:
+                address.set_with_no_forward_msg(name, params[name])
             else:
-                del st.query_params[name]
-            changed = True
-        except StreamlitAPIException:  # bound to a control on this page: it keeps the link itself
-            pass
-    return changed
+                address.discard_param_no_forward_msg(name)
+        address._send_query_param_msg()  # one message for them all
+    return True
+
+
+def release_page_controls() -> None:
+    """After a page has run: its controls bound to the link let go of their parameters. Streamlit
+    drops a parameter bound to another page's control at a page change, so the Training page's
+    settings (and the Sampling page's) left the address on every other page: a link copied from
+    the address bar opened another model than the one on screen, and putting them back added
+    entries to the browser's history (Back then stayed on the page). Released, they ride along
+    with the address like any other parameter; the control binds again when its page runs, and
+    the browser still writes its moves into the address."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    main = ctx.pages_manager.main_script_hash
+    with ctx.session_state.query_params() as address:
+        for name in SHAREABLE:
+            binding = address.get_binding_for_param(name)
+            if binding is not None and binding.script_hash != main:
+                address.unbind_widget(binding.widget_id)
 
 
 def use_copy_lesson() -> None:

@@ -116,7 +116,6 @@ def test_bad_and_tiny_prompts() -> None:
     assert not at.exception and "<script>" not in chips and "<b>" not in chips and "&lt;" in chips
 
 
-
 def test_a_blown_up_training_setting_says_so_and_resets_from_the_sidebar() -> None:
     """Every page trains with the Training page's settings: a learning rate that blows up
     breaks this page too, and the sidebar names the settings and resets them."""

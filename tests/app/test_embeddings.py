@@ -38,11 +38,11 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     # the parts add up to the total, each rounded to a tenth
     assert len(parts) == 2 and abs(sum(parts) - total) <= 0.1 + 1e-9
     # counted, not claimed: the caption's count is the table's, against 7.1 by chance, and a
-    # difference under one neighbour is called no difference
+    # difference within two spreads of a random draw's count (1.43 each) is called no difference
     same = sum(kind == "letter" for kind in at.dataframe[0].value["kind"])
     said = next(c.value for c in at.caption if "Cosine similarity compares" in c.value)
     assert f"Here {same} of the 10 are a letter like “e”" in said
-    assert ("about as many as 10 tokens picked at random" in said) == (abs(same - 7.1) < 1)
+    assert ("about as many as 10 tokens picked at random" in said) == (abs(same - 7.1) < 2 * 1.43)
     assert at.selectbox(key="emb_token").format_func(at.selectbox(key="emb_token").value).startswith("e ")
     assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
     heat = prompt["data"][0]

@@ -95,7 +95,7 @@ def test_upload_without_text_asks_for_it_and_bad_text_is_refused() -> None:
     # long enough to read, too short for a model reading 64 tokens at a time: the sidebar says
     # so and what to do, besides the failed training's own message
     at.text_area(key="lmviz_upload_paste").input("A text of fifty characters, give or take a few.").run()
-    assert not at.exception and all("context 64 needs at least 66" in e.value for e in at.error)
+    assert not at.exception and at.error and all("context 64 needs at least 66" in e.value for e in at.error)
     assert any("Too short to train on" in w.value and "at least 74 characters" in w.value
                for w in at.sidebar.warning)
     at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 3).run()

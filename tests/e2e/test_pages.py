@@ -293,3 +293,21 @@ def test_the_address_bar_keeps_the_view_on_every_page(page, app_server) -> None:
     assert_no_exception(page)
     assert float(find_slider(page, "Temperature").locator('input[type="range"]').input_value()) == 0.5
     assert parse_qs(urlparse(page.url).query)["temperature"] == ["0.5"]
+
+
+def test_back_returns_to_the_page_before_with_its_settings(page, app_server) -> None:
+    """Keeping the Training page's settings in the address must not cost an entry in the
+    browser's history: putting them back after a page change made Back stay on the page."""
+    open_app(page, f"{app_server}/?steps=30")
+    for title in ("Training", "Home"):
+        with expect_rerun(page, timeout_ms=180_000):
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+        if title == "Training":
+            assert move_slider(page, "Dropout", 2) == "0.10"
+    assert parse_qs(urlparse(page.url).query) == {"steps": ["30"], "dropout": ["0.1"]}
+    with expect_rerun(page, timeout_ms=180_000):
+        page.go_back()
+    assert_no_exception(page)
+    assert urlparse(page.url).path == "/training"
+    assert parse_qs(urlparse(page.url).query) == {"steps": ["30"], "dropout": ["0.1"]}
+    assert find_slider(page, "Dropout").locator('input[type="range"]').input_value() == "0.1"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lmviz.embeddings import (
+    KindAgreement,
     cosine_matrix,
     kind_agreement,
     nearest_neighbours,
@@ -111,7 +112,10 @@ def test_kind_agreement_words_unknown_and_chance() -> None:
     vocab = ["<unk>", " the", " a", " keeper", " of", ".", "(", " sea"]
     found = kind_agreement(vocab, 1, [(3, 0.9), (4, 0.8), (7, 0.7), (0, 0.6)])
     assert (found.kind, found.same, found.total) == ("word", 3, 4)  # '<unk>' is no punctuation
-    assert found.expected == pytest.approx(4 * 3 / 7) and found.telling
+    # 3 of 4 against 1.7 by chance: within two spreads of a random draw's count (2 x 0.99)
+    assert found.expected == pytest.approx(4 * 3 / 7) and not found.telling
+    assert KindAgreement("letter", 9, 10, 3.1).telling  # 5.9 over, a spread of 1.5
+    assert not KindAgreement("letter", 5, 10, 7.1).telling  # 2.1 under, a spread of 1.4
     assert kind_agreement(vocab, 5, [(0, 0.9), (6, 0.8)]).same == 1  # '(' only, not '<unk>'
     crowded = kind_agreement(["x", "ab", "cd", "ef", "gh"], 1, [(2, 0.9), (3, 0.8), (0, 0.1)])
     assert (crowded.same, crowded.expected, crowded.telling) == (2, 2.25, False)

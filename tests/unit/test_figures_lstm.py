@@ -116,10 +116,12 @@ def test_heatmap_labels_its_steps_on_a_category_axis() -> None:
 
 
 def test_unit_line_words_use_its_numbers() -> None:
-    values = np.array([0.5, 0.6, 2.1, 1.9, 2.0])
+    values = np.array([0.5, 0.6, 2.1, 1.9, 2.0])  # steps 0.1, 1.5, -0.2, 0.1: a jump at step 2
     assert unit_line_words(values, ["a", "b", "*c* ", "d", "e"]) == (
-        "Here it runs from 0.50 to 2.00; its biggest change in one step, +1.50, is at step 2 "
-        "(“\\*c\\*␣”).")  # the token's own text, escaped, its space shown
+        "Here it runs from 0.50 to 2.00, +0.38 a step on average; its biggest jump, +1.50, is at "
+        "step 2 (“\\*c\\*␣”).")  # the token's own text, escaped, its space shown
+    counter = unit_line_words(np.array([0.0, 0.5, 1.1, 1.5, 2.0]), list("abcde"))  # a steady climb
+    assert "+0.50 a step on average; its biggest step, +0.60, is at step 2" in counter
     assert "-3.00, is at step 1" in unit_line_words(np.array([1.0, -2.0, -2.5]), ["a", "b", "c"])
     assert unit_line_words(np.array([0.3]), ["a"]) == ""
 
