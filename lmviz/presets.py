@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 from lmviz.corpora import corpus_names
-from lmviz.figures.tokens import code_span
 from lmviz.models import MODEL_FAMILIES, ModelConfig
 from lmviz.run import PRECISIONS, TrainConfig
+from lmviz.text import code_span
 from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig
 
 UPLOAD = "upload"  # the corpus name of a visitor's own text

@@ -8,7 +8,7 @@ import streamlit as st
 from lmviz.attention_math import induction_scores
 from lmviz.figures.attention import figure_attention
 from lmviz.figures.compare import figure_distance_back, figure_rows
-from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.figures.style import show_whitespace
 from lmviz.memory import (
     MEMORY_NAME,
@@ -27,6 +27,7 @@ from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
+from lmviz.text import markdown_text
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lmviz.figures.labels import current_token_html, markdown_text, short_labels
+from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.figures.lstm import (
     NOTES,
     TITLES,
@@ -21,6 +21,7 @@ from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
 from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
+from lmviz.text import markdown_text
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,

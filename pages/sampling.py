@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from lmviz.figures.labels import markdown_text
 from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
+from lmviz.text import markdown_text
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,

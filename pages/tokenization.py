@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from lmviz.figures.labels import markdown_text
 from lmviz.figures.style import show_whitespace
 from lmviz.figures.tokens import (
     chips_html,
@@ -17,6 +16,7 @@ from lmviz.figures.tokens import (
     telling_step,
 )
 from lmviz.presets import RANGES, View
+from lmviz.text import markdown_text
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app

@@ -11,7 +11,6 @@ from lmviz.figures.tokens import chips_html, encoding_chips
 from lmviz.tokenizers import Encoding
 
 MAX_LABEL_CHARS = 8
-MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:&")  # markup, `$` (LaTeX) and `&` (an HTML entity)
 
 
 def short_labels(pieces: list[str], max_chars: int = MAX_LABEL_CHARS) -> list[str]:
@@ -39,13 +38,6 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
     """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
     chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]
     return chips_html(chips, whitespace=True)
-
-
-def markdown_text(text: str) -> str:
-    """`text` shown literally inside Streamlit markdown: markup, `$` (LaTeX) and `&` escaped. A
-    web address stays a link (GitHub-style markdown links it whatever is escaped): show text that
-    may hold one as a `code_span`."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import markdown_text, token_axis
+from lmviz.figures.labels import token_axis
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
@@ -19,6 +19,7 @@ from lmviz.figures.style import (
     show_whitespace,
 )
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
+from lmviz.text import markdown_text
 
 TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
           "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
 from lmviz.figures.style import ACCENT, TRAIN_COLOR, figure, show_whitespace, token_color
+from lmviz.text import code_span
 from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
@@ -158,15 +158,6 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
     merged = _chip_span(Chip(step.merged, index.get(step.merged), highlight=True), whitespace)
     return (f'<div class="lmviz-merge" style="line-height:1.1">merge {step.step}: '
             f"{left} + {right} → {merged}</div>")
-
-
-def code_span(text: str) -> str:
-    """`text` as a markdown code span, shown literally: no markup, LaTeX, HTML or web address
-    inside one is rendered (backticks inside need a longer fence)."""
-    if "`" not in text:
-        return f"`{text}`"
-    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
-    return f"{fence} {text} {fence}"
 
 
 def _code(piece: str) -> str:

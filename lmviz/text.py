@@ -1,0 +1,23 @@
+"""Text shown literally in Streamlit markdown: a visitor's words or a link's values, never markup."""
+
+from __future__ import annotations
+
+import re
+
+MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:&")  # markup, `$` (LaTeX) and `&` (an HTML entity)
+
+
+def markdown_text(text: str) -> str:
+    """`text` shown literally inside Streamlit markdown: markup, `$` (LaTeX) and `&` escaped. A
+    web address stays a link (GitHub-style markdown links it whatever is escaped): show text that
+    may hold one as a `code_span`."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
+
+
+def code_span(text: str) -> str:
+    """`text` as a markdown code span, shown literally: no markup, LaTeX, HTML or web address
+    inside one is rendered (backticks inside need a longer fence)."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
+    return f"{fence} {text} {fence}"
