@@ -25,6 +25,11 @@ from lmviz.models import Trace
 
 SPLITTABLE = ("lstm", "gru")  # families whose memory is a sum of what each step wrote
 MEMORY_NAME = {"lstm": "cell_state", "gru": "hidden_state"}
+# what each family knows of the past, in words (after "all it knows of the past is")
+STATE_WORDS = {"lstm": "its state: the cell state c, which every step fades (forget gate f) and adds "
+                       "to (input gate i × candidate g), and the hidden state h = o × tanh(c) it shows.",
+               "gru": "its hidden state, which every step keeps a part of (update gate z) and adds "
+                      "to ((1 − z) × candidate n)."}
 
 
 class MemorySplitError(ValueError):

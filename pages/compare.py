@@ -13,6 +13,7 @@ from lmviz.figures.style import show_whitespace
 from lmviz.memory import (
     MEMORY_NAME,
     SPLITTABLE,
+    STATE_WORDS,
     MemorySources,
     distance_back,
     head_weights,
@@ -42,10 +43,6 @@ from lmviz.ui.traces import memory_for, trace_for
 
 require_app()
 
-INTRO = {"lstm": "its state: the cell state c, which every step fades (forget gate f) and adds to "
-                 "(input gate i × candidate g), and the hidden state h = o × tanh(c) it shows.",
-         "gru": "its hidden state, which every step keeps a part of (update gate z) and adds to "
-                "((1 − z) × candidate n)."}
 LAYER, GPT_LAYER, HEAD, TOKEN = "cmp_layer", "cmp_gpt_layer", "cmp_head", "cmp_token"
 RECENT = 3  # "the last few tokens": the token itself and the two before it
 ALL_HEADS = -1
@@ -56,7 +53,7 @@ family = view.model if view.model in SPLITTABLE else "lstm"
 st.markdown(
     "To guess the next token both models need the past, and they keep it in different ways. The "
     "**GPT looks back**: each token's attention spreads a weight of 1 over the tokens so far. The "
-    f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {INTRO[family]} "
+    f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {STATE_WORDS[family]} "
     "Because that state is a sum, it splits exactly into what each earlier step wrote, faded by "
     "every step since, so for every token both models get a row of shares over the tokens so "
     f"far, computed from the same text. The rows measure different things: the {MODEL_LABELS[family]}'s, where the "

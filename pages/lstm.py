@@ -7,6 +7,7 @@ import streamlit as st
 
 from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.figures.lstm import (
+    INTRO,
     NOTES,
     TITLES,
     equations_latex,
@@ -41,17 +42,6 @@ PLAY_SECONDS = 1.0
 STEP, SLIDER, PLAYING = "lstm_t", "lstm_step", "lstm_playing"  # STEP: the step on screen
 ADVANCE = "lstm_advance"  # while playing: the next run shows the next step
 UNIT, LAYER, MEASURE, PROBE_UNIT = "lstm_unit", "lstm_layer", "lstm_measure", "lstm_probe_unit"
-INTRO = {
-    "lstm": "An LSTM reads the prompt one token at a time. At every step three **gates** between 0 "
-            "and 1 decide what to write (input *i*), what to keep (forget *f*) and what to show "
-            "(output *o*); the **candidate** *g* is the new content, the **cell state** *c* is the "
-            "memory and the **hidden state** *h* is what the prediction sees.",
-    "gru": "A GRU reads the prompt one token at a time. Its **reset** gate decides how much of the "
-           "past feeds the new **candidate**, its **update** gate how much of the old **hidden "
-           "state** to keep.",
-    "rnn": "A vanilla RNN has no gates: at each token it rewrites its whole **hidden state** "
-           "through tanh, which is why it forgets quickly.",
-}
 
 
 def _use_brackets() -> None:

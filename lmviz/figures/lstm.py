@@ -32,6 +32,18 @@ def gate_title(family: str, name: str) -> str:
     return (GRU_TITLES if family == "gru" else {}).get(name, TITLES.get(name, name))
 
 
+# Each family's cell in a few words, above its gates.
+INTRO: dict[str, str] = {
+    "lstm": "An LSTM reads the prompt one token at a time. At every step three **gates** between 0 "
+            "and 1 decide what to write (input *i*), what to keep (forget *f*) and what to show "
+            "(output *o*); the **candidate** *g* is the new content, the **cell state** *c* is the "
+            "memory and the **hidden state** *h* is what the prediction sees.",
+    "gru": "A GRU reads the prompt one token at a time. Its **reset** gate decides how much of the "
+           "past feeds the new **candidate**, its **update** gate how much of the old **hidden "
+           "state** to keep.",
+    "rnn": "A vanilla RNN has no gates: at each token it rewrites its whole **hidden state** "
+           "through tanh, which is why it forgets quickly.",
+}
 # One sentence per chart: what to look at.
 NOTES: dict[str, dict[str, str]] = {
     "lstm": {
