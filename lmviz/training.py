@@ -41,10 +41,13 @@ def unigram_entropy(ids: list[int]) -> float:
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
-    """Linear warmup, then cosine decay to a tenth of the peak."""
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    progress = (step - config.warmup) / max(1, config.steps - config.warmup)
+    """Linear warmup, then cosine decay to a tenth of the peak. The warmup is at most a tenth of
+    the training: a run shorter than it would never reach its learning rate (10 steps climbed to
+    a third of it)."""
+    warmup = min(config.warmup, config.steps // 10)
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, config.steps - warmup)
     return config.lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
 
