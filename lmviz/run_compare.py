@@ -171,8 +171,8 @@ class Blowup:
 
 
 def history_caption(run: Run, found: Blowup | None) -> str:
-    """What the two training charts show: the loss (or, for a diverged run, its blow-up) at the
-    left, the gradient norm and the schedule at the right."""
+    """What the two training charts show: the loss (or, for a diverged run, its blow-up), and the
+    gradient norm with the schedule."""
     if found:
         first = run.history[0].train_loss
         fell = found.best_loss is not None and found.best_loss < 0.95 * first  # a real fall
@@ -183,13 +183,17 @@ def history_caption(run: Run, found: Blowup | None) -> str:
                 f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above "
                 "it the model is worse than knowing nothing. Hover a point for its gradient norm.")
     else:
-        left = ("the loss falls as the model learns; validation (red) is text it never saw, and the "
+        validated = any(e.val_loss is not None for e in run.history)
+        seen = ("validation (red) is text it never saw, and the " if validated
+                else "no validation was measured before it stopped; the ")
+        left = (f"the loss falls as the model learns; {seen}"
                 "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
                 f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
                 "token's frequency alone, so only a model that uses context well gets below the line.")
     story = " " + learning_story(run.history) if overfitting(run.history) else ""
-    return (f"Left: {left} Right: the gradient norm and the learning rate schedule (warmup, then "
-            f"cosine decay).{story}")
+    # "loss chart", not "left": on a phone the two charts stand one above the other
+    return (f"The loss chart: {left} The gradient chart: the gradient norm and the learning rate "
+            f"schedule (warmup, then cosine decay).{story}")
 
 
 def blowup(run: Run) -> Blowup | None:

@@ -177,7 +177,7 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
     assert any("What to try" in w.value and "Learning rate down" in w.value
                and "clipping will not save it" in w.value for w in at.warning)
     assert not any("overfitting" in c.value for c in at.caption)  # a blow-up is not memorising
-    assert any(c.value.startswith("Left: the loss on a log scale") and "a uniform guess" in c.value
+    assert any(c.value.startswith("The loss chart: the loss on a log scale") and "a uniform guess" in c.value
                for c in at.caption)
     assert metric(at, "Validation loss") == "—"
     # the blow-up stands in for the loss chart (the two showed the same curve), beside the gradient

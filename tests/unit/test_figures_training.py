@@ -129,7 +129,7 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     assert replace(found, best_loss=None).lesson().startswith("**The training diverged at step 5.** "
                                                               "The loss went to nan")
     caption = history_caption(diverged, found)
-    assert caption.startswith("Left: the loss on a log scale") and "target" not in caption
+    assert caption.startswith("The loss chart: the loss on a log scale") and "target" not in caption
     assert f"over all {lstm_run.model_config.vocab_size} tokens" in caption
     assert "the fall before the blow-up shows too" in caption
     climbing = replace(lstm_run, outcome="diverged", history=(
@@ -139,6 +139,11 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     calm = history_caption(lstm_run, None)
     assert f"unigram entropy ({lstm_run.unigram_entropy:.2f} nats here)" in calm
     assert calm.endswith("(warmup, then cosine decay).")  # no overfitting story: it fell
+    assert "validation (red) is text it never saw" in calm
+    # cancelled before its first validation: no red line to point at
+    unvalidated = replace(lstm_run, history=tuple(replace(e, val_loss=None) for e in lstm_run.history))
+    said = history_caption(unvalidated, None)
+    assert "validation (red)" not in said and "no validation was measured before it stopped" in said
 
 
 def test_figure_blowup() -> None:
