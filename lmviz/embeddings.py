@@ -80,13 +80,17 @@ class KindAgreement:
     expected: float  # neighbours drawn at random from the rest of the vocabulary
 
     @property
-    def telling(self) -> bool:
-        """Whether the count differs from chance by more than chance itself would vary: by two
-        standard deviations of a random draw's count, and at least a neighbour. Within that, the
-        neighbours' kind says nothing the vocabulary's make-up would not."""
+    def margin(self) -> float:
+        """How far a random draw's count strays from `expected` as a matter of course: two
+        standard deviations of it, and at least a neighbour."""
         share = self.expected / self.total if self.total else 0.0
-        spread = math.sqrt(self.total * share * (1 - share))
-        return abs(self.same - self.expected) >= max(1.0, 2 * spread)
+        return max(1.0, 2 * math.sqrt(self.total * share * (1 - share)))
+
+    @property
+    def telling(self) -> bool:
+        """Whether the count differs from chance by more than `margin`. Within it, the
+        neighbours' kind says nothing the vocabulary's make-up would not."""
+        return abs(self.same - self.expected) >= self.margin
 
 
 def kind_agreement(vocab: Sequence[str], token_id: int, neighbours: Sequence[tuple[int, float]]) -> KindAgreement:

@@ -137,5 +137,6 @@ def agreement_text(agreement: KindAgreement, shown: str) -> str:
     if agreement.telling:
         return (f"{alike}; {agreement.total} tokens picked at random would give about "
                 f"{agreement.expected:.1f}.")
-    return (f"{alike}, about as many as {agreement.total} tokens picked at random would give "
-            f"({agreement.expected:.1f}): their kind alone does not set them apart.")
+    return (f"{alike}, within what {agreement.total} tokens picked at random would give "
+            f"({agreement.expected:.1f}, give or take {agreement.margin:.1f}): their kind alone "
+            "does not set them apart.")

@@ -42,7 +42,8 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     same = sum(kind == "letter" for kind in at.dataframe[0].value["kind"])
     said = next(c.value for c in at.caption if "Cosine similarity compares" in c.value)
     assert f"Here {same} of the 10 are a letter like “e”" in said
-    assert ("about as many as 10 tokens picked at random" in said) == (abs(same - 7.1) < 2 * 1.43)
+    assert ("within what 10 tokens picked at random would give (7.1, give or take 2.9)" in said) == (
+        abs(same - 7.1) < 2 * 1.43)
     assert at.selectbox(key="emb_token").format_func(at.selectbox(key="emb_token").value).startswith("e ")
     assert len(neighbours["data"][0]["x"]) == 10 and len(at.dataframe[0].value) == 10
     heat = prompt["data"][0]
