@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lmviz.presets import View, configs
+from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
 
@@ -31,14 +31,19 @@ def plan_summary(view: View) -> str:
              f"clipping at {train.clip:g}" if train.clip else "clipping off",
              f"dropout {model.dropout:g}",
              *([f"{train.precision} autocast"] if train.precision != "fp32" else [])]
-    note = ""
-    if model.family != "gpt":
-        note = " Heads apply to the GPT only."
-    elif model.heads != view.heads:
-        note = (f" Hidden size {view.hidden_size} does not split into {view.heads} heads: "
-                f"{model.heads} {'head is' if model.heads == 1 else 'heads are'} used (the most, up to "
-                f"{view.heads}, that split it evenly).")
+    note = " Heads apply to the GPT only." if model.family != "gpt" else heads_note(view)
     return "This trains: " + " · ".join(parts) + "." + note
+
+
+def heads_note(view: View) -> str:
+    """' Hidden size 128 does not split into 3 heads: 2 heads are used (...)' when the GPT of
+    this view cannot have the heads asked for, else ''."""
+    used = heads_for(view.hidden_size, view.heads)
+    if used == view.heads:
+        return ""
+    return (f" Hidden size {view.hidden_size} does not split into {view.heads} heads: "
+            f"{used} {'head is' if used == 1 else 'heads are'} used (the most, up to "
+            f"{view.heads}, that split it evenly).")
 
 
 TRAINING_LABELS = {"layers": "layers", "heads": "heads", "context": "context", "steps": "steps",

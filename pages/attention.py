@@ -17,7 +17,7 @@ from lmviz.figures.attention import (
 from lmviz.figures.labels import counted, current_token_html, short_labels
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
-from lmviz.run_compare import steepest_drop
+from lmviz.run_compare import heads_note, steepest_drop
 from lmviz.text import markdown_text
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
@@ -64,7 +64,7 @@ labels = short_labels(text_trace.tokens)
 head_size = trace.queries.shape[-1]
 st.caption(f"{counted(layers, 'layer')} × {counted(heads, 'head')}, head size d = {head_size}, "
            f"{counted(length, 'token')} "
-           f"(context: {run.model_config.context}).")
+           f"(context: {run.model_config.context}).{heads_note(view)}")
 
 scores = induction_scores(trace, run.tokenizer.unk_id)  # two unknown words are no repeat
 lesson = is_copy_lesson(view)

@@ -147,3 +147,10 @@ def test_choices_made_for_another_model_or_text_start_over() -> None:
     assert at.select_slider(key="attn_query").value == len("The lamp was lit") - 1
     at.selectbox(key="corpus").set_value("brackets").run()
     assert not at.exception and at.selectbox(key="attn_head").value == 0  # another model
+
+
+def test_heads_that_do_not_split_the_width_are_said_here_too() -> None:
+    """The sidebar keeps Heads 3, the GPT of width 128 has 2: the page says why it shows 2."""
+    at = open_page(heads="3", steps="10")
+    caption = next(c.value for c in at.caption if "head size d" in c.value)
+    assert "2 heads" in caption and "does not split into 3 heads: 2 heads are used" in caption
