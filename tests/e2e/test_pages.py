@@ -201,7 +201,7 @@ def test_lstm_unit_box_agrees_with_the_equations_after_an_empty_prompt(page, app
     assert shown() == (box, said)
 
 
-@pytest.mark.parametrize("path", ["lstm", "attention"])
+@pytest.mark.parametrize("path", ["lstm", "lstm?model=gru", "attention"])
 def test_worked_equations_fit_a_phone_screen(page, app_server, path) -> None:
     """The equations with this input's numbers end in their result: on a phone, the widest line
     must not run past the screen (assets/style.css shrinks them), else the result scrolls away."""
