@@ -283,6 +283,15 @@ def unknown_note(run: Run, least: float = 0.01) -> str | None:
             "with a larger vocabulary (fewer <unk>) or with char tokens.")
 
 
+def time_left(event: Event) -> str:
+    """'about 40 s left', 'about 3 min left': the rest of a training at its pace so far ('' before
+    its first step, or once done)."""
+    if event.step <= 0 or event.step >= event.steps:
+        return ""
+    left = event.seconds / event.step * (event.steps - event.step)
+    return f"about {max(1, round(left))} s left" if left < 90 else f"about {round(left / 60)} min left"
+
+
 def training_budget(run: Run) -> str:
     """How a run was trained, in words: its steps, learning rate and validation loss."""
     train = run.train_config

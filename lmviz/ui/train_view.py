@@ -9,6 +9,7 @@ import streamlit as st
 
 from lmviz.figures.training import figure_grad_lr, figure_loss
 from lmviz.jobs import Job
+from lmviz.run_compare import time_left
 
 
 def live_training(job: Job, label: str, compact: bool = False) -> None:
@@ -26,7 +27,8 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
             last = events[-1]
             bar.progress(min(1.0, last.step / last.steps),
                          text=f"{label}: step {last.step}/{last.steps}, loss {last.train_loss:.3f}, "
-                              f"{last.tokens_per_second:,.0f} tokens/s")
+                              f"{last.tokens_per_second:,.0f} tokens/s"
+                              + (f", {left}" if (left := time_left(last)) else ""))
             if not compact:
                 chart.plotly_chart(figure_loss(events), width="stretch", key=f"live-{time.monotonic()}")
                 samples = [e for e in events if e.sample]

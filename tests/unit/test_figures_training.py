@@ -25,6 +25,7 @@ from lmviz.run_compare import (
     sample_signs,
     steepest_drop,
     target_loss,
+    time_left,
     training_budget,
     training_changes,
 )
@@ -249,3 +250,10 @@ def test_every_built_in_corpus_says_what_its_samples_show() -> None:
     assert set(SAMPLE_SIGNS) == set(corpus_names())
     assert "repeat the words before it" in sample_signs("copy")
     assert sample_signs("upload:1a2b3c4d") == "the samples start to look like the text it trains on"
+
+
+def test_time_left_goes_by_the_pace_so_far() -> None:
+    assert time_left(replace(event(10, 3.0), steps=30, seconds=5.0)) == "about 10 s left"
+    assert time_left(replace(event(100, 3.0), steps=600, seconds=30.0)) == "about 2 min left"  # 150 s
+    assert time_left(replace(event(30, 3.0), steps=30, seconds=9.0)) == ""  # done
+    assert time_left(replace(event(0, 3.0), steps=30, seconds=0.0)) == ""
