@@ -11,6 +11,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MAX_TEXT_BYTES = 2_000_000
 MIN_TEXT_CHARS = 20
 GENERATED_CHARS = 120_000
+VAL_FRACTION = 0.1  # the end of a text kept for validation (split_text)
 
 
 class CorpusError(ValueError):
@@ -163,17 +164,22 @@ def load_corpus_or_path(name_or_path: str, seed: int = 0) -> str:
     return read_user_text(path.read_bytes())
 
 
-def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+def split_text(text: str, val_fraction: float = VAL_FRACTION) -> tuple[str, str]:
     """Deterministic split: the last val_fraction of the text is validation."""
-    cut = int(len(text) * (1.0 - val_fraction))
+    cut = _training_chars(len(text), val_fraction)
     return text[:cut], text[cut:]
 
 
-def min_chars(context: int, val_fraction: float = 0.1) -> int:
+def _training_chars(length: int, val_fraction: float) -> int:
+    """How many of a text's `length` characters `split_text` keeps for training."""
+    return int(length * (1.0 - val_fraction))
+
+
+def min_chars(context: int, val_fraction: float = VAL_FRACTION) -> int:
     """The fewest characters a text needs to train with `context` tokens: its training part
     (`split_text`) must hold context + 2 tokens, and char tokens are its characters (word and
     BPE tokens, several characters each, need more text)."""
     chars = int((context + 2) / (1.0 - val_fraction))
-    while int(chars * (1.0 - val_fraction)) < context + 2:
+    while _training_chars(chars, val_fraction) < context + 2:
         chars += 1
     return chars

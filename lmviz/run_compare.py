@@ -183,7 +183,7 @@ def history_caption(run: Run, found: Blowup | None) -> str:
         fell = found.best_loss is not None and found.best_loss < 0.95 * first  # a real fall
         shape = ("so the fall before the blow-up shows too" if fell
                  else "where it climbs from the first step on")
-        left = (f"the loss on a log scale, {shape}, until the "
+        loss_words = (f"the loss on a log scale, {shape}, until the "
                 "training was stopped (vertical line); the dashed line is a uniform guess over all "
                 f"{run.model_config.vocab_size} tokens (ln V = {found.uniform_loss:.2f} nats): above "
                 "it the model is worse than knowing nothing. Hover a point for its gradient norm.")
@@ -191,13 +191,13 @@ def history_caption(run: Run, found: Blowup | None) -> str:
         validated = any(e.val_loss is not None for e in run.history)
         seen = ("validation (red) is text it never saw, and the " if validated
                 else "no validation was measured before it stopped; the ")
-        left = (f"the loss falls as the model learns; {seen}"
+        loss_words = (f"the loss falls as the model learns; {seen}"
                 "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
                 f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
                 "token's frequency alone, so only a model that uses context well gets below the line.")
     story = " " + learning_story(run.history) if overfitting(run.history) else ""
     # "loss chart", not "left": on a phone the two charts stand one above the other
-    return (f"The loss chart: {left} The gradient chart: the gradient norm and the learning rate "
+    return (f"The loss chart: {loss_words} The gradient chart: the gradient norm and the learning rate "
             f"schedule (warmup, then cosine decay).{story}")
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lmviz.corpora import CorpusError, min_chars, read_user_text
+from lmviz.corpora import VAL_FRACTION, CorpusError, min_chars, read_user_text
 from lmviz.presets import (
     CHOICES,
     CORPUS_PROMPTS,
@@ -146,7 +146,8 @@ def _upload_box() -> None:
     st.caption(f"{len(text):,} characters, kept in this session only.")
     context = current_view().context
     if len(text) < (needed := min_chars(context)):
-        st.warning(f"Too short to train on: a model reads {context} tokens at a time, and 90% of "
+        st.warning(f"Too short to train on: a model reads {context} tokens at a time, and "
+                   f"{1 - VAL_FRACTION:.0%} of "
                    f"the text (the rest checks it) must hold more. Add text (at least {needed:,} "
                    "characters; more with word or BPE tokens), or choose a shorter Context on the "
                    "Training page.", icon=":material/short_text:")
