@@ -177,6 +177,13 @@ def expect_rerun(page: Page, timeout_ms: int = 60_000) -> Iterator[None]:
     wait_idle(page, timeout_ms, since=since)
 
 
+def go_to(page: Page, title: str, timeout_ms: int = 180_000) -> None:
+    """Click the page titled `title` (a part of it: "Sampling" for "6 · Sampling") in the
+    sidebar's navigation and wait for its run, which may train a model first."""
+    with expect_rerun(page, timeout_ms):
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+
+
 def open_app(page: Page, url: str, timeout_ms: int = 120_000) -> None:
     """Load a URL and wait until its first script run is over and drawn."""
     since = rerun_requests(page)

@@ -22,6 +22,7 @@ from tests.e2e.browser import (
     count_charts,
     expect_rerun,
     find_slider,
+    go_to,
     move_slider,
     open_app,
     screenshot,
@@ -170,8 +171,7 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     query = parse_qs(urlparse(page.url).query)
     assert (query["corpus"], query["model"], query["lr"], query["steps"]) == (
         ["copy"], ["gpt"], ["0.001"], ["3000"])
-    with expect_rerun(page):
-        page.get_by_test_id("stSidebarNav").get_by_text("7 · Training", exact=True).click()
+    go_to(page, "7 · Training", timeout_ms=60_000)
     assert_no_exception(page)
     assert find_slider(page, "Learning rate").get_by_text("0.001", exact=True).count() >= 1
     assert find_slider(page, "Steps").get_by_text("3000", exact=True).count() >= 1
@@ -280,16 +280,14 @@ def test_the_address_bar_keeps_the_view_on_every_page(page, app_server) -> None:
     and a link's value whose control is on another page waits there for it."""
     open_app(page, f"{app_server}/training?steps=30&dropout=0.1&temperature=0.5")
     for title, path in (("Home", "/"), ("Attention", "/attention")):
-        with expect_rerun(page, timeout_ms=180_000):
-            page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+        go_to(page, title)
         assert_no_exception(page)
         address = urlparse(page.url)
         link = urlparse(page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip())
         assert address.path == path and parse_qs(address.query) == parse_qs(link.query) == {
             "steps": ["30"], "dropout": ["0.1"], "temperature": ["0.5"]}
     # the link's Temperature, kept through pages without its control, is the slider's value
-    with expect_rerun(page, timeout_ms=180_000):
-        page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Sampling").first.click()
+    go_to(page, "Sampling")
     assert_no_exception(page)
     assert float(find_slider(page, "Temperature").locator('input[type="range"]').input_value()) == 0.5
     assert parse_qs(urlparse(page.url).query)["temperature"] == ["0.5"]
@@ -300,8 +298,7 @@ def test_back_returns_to_the_page_before_with_its_settings(page, app_server) -> 
     browser's history: putting them back after a page change made Back stay on the page."""
     open_app(page, f"{app_server}/?steps=30")
     for title in ("Training", "Home"):
-        with expect_rerun(page, timeout_ms=180_000):
-            page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+        go_to(page, title)
         if title == "Training":
             assert move_slider(page, "Dropout", 2) == "0.10"
     assert parse_qs(urlparse(page.url).query) == {"steps": ["30"], "dropout": ["0.1"]}
