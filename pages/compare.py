@@ -8,7 +8,7 @@ import streamlit as st
 from lmviz.attention_math import induction_scores
 from lmviz.figures.attention import figure_attention
 from lmviz.figures.compare import figure_distance_back, figure_rows
-from lmviz.figures.labels import current_token_html, short_labels
+from lmviz.figures.labels import current_token_html, markdown_piece, short_labels
 from lmviz.figures.style import show_whitespace
 from lmviz.memory import (
     MEMORY_NAME,
@@ -173,7 +173,7 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
         target = left_trace.trace.ids[token + 1]
         said = [f"the {name} {trace.trace.probabilities()[token, target]:.3f}"
                 for name, trace in zip(names, (left_trace, right_trace), strict=True)]
-        st.caption(f"The prompt goes on with {markdown_text(show_whitespace(following))}: "
+        st.caption(f"The prompt goes on with {markdown_piece(following)}: "
                    f"{' and '.join(said)} gave it that probability.")
 
 

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
+from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
-from lmviz.text import markdown_text
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
@@ -92,7 +92,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
                     key="sampling_bars")
     ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
     st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,
-                            markdown_text(show_whitespace(ex.piece))))
+                            markdown_piece(ex.piece)))
 
 
 @st.fragment
@@ -127,7 +127,7 @@ def stepper() -> None:
                + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."
                   if count >= MAX_TOKENS else "."))
     last = result.steps[-1]
-    st.markdown(f"Step {len(result.steps)} picked “{markdown_text(show_whitespace(last.token))}” with "
+    st.markdown(f"Step {len(result.steps)} picked “{markdown_piece(last.token)}” with "
                 f"probability {last.probability:.3f} (rank {last.rank} of {run.tokenizer.vocab_size}).")
     st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")

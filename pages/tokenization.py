@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lmviz.figures.style import show_whitespace
+from lmviz.figures.labels import markdown_piece
 from lmviz.figures.tokens import (
     chips_html,
     count_tokens,
@@ -16,7 +16,6 @@ from lmviz.figures.tokens import (
     telling_step,
 )
 from lmviz.presets import RANGES, View
-from lmviz.text import markdown_text
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
@@ -54,7 +53,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
             show_chips(merge_html(step, tokenizer.index, whitespace=True))  # "␣" + "b", not " " + "b"
         show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
         used = (f"Outlined chips were made by merge {k}." if step.merged in step.pieces else
-                f"Merge {k} makes “{markdown_text(show_whitespace(step.merged or ''))}”, which this "
+                f"Merge {k} makes “{markdown_piece(step.merged or '')}”, which this "
                 "prompt does not contain: its split is the one before.")
         made = (f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** ({len(prompt)} "
                 f"characters at k = 0). {used}" if k else

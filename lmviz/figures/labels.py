@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from lmviz.figures.style import show_whitespace
 from lmviz.figures.tokens import chips_html, encoding_chips
+from lmviz.text import markdown_text
 from lmviz.tokenizers import Encoding
 
 MAX_LABEL_CHARS = 8
@@ -38,6 +39,11 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
     """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
     chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]
     return chips_html(chips, whitespace=True)
+
+
+def markdown_piece(piece: str) -> str:
+    """A token's text inside markdown: its whitespace shown (␣, ↵), the rest literally."""
+    return markdown_text(show_whitespace(piece))
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:

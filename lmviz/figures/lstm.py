@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.figures.labels import token_axis
+from lmviz.figures.labels import markdown_piece, token_axis
 from lmviz.figures.style import (
     ACCENT,
     DIVERGING_SCALE,
@@ -16,10 +16,8 @@ from lmviz.figures.style import (
     TRAIN_COLOR,
     data_revision,
     figure,
-    show_whitespace,
 )
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
-from lmviz.text import markdown_text
 
 TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
           "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",
@@ -134,7 +132,7 @@ def unit_line_words(values: np.ndarray, pieces: list[str]) -> str:
     jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
     return (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}, {float(change.mean()):+.2f} a step "
             f"on average; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at step {k} "
-            f"(“{markdown_text(show_whitespace(pieces[k]))}”).")
+            f"(“{markdown_piece(pieces[k])}”).")
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:
