@@ -139,9 +139,11 @@ class RunStore:
         with self.lock:
             if found is not None:
                 return Job(key=key, state="done", run=found, events=list(found.history))
-            if key in self.jobs and not self.jobs[key].done:
-                self.jobs[key].hold(holder)
-                return self.jobs[key]
+            running = self.jobs.get(key)
+            if running is not None and not running.done and not running.cancel.is_set():
+                running.hold(holder)
+                return running
+            # a training that is stopping (everyone let go) is not joined: it would end cancelled
             job = Job(key=key, holders={holder})
             self.jobs[key] = job
         worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",

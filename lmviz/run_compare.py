@@ -69,6 +69,19 @@ def training_changes(view: View) -> list[str]:
     return changes
 
 
+def view_changes(view: View) -> list[str]:
+    """Every setting that shapes the models and differs from the defaults, in words: the model's
+    size and tokens, then the Training page's (`training_changes`), then the seed."""
+    default = View()
+    changes = [f"{view.tokenizer} tokens"] if view.tokenizer != default.tokenizer else []
+    if view.tokenizer != "char" and view.vocab_size != default.vocab_size:
+        changes.append(f"vocabulary {view.vocab_size}")
+    if view.hidden_size != default.hidden_size:
+        changes.append(f"hidden size {view.hidden_size}")
+    changes += training_changes(view)
+    return changes + ([f"seed {view.seed}"] if view.seed != default.seed else [])
+
+
 def _setting(name: str, value: object) -> str:
     """'learning rate 3', 'clipping off', 'layers 2'."""
     if name == "clip" and not value:

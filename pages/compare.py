@@ -65,7 +65,8 @@ if view.model not in SPLITTABLE:
                "both trained on the same corpus.")
 names = (MODEL_LABELS[family], "GPT")
 
-recurrent, gpt = run_for(view, family), run_for(view, "gpt")
+recurrent = run_for(view, family)
+gpt = run_for(view, "gpt") if recurrent is not None else None  # not while one is missing
 prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()

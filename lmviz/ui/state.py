@@ -33,7 +33,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run import Run, run_key
-from lmviz.run_compare import training_changes
+from lmviz.run_compare import training_changes, view_changes
 from lmviz.ui.caching import UPLOAD_PREFIX
 from lmviz.ui.train_view import live_training
 
@@ -41,6 +41,7 @@ MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
 HOLDER_KEY = "lmviz_holder"
 PROMPT_NOTE_KEY = "lmviz_prompt_note"  # (the prompt as cut, the note that says so)
+CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 LINK_KEY = "lmviz_link"  # the link the session opened with, cleaned: its View values
 MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
 
@@ -247,10 +248,10 @@ def submit(view: View, family: str | None = None, device: str = "auto") -> Job |
         return None
 
 
-def view_key(view: View) -> str | None:
+def view_key(view: View, family: str | None = None) -> str | None:
     """The run key of what the view trains (None when there is no text yet)."""
     text = corpus_text(view)
-    return None if text is None else run_key(text, *configs(view))
+    return None if text is None else run_key(text, *configs(view, family))
 
 
 def finished_run(view: View, key: str) -> Run | None:
@@ -264,13 +265,22 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     """The finished run for a view, training it first (with progress) if no one has yet; None
     when training failed or diverged, which is said on the page unless `quiet` (a part of the
     page below one that already said it)."""
+    label = MODEL_LABELS[family or view.model]
+    key = view_key(view, family)
+    if key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None:
+        if not quiet:
+            cancelled_note(view, label, key)
+        return None
     job = submit(view, family, device)
     if job is None:
         return None
     if not job.done:
-        # a rerun (any click) stops watching, not the training
-        live_training(job, f"Training the {MODEL_LABELS[family or view.model]} for this view",
-                      compact=True)
+        # a rerun (any click) stops watching, not the training; Cancel lets go of it
+        cancel = st.empty()
+        cancel.button(f"Cancel training the {label}", key=f"lesson-cancel-{job.key}",
+                      icon=":material/stop_circle:", on_click=cancel_lesson_training, args=(job,))
+        live_training(job, f"Training the {label} for this view", compact=True)
+        cancel.empty()
     if job.state == "failed":
         if not quiet:
             st.error(f"Training failed: {job.error}")
@@ -279,12 +289,35 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     if run is not None and not run.usable:
         if not quiet:
             settings = ", ".join(training_changes(view) or ["the defaults"])
-            st.error(f"Training the {MODEL_LABELS[family or view.model]} diverged (the loss exploded "
+            st.error(f"Training the {label} diverged (the loss exploded "
                      f"to NaN or far above a random guess) with the Training page's settings: "
                      f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
                      "the learning rate on the Training page.")
         return None
     return run
+
+
+def cancel_lesson_training(job: Job) -> None:
+    """A lesson page's Cancel callback: this session lets go of the training (it stops unless
+    another session still wants it) and the page trains these settings again only when asked:
+    else it would start again at once, on the rerun the click causes."""
+    job.release(session_holder())
+    st.session_state.setdefault(CANCELLED_KEY, set()).add(job.key)
+
+
+def train_again(key: str) -> None:
+    st.session_state.get(CANCELLED_KEY, set()).discard(key)
+
+
+def cancelled_note(view: View, label: str, key: str) -> None:
+    """What a lesson page shows in place of a model whose training this session cancelled."""
+    settings = ", ".join(view_changes(view) or ["the defaults"])
+    st.info(f"**You cancelled training the {label}** for this view ({settings}). This page needs "
+            "a trained model: train it after all, or choose smaller settings (**Reset the training "
+            "settings** in the sidebar goes back to the ones that are ready at once).",
+            icon=":material/stop_circle:")
+    st.button(f"Train the {label} after all", key=f"lesson-train-{key}", on_click=train_again,
+              args=(key,), icon=":material/play_arrow:")
 
 
 def recurrent_family(view: View) -> str:

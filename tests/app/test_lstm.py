@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.corpora import load_corpus
 from lmviz.models import GATE_NAMES
-from lmviz.presets import CORPUS_PROMPTS
+from lmviz.presets import CORPUS_PROMPTS, View, configs
+from lmviz.run import run_key
+from lmviz.ui.state import CANCELLED_KEY
 from tests.app.apptest import open_app_page
 
 
@@ -133,3 +136,17 @@ def test_bad_prompts() -> None:
 
     at.text_area(key="prompt").set_value("x" * 500).run()  # the longest prompt: no truncation needed
     assert not at.exception and charts(at) == 7
+
+
+def test_a_cancelled_training_waits_to_be_asked_again() -> None:
+    """After Cancel (an e2e test presses it), the rerun the click causes must not start the
+    training again: the page says so and trains only when asked."""
+    view = View(hidden_size=16, steps=20, seed=5)
+    key = run_key(load_corpus(view.corpus), *configs(view, "lstm"))
+    at = open_app_page("pages/lstm.py", state={CANCELLED_KEY: {key}}, hidden_size="16", steps="20", seed="5")
+    assert charts(at) == 0
+    note = " ".join(i.value for i in at.info)
+    assert "You cancelled training the LSTM" in note and "hidden size 16, steps 20, seed 5" in note
+    at.button(key=f"lesson-train-{key}").click().run()
+    assert not at.exception and charts(at) == 7
+    assert not any("You cancelled" in i.value for i in at.info)

@@ -28,6 +28,7 @@ from lmviz.run_compare import (
     time_left,
     training_budget,
     training_changes,
+    view_changes,
 )
 
 
@@ -61,6 +62,13 @@ def test_training_changes_say_which_family_a_setting_trains() -> None:
     assert changes == ["layers 3 (LSTM only)", "heads 8 (GPT only)", "steps 300",
                        "learning rate 3", "clipping off"]
     assert training_changes(View(model="gpt", layers=3)) == ["layers 3 (GPT only)"]
+
+
+def test_view_changes_add_the_model_size_tokens_and_seed() -> None:
+    assert view_changes(View()) == []
+    assert view_changes(View(vocab_size=512)) == []  # the vocabulary of char tokens is the text's
+    assert view_changes(View(tokenizer="bpe", vocab_size=512, hidden_size=16, steps=20, seed=5)) == [
+        "bpe tokens", "vocabulary 512", "hidden size 16", "steps 20", "seed 5"]
 
 
 def test_plan_summary_names_defaults_and_ignored_settings() -> None:

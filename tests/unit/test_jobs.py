@@ -72,6 +72,21 @@ def test_the_last_session_letting_go_cancels(store: RunStore, story: str) -> Non
     assert job.release("a") is False  # a late click on an ended training is harmless
 
 
+def test_asking_again_while_a_cancelled_training_stops_starts_afresh(story: str) -> None:
+    """Train again, pressed before the cancelled training has reached its next step, must not
+    join it: it would end cancelled, and a page would show its half-trained model."""
+    store = RunStore(threading.Semaphore(2), shipped=None)
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    with job.changed:  # the training thread cannot report (nor stop) while this is held
+        assert job.release("a") is True
+        again = store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a")
+    assert again is not job and again.holders == {"a"} and not again.cancel.is_set()
+    assert finish(job).run is not None and job.run.outcome == "cancelled"
+    assert store.jobs.get(job.key) is again  # the stopped one did not take the new one's place
+    again.release("a")
+    assert finish(again).run is not None and again.run.outcome == "cancelled"
+
+
 def test_a_cancel_before_the_start_fails_with_a_message(story: str) -> None:
     store = RunStore(threading.Semaphore(1), shipped=None)
     busy = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
