@@ -338,6 +338,7 @@ def keep_choice(key: str, options: Sequence, default: object, made_for: object =
 
 def ensure_prompt(view: View) -> str | None:
     if not view.prompt.strip():
-        st.warning("The prompt is empty: type a few words in the sidebar.")
+        blank = "only spaces and line breaks" if view.prompt else "empty"
+        st.warning(f"The prompt is {blank}: type a few words in the sidebar.")
         return None
     return view.prompt
