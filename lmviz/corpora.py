@@ -175,11 +175,18 @@ def _training_chars(length: int, val_fraction: float) -> int:
     return int(length * (1.0 - val_fraction))
 
 
+def min_training_tokens(context: int) -> int:
+    """The fewest tokens a training part can hold at `context`: a window of context + 1 tokens
+    (the inputs, and the targets one token on), and at least two places to cut one from."""
+    return context + 2
+
+
 def min_chars(context: int, val_fraction: float = VAL_FRACTION) -> int:
     """The fewest characters a text needs to train with `context` tokens: its training part
-    (`split_text`) must hold context + 2 tokens, and char tokens are its characters (word and
+    (`split_text`) must hold `min_training_tokens`, and char tokens are its characters (word and
     BPE tokens, several characters each, need more text)."""
-    chars = int((context + 2) / (1.0 - val_fraction))
-    while _training_chars(chars, val_fraction) < context + 2:
+    needed = min_training_tokens(context)
+    chars = int(needed / (1.0 - val_fraction))
+    while _training_chars(chars, val_fraction) < needed:
         chars += 1
     return chars

@@ -19,7 +19,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from lmviz.corpora import split_text
+from lmviz.corpora import min_training_tokens, split_text
 from lmviz.device import pick_device
 from lmviz.models import LanguageModel, ModelConfig, build_model
 from lmviz.run import Event, Run, TrainConfig, freeze, run_key
@@ -86,9 +86,9 @@ class Training:
         val_encoding = self.tokenizer.encode(val_text)
         val_ids = val_encoding.ids
         context = self.model_config.context
-        if len(train_ids) < context + 2:
+        if len(train_ids) < (needed := min_training_tokens(context)):
             raise TrainingError(f"the training text has {len(train_ids)} tokens; context {context} "
-                                f"needs at least {context + 2}: use more text or a shorter context")
+                                f"needs at least {needed}: use more text or a shorter context")
         self.unigram_entropy = unigram_entropy(train_ids)
         self.chars_per_token = max(1, len(val_text)) / max(1, len(val_ids))
         unknown_chars = sum(val_encoding.offsets[i][1] - val_encoding.offsets[i][0] for i in val_encoding.unknown)
