@@ -18,6 +18,7 @@ from lmviz.figures.embeddings import (
     figure_positional,
     neighbour_rows,
     pick_token,
+    scatter_caption,
 )
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
@@ -71,20 +72,18 @@ else:
             "nothing in between.", icon=":material/memory:")
 
 st.subheader(f"The whole vocabulary in {dims}-D")
-coords, ratio = pca(tokens, dims)
-st.plotly_chart(figure_embedding_scatter(coords, vocab, ratio), width="stretch", key="emb_scatter")
-st.caption(f"PCA turns {tokens.shape[1]} dimensions into {dims} that keep "
-           f"**{100 * ratio.sum():.1f}% of the variance** "  # one decimal: the parts add up
-           f"({', '.join(f'PC{i + 1} {100 * r:.1f}%' for i, r in enumerate(ratio))}). "
-           "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
-           "What the flat picture leaves out can still separate tokens: the neighbours below "
-           "are measured in all the dimensions. Hover a point for its token and id.")
+scatter = st.container()  # drawn once the token below is chosen: it rings it and its neighbours
 
 st.subheader("Nearest neighbours")
 token_id = st.selectbox("Token", range(len(vocab)), index=pick_token(vocab),
                         format_func=lambda i: f"{show_whitespace(vocab[i])}  (id {i})",
                         key="emb_token", help="Any token of the vocabulary.")
 neighbours = nearest_neighbours(tokens, token_id, NEIGHBOURS)
+coords, ratio = pca(tokens, dims)
+scatter.plotly_chart(figure_embedding_scatter(coords, vocab, ratio, chosen=token_id,
+                                              neighbours=[i for i, _ in neighbours]),
+                     width="stretch", key="emb_scatter")
+scatter.caption(scatter_caption(tokens.shape[1], ratio, vocab[token_id], len(neighbours), len(vocab)))
 left, right = st.columns([3, 2])
 left.plotly_chart(figure_neighbours(neighbours, vocab, token_id), width="stretch",
                   key="emb_neighbours")

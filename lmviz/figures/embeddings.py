@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.embeddings import KindAgreement, vocabulary_kinds
+from lmviz.figures.labels import counted, markdown_piece
 from lmviz.figures.style import (
     DIVERGING_SCALE,
     KIND_COLORS,
@@ -18,17 +19,51 @@ from lmviz.figures.style import (
 )
 
 MAX_TEXT_LABELS = 150  # above this many points, labels only on hover
+# A 2-D label's room as a share of the axes' ranges: per character across, and its line's
+# height (a chart ~700 px wide and ~400 high on a laptop; a phone's is narrower and keeps fewer)
+LABEL_CHAR_WIDTH = 0.016
+LABEL_HEIGHT = 0.05
+RING_COLOR = "#222222"
+
+
+def spaced_labels(coords: np.ndarray, labels: Sequence[str], first: Sequence[int] = ()) -> np.ndarray:
+    """Which points of a 2-D scatter show their label (a bool per point): those in `first`, then,
+    most isolated first, each one whose label would not overlap a label already shown. The others
+    show theirs on hover: in the dense middle of a PCA picture, overlapping labels read as none."""
+    span = np.ptp(coords[:, :2], axis=0)
+    xy = (coords[:, :2] - coords[:, :2].min(axis=0)) / np.where(span > 0, span, 1.0)
+    widths = np.array([LABEL_CHAR_WIDTH * max(1, len(label)) for label in labels])
+    crowded = ((np.abs(xy[:, None, 0] - xy[None, :, 0]) < LABEL_CHAR_WIDTH * 3)
+               & (np.abs(xy[:, None, 1] - xy[None, :, 1]) < LABEL_HEIGHT)).sum(axis=1)
+    shown = np.zeros(len(xy), dtype=bool)
+    shown[list(first)] = True
+    for i in np.argsort(crowded, kind="stable"):
+        clash = (shown & (np.abs(xy[:, 0] - xy[i, 0]) < (widths + widths[i]) / 2)
+                 & (np.abs(xy[:, 1] - xy[i, 1]) < LABEL_HEIGHT))
+        if not shown[i] and not clash.any():
+            shown[i] = True
+    return shown
 
 
 def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np.ndarray,
-                             title: str | None = None) -> go.Figure:
-    """Every token at its PCA coordinates (2 or 3 columns), one trace per kind, id in the hover."""
+                             title: str | None = None, chosen: int | None = None,
+                             neighbours: Sequence[int] = ()) -> go.Figure:
+    """Every token at its PCA coordinates (2 or 3 columns), one trace per kind, token and id in
+    the hover; `chosen` and its `neighbours` ringed, their labels always shown. In 2-D, labels
+    that would overlap show on hover only (`spaced_labels`)."""
     dims = coords.shape[1]
     if dims not in (2, 3) or len(coords) != len(vocab):
         raise ValueError(f"need (len(vocab), 2 or 3) coordinates, got {coords.shape} for {len(vocab)} tokens")
     kinds = np.array(vocabulary_kinds(vocab))
     labels = [show_whitespace(piece) for piece in vocab]
-    mode = "markers+text" if len(vocab) <= MAX_TEXT_LABELS else "markers"
+    ringed = [i for i in ([chosen] if chosen is not None else []) + list(neighbours)
+              if 0 <= i < len(vocab)]
+    if len(vocab) > MAX_TEXT_LABELS:
+        shown = np.isin(np.arange(len(vocab)), ringed)
+    elif dims == 2:
+        shown = spaced_labels(coords, labels, ringed)
+    else:  # a turning cube has no one place where labels clash
+        shown = np.ones(len(vocab), dtype=bool)
     traces = []
     for kind, color in KIND_COLORS.items():
         ids = np.flatnonzero(kinds == kind)
@@ -39,12 +74,20 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
             position["z"] = coords[ids, 2]
         traces.append({
             "type": "scatter" if dims == 2 else "scatter3d", **position,
-            "mode": mode, "name": kind, "text": [labels[i] for i in ids],
-            "customdata": ids, "textposition": "top center",
+            "mode": "markers+text" if shown[ids].any() else "markers", "name": kind,
+            "text": [labels[i] if shown[i] else "" for i in ids],
+            "customdata": [[labels[i], int(i)] for i in ids], "textposition": "top center",
             "marker": {"color": color, "size": 6 if dims == 3 else 9,
                        "line": {"width": 0.5, "color": "white"}},
-            "hovertemplate": "%{text} · id %{customdata}<extra>" + kind + "</extra>",
+            "hovertemplate": "%{customdata[0]} · id %{customdata[1]}<extra>" + kind + "</extra>",
         })
+    for name, ids, size, width in (("chosen", ringed[:1], 22, 3.0), ("neighbours", ringed[1:], 16, 1.5)):
+        if ids:
+            ring = {"x": coords[ids, 0], "y": coords[ids, 1], **({"z": coords[ids, 2]} if dims == 3 else {})}
+            traces.append({"type": "scatter" if dims == 2 else "scatter3d", **ring, "mode": "markers",
+                           "marker": {"symbol": "circle-open", "size": size if dims == 2 else size * 0.6,
+                                      "color": RING_COLOR, "line": {"width": width, "color": RING_COLOR}},
+                           "name": f"ring: {name}", "hoverinfo": "skip", "showlegend": False})
     top = 60 if title else 40
     if dims == 2:
         names = [f"PC{i + 1} ({100 * r:.1f}% of variance)" for i, r in enumerate(ratio[:dims])]
@@ -67,6 +110,23 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
     # the legend above the plot, in a row: at its right it took a phone's plot width
     return figure(traces, title, height=520 if dims == 2 else 400,
                   legend={**LEGEND_ABOVE, "title": {"text": "kind"}}, margin=margin, **axes)
+
+
+def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int, vocab_size: int) -> str:
+    """What the vocabulary scatter shows (`chosen`: the ringed token's text, `width`: the
+    embedding's numbers), in markdown."""
+    dims = len(ratio)
+    parts = ", ".join(f"PC{i + 1} {100 * r:.1f}%" for i, r in enumerate(ratio))
+    hover = ("Labels only where they would not overlap another: hover (or tap) a point for its token "
+             "and id." if dims == 2 and vocab_size <= MAX_TEXT_LABELS else
+             "Hover (or tap) a point for its token and id.")
+    return (f"PCA turns {width} dimensions into {dims} that keep **{100 * ratio.sum():.1f}% of the "
+            f"variance** ({parts}). "  # one decimal: the parts add up
+            "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
+            f"The thick ring is the token chosen below, {markdown_piece(chosen)}, the thin rings its "
+            f"{counted(neighbours, 'nearest neighbour')}: the neighbours are measured in all the "
+            "dimensions, so a ring far from the thick one is close in what the flat picture "
+            f"leaves out. {hover}")
 
 
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -24,3 +26,11 @@ def open_app_page(page: str | None, state: dict | None = None, **params: str) ->
         at.switch_page(page).run()
     assert not at.exception
     return at
+
+
+def plotly_array(value: list | dict) -> np.ndarray:
+    """An array of a figure's JSON as the page sent it: a list, or Plotly's typed-array form
+    {"dtype": "f8", "bdata": <base64>} for numbers that came from numpy."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value)

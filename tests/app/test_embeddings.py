@@ -7,8 +7,9 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
+from lmviz.figures.style import show_whitespace
 from lmviz.presets import View
-from tests.app.apptest import open_app_page
+from tests.app.apptest import open_app_page, plotly_array
 
 
 def open_page(**params: str) -> AppTest:
@@ -30,8 +31,16 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     assert len(charts) == 3  # scatter, neighbours, prompt cosine: no positions for the LSTM
     scatter, neighbours, prompt = charts
     assert trace_types(scatter) == {"scatter"}
-    assert {t["name"] for t in scatter["data"]} <= {"letter", "digit", "space", "punctuation", "other"}
-    assert "word" not in {t["name"] for t in scatter["data"]}  # a char vocabulary has no words
+    kinds = {t["name"] for t in scatter["data"]} - {"ring: chosen", "ring: neighbours"}
+    assert kinds <= {"letter", "digit", "space", "punctuation", "other"}
+    assert "word" not in kinds  # a char vocabulary has no words
+    # the ring is on the chosen token ("e"), the thin rings on the table's neighbours
+    points = {label: (x, y) for t in scatter["data"] if "customdata" in t
+              for (label, _), x, y in zip(t["customdata"], plotly_array(t["x"]), plotly_array(t["y"]), strict=True)}
+    chosen, ringed = (next(t for t in scatter["data"] if t["name"] == f"ring: {n}") for n in ("chosen", "neighbours"))
+    assert (plotly_array(chosen["x"])[0], plotly_array(chosen["y"])[0]) == points["e"]
+    table = [show_whitespace(token) for token in at.dataframe[0].value["token"]]
+    assert list(zip(plotly_array(ringed["x"]), plotly_array(ringed["y"]), strict=True)) == [points[token] for token in table]
     assert "% of variance" in scatter["layout"]["xaxis"]["title"]["text"]
     said = next(c.value for c in at.caption if "of the variance" in c.value)
     total, *parts = (float(x) for x in re.findall(r"(\d+\.\d)%", said))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
 from lmviz.embeddings import KindAgreement, cosine_matrix, nearest_neighbours, pca
 from lmviz.figures.embeddings import (
+    LABEL_CHAR_WIDTH,
+    LABEL_HEIGHT,
     MAX_TEXT_LABELS,
     agreement_text,
     figure_cosine_heatmap,
@@ -16,6 +20,8 @@ from lmviz.figures.embeddings import (
     figure_positional,
     neighbour_rows,
     pick_token,
+    scatter_caption,
+    spaced_labels,
     vocabulary_kinds,
 )
 from lmviz.figures.style import DIVERGING_SCALE, KIND_COLORS
@@ -42,13 +48,16 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     assert [t.name for t in fig.data] == ["letter", "word", "digit", "space", "punctuation", "other"]
     assert {t.type for t in fig.data} == {"scatter" if dims == 2 else "scatter3d"}
     assert all(t.marker.color == KIND_COLORS[t.name] for t in fig.data)
-    ids = sorted(int(i) for t in fig.data for i in t.customdata)
+    ids = sorted(int(i) for t in fig.data for _, i in t.customdata)
     assert ids == list(range(len(VOCAB)))
     letters = fig.data[0]
-    assert list(letters.text) == ["a", "e", "b"] and list(fig.data[1].text) == ["␣the"]
+    assert [label for label, _ in letters.customdata] == ["a", "e", "b"]
+    assert [label for label, _ in fig.data[1].customdata] == ["␣the"]
     np.testing.assert_allclose(letters.x, coords[[3, 4, 5], 0])
     assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)  # a word is not drawn as a letter
-    assert "%{customdata}" in letters.hovertemplate and letters.mode == "markers+text"
+    assert "%{customdata[0]} · id %{customdata[1]}" in letters.hovertemplate
+    if dims == 3:  # every label: a turning cube has no one place where they clash
+        assert list(letters.text) == ["a", "e", "b"] and letters.mode == "markers+text"
     if dims == 2:
         assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.1f}% of variance)"
     else:
@@ -59,10 +68,55 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
         assert fig.layout.scene.camera.eye.z < 1.25  # lower than the default, which cut the bottom off
 
 
+def test_spaced_labels_never_overlap_and_keep_the_ringed_ones() -> None:
+    rng = np.random.default_rng(3)
+    coords = np.concatenate([rng.normal(0, 0.05, (40, 2)), rng.uniform(-3, 3, (20, 2))])
+    labels = [chr(ord("a") + i % 26) * (1 + i % 3) for i in range(len(coords))]
+    first = [0, 1, 2]  # deep in the crowded middle, one on top of another
+    coords[1] = coords[0]
+    shown = spaced_labels(coords, labels, first)
+    assert shown[first].all() and 10 < shown.sum() < len(coords)  # the crowd loses labels
+    xy = (coords - coords.min(axis=0)) / np.ptp(coords, axis=0)
+    widths = np.array([LABEL_CHAR_WIDTH * len(label) for label in labels])
+    for i, j in itertools.combinations(np.flatnonzero(shown), 2):
+        if i in first and j in first:
+            continue
+        overlap = (abs(xy[i, 0] - xy[j, 0]) < (widths[i] + widths[j]) / 2
+                   and abs(xy[i, 1] - xy[j, 1]) < LABEL_HEIGHT)
+        assert not overlap, (i, j)
+    far = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert spaced_labels(far, ["a", "b", "c", "d"]).all()  # room for every label
+    assert spaced_labels(np.zeros((3, 2)), ["a", "b", "c"]).sum() == 1  # one place, one label
+
+
+def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
+    coords, ratio = pca(points(len(VOCAB), 8), 2)
+    fig = figure_embedding_scatter(coords, VOCAB, ratio, chosen=3, neighbours=[4, 6])
+    chosen, neighbours = fig.data[-2:]
+    assert chosen.marker.symbol == neighbours.marker.symbol == "circle-open"
+    assert chosen.marker.size > neighbours.marker.size and chosen.hoverinfo == "skip"
+    np.testing.assert_allclose([chosen.x[0], chosen.y[0]], coords[3])
+    np.testing.assert_allclose(neighbours.x, coords[[4, 6], 0])
+    text = {int(i): t for trace in fig.data[:-2] for (_, i), t in zip(trace.customdata, trace.text, strict=True)}
+    assert text[3] == "a" and text[4] == "e" and text[6] == "1"  # ringed: always labelled
+    assert len(figure_embedding_scatter(coords, VOCAB, ratio).data) == len(fig.data) - 2
+
+
+def test_scatter_caption_names_the_ring_and_the_hover() -> None:
+    text = scatter_caption(32, np.array([0.087, 0.075]), " ", 10, 60)
+    assert "keep **16.2% of the variance** (PC1 8.7%, PC2 7.5%)" in text
+    assert "chosen below, ␣, the thin rings its 10 nearest neighbours" in text
+    assert "Labels only where they would not overlap" in text
+    assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, 60)
+    assert "1 nearest neighbour:" in scatter_caption(32, np.array([0.1, 0.1]), "e", 1, 60)
+
+
 def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:
     vocab = [f"t{i}" for i in range(MAX_TEXT_LABELS + 1)]
     coords, ratio = pca(points(len(vocab), 4), 2)
     assert figure_embedding_scatter(coords, vocab, ratio).data[0].mode == "markers"
+    ringed = figure_embedding_scatter(coords, vocab, ratio, chosen=5, neighbours=[7])
+    assert [t for t in ringed.data[0].text if t] == ["t5", "t7"]  # only the ringed ones
     with pytest.raises(ValueError):
         figure_embedding_scatter(coords[:, :1], vocab, ratio)
     with pytest.raises(ValueError):
