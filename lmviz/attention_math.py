@@ -5,6 +5,7 @@ score per head. Pure numpy, no Streamlit.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,14 @@ def induction_targets(ids: list[int], unknown_id: int | None = None) -> list[lis
         targets.append([j + 1 for j in seen.get(token, [])])
         seen.setdefault(token, []).append(t)
     return targets
+
+
+def copy_distances(targets: list[list[int]], least: int = 3) -> list[int]:
+    """How far back the copied spans lie, in tokens: the distances t − j from a token with one
+    earlier occurrence to the token after it, that at least `least` tokens share (a copied span's
+    stripe in an attention map, parallel to the diagonal), smallest first."""
+    counts = Counter(t - found[0] for t, found in enumerate(targets) if len(found) == 1)
+    return sorted(distance for distance, count in counts.items() if count >= least)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ input's numbers, and a search for a copy (induction) head."""
 import numpy as np
 import streamlit as st
 
-from lmviz.attention_math import clearest_copy, induction_scores, previous_token_scores, query_step
+from lmviz.attention_math import (
+    clearest_copy,
+    copy_distances,
+    induction_scores,
+    induction_targets,
+    previous_token_scores,
+    query_step,
+)
 from lmviz.figures.attention import (
     figure_attention,
     figure_head_grid,
@@ -46,8 +53,9 @@ st.title(heading("pages/attention.py"))
 st.markdown(
     "In a transformer each token builds a **query** (what am I looking for?), a **key** (what do I "
     "contain?) and a **value** (what do I pass on?). A head compares one token's query with the key "
-    "of every token **before** it, turns the scores into weights that add to 1, and passes on the "
-    "weighted sum of their values. The causal mask hides later tokens: no peeking at the answer.")
+    "of **itself and every token before it**, turns the scores into weights that add to 1, and "
+    "passes on the weighted sum of their values. The causal mask hides later tokens: no peeking at "
+    "the answer.")
 view = current_view()
 if view.model != "gpt":
     st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}, which has no attention; "
@@ -169,12 +177,14 @@ else:
     else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")
-    # the stripes' distances are the example's own: another prompt has other spans, or none
+    # the stripes' distances are the example's own, in this tokenizer's tokens
+    distances = copy_distances(induction_targets(trace.ids, run.tokenizer.unk_id))
     stripes = ("In its map, the second copy of a span shows as a stripe parallel to the diagonal, "
-               "(span length + 2) tokens to its left: spans of other lengths put it at other "
-               "distances (8 and 13 on the example's two lines), because the head looks for where "
-               "the current token occurred before, not a fixed distance back. "
-               if prompt == example else "")
+               f"{' and '.join(map(str, distances))} tokens to its left on the example's two lines "
+               "(one less than the copies are apart: the head looks at the token after the earlier "
+               "copy). Spans of other lengths put it at other distances, because the head looks for "
+               "where the current token occurred before, not a fixed distance back. "
+               if prompt == example and len(distances) == 2 else "")
     st.caption(
         f"Measured over {counted(scores.queries, 'repeated token')}. A head far above the uniform "
         f"value ({scores.chance:.2f}) leans toward the token after the earlier occurrence. "

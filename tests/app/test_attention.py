@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS
@@ -41,6 +43,7 @@ def test_default_page_takes_a_query_apart() -> None:
 
     assert any("2 layers × 4 heads" in c.value for c in at.caption)
     assert not any("8 and 13" in c.value for c in at.caption)  # the stripes are the copy example's
+    assert any("**itself and every token before it**" in m.value for m in at.markdown)  # the mask keeps the diagonal
 
     at.select_slider(key="attn_query").set_value(5).run()
     at.selectbox(key="attn_key").set_value(2).run()
@@ -60,7 +63,7 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert any("fell most between steps" in c.value and "copy head forming" in c.value
                for c in at.caption)
     assert any("layer-1 head can then look for the position" in c.value for c in at.caption)
-    assert any("(8 and 13 on the example's two lines)" in c.value for c in at.caption)
+    assert any("8 and 13 tokens to its left on the example's two lines" in c.value for c in at.caption)
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
     assert layer == 1  # an induction head needs a layer before it
@@ -154,3 +157,13 @@ def test_heads_that_do_not_split_the_width_are_said_here_too() -> None:
     at = open_page(heads="3", steps="10")
     caption = next(c.value for c in at.caption if "head size d" in c.value)
     assert "2 heads" in caption and "does not split into 3 heads: 2 heads are used" in caption
+
+
+def test_the_copy_example_s_stripes_are_counted_in_this_tokenizer_s_tokens() -> None:
+    """'8 and 13' are characters: BPE tokens put the example's copies fewer tokens apart."""
+    at = open_page(corpus="copy", model="gpt", tokenizer="bpe", hidden_size="32", steps="20",
+                   prompt=CORPUS_PROMPTS["copy"])
+    said = next(c.value for c in at.caption if "stripe parallel to the diagonal" in c.value)
+    # two copy distances, counted in BPE tokens, each shorter than in characters (4 and 8)
+    near, far = (int(n) for n in re.search(r"(\d+) and (\d+) tokens to its left on the example", said).groups())
+    assert near < 8 and far < 13

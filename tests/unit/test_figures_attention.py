@@ -9,6 +9,7 @@ from lmviz.attention_math import (
     AttentionError,
     QueryStep,
     clearest_copy,
+    copy_distances,
     induction_scores,
     induction_targets,
     masked_attention,
@@ -74,6 +75,15 @@ def test_masked_attention() -> None:
     out = masked_attention(np.tril(np.ones((4, 4))) / 4)
     assert np.isnan(out[0, 1]) and np.isnan(out[2, 3]) and not np.isnan(out[3, 0])
     assert np.isnan(out).sum() == 6
+
+
+def test_copy_distances_are_the_stripes_of_copied_spans() -> None:
+    line = [ord(c) for c in "fu gip | fu gip\nkqz bol ent | kqz bol"]
+    assert copy_distances(induction_targets(line)) == [8, 13]  # the two lines' copies
+    # copies 3 apart: the token after the earlier copy is 2 back
+    assert copy_distances(induction_targets([1, 2, 3, 1, 2, 3])) == [2]
+    assert copy_distances(induction_targets([1, 2, 3, 1, 2, 3]), least=4) == []
+    assert copy_distances(induction_targets([1, 2, 3])) == []  # nothing repeats
 
 
 def test_induction_targets() -> None:
