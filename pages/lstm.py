@@ -10,6 +10,7 @@ from lmviz.figures.lstm import (
     INTRO,
     NOTES,
     TITLES,
+    UNIT_LINE_INTRO,
     equations_latex,
     figure_correlations,
     figure_gate_heatmap,
@@ -109,15 +110,18 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
                            help="Which unit's equations to show (the default changes most along the prompt).")
     step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
     first = ("" if t or last == 0 else " At step 0 there is no past yet: the previous states are 0, "
-             "so nothing is kept or carried over. Press ▶ to see the previous step's state at work.")
+             "so nothing is kept or carried over, and the second number inside each σ or tanh is "
+             "only a bias. Press ▶ to see the previous step's state at work.")
+    symbols = "" if family == "rnn" else " (σ is the sigmoid, ⊙ multiplies unit by unit)"
     st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
-                f"from the model's own weights (σ is the sigmoid, ⊙ multiplies unit by unit).{first}")
+                f"from the model's own weights{symbols}.{first}")
     st.latex(equations_latex(step))
     st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
                                      current=t), width="stretch", key="lstm_unit_line")
-    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt. Flat stretches are memory "
-               "kept; a steady climb or fall adds a little at every step, as a counter does; a jump "
-               f"writes a lot at once. {unit_line_words(values[memory][:, unit], tokens)}")
+    parts = ((values["forget_gate"][:, unit], values["input_gate"][:, unit] * values["candidate"][:, unit])
+             if memory == "cell_state" else (None, None))
+    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt. {UNIT_LINE_INTRO[memory]} "
+               + unit_line_words(values[memory][:, unit], tokens, *parts))
 
     if playing:
         st.session_state[ADVANCE] = t < last

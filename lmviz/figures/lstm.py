@@ -40,7 +40,8 @@ INTRO: dict[str, str] = {
            "past feeds the new **candidate**, its **update** gate how much of the old **hidden "
            "state** to keep.",
     "rnn": "A vanilla RNN has no gates: at each token it rewrites its whole **hidden state** "
-           "through tanh, which is why it forgets quickly.",
+           "through tanh, with nothing that decides to keep a part of it as it is: what it held "
+           "fades unless each step writes it again (and training struggles to teach it to).",
 }
 # One sentence per chart: what to look at.
 NOTES: dict[str, dict[str, str]] = {
@@ -121,18 +122,36 @@ def figure_unit_line(values: np.ndarray, labels: list[str], title: str, current:
                   yaxis={"title": {"text": title}, **FIXED_AXIS}, **extra)
 
 
-def unit_line_words(values: np.ndarray, pieces: list[str]) -> str:
+UNIT_LINE_INTRO = {  # how to read a unit's line, by what it plots
+    "cell_state": "Flat stretches are memory kept (f near 1, little written); a steady climb or "
+                  "fall adds a little at every step, as a counter does, or fades toward 0 as f "
+                  "keeps a little less than all; a jump writes or erases a lot at once: one step "
+                  "writes at most 1 (i·g), forgetting can let go of much more (f·c).",
+    "hidden_state": "Flat stretches are memory kept; a steady climb or fall changes it a little at "
+                    "every step, as a counter does; a jump rewrites a lot at once.",
+}
+
+
+def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | None = None,
+                    written: np.ndarray | None = None) -> str:
     """One unit's line in words, with its numbers (markdown): where it starts and ends, its mean
     change per step, and its biggest one, at which token (`pieces`: the tokens' text), called a
-    jump only when it is over twice the typical (median) step. '' for fewer than two steps."""
+    jump only when it is over twice the typical (median) step. Given an LSTM's forget gate and
+    what each step wrote (i·g), per step, the biggest change is split into the two: c_t − c_{t−1}
+    = (f_t − 1)·c_{t−1} + i_t·g_t. '' for fewer than two steps."""
     if len(values) < 2:
         return ""
     change = np.diff(values)
     k = int(np.argmax(np.abs(change))) + 1  # the step that made the biggest change
     jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
-    return (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}, {float(change.mean()):+.2f} a step "
-            f"on average; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at step {k} "
-            f"(“{markdown_piece(pieces[k])}”).")
+    words = (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}, {float(change.mean()):+.2f} a "
+             f"step on average; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at "
+             f"step {k} (“{markdown_piece(pieces[k])}”)")
+    if forget is None or written is None:
+        return words + "."
+    erased = (forget[k] - 1.0) * values[k - 1]
+    return (words + f": forgetting (f = {forget[k]:.2f}) moved it {erased:+.2f} toward 0 and "
+            f"writing (i·g) {written[k]:+.2f}.")
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:

@@ -38,6 +38,9 @@ def test_default_page_steps_and_equations() -> None:
     assert at.button(key="lstm_prev").disabled and at.session_state["lstm_t"] == 0
     said = " ".join(m.value for m in at.markdown)
     assert "At step 0 there is no past yet" in said and r"0.0000" in latex  # c_{t-1} = 0 at step 0
+    assert "σ is the sigmoid" in said
+    unit_line = next(c.value for c in at.caption if "along the prompt" in c.value)
+    assert "forgetting (f = " in unit_line and "writing (i·g)" in unit_line  # the biggest change, split
 
     at.button(key="lstm_next").click().run()
     assert not at.exception and at.session_state["lstm_t"] == 1
@@ -111,6 +114,9 @@ def test_gru_and_rnn_show_their_own_gates(family: str, heatmaps: int) -> None:
     every = "state" if family == "rnn" else "gate"  # a vanilla RNN has no gates
     assert at.subheader[0].value.startswith(f"Every {every}, every token — ")
     assert at.latex and "h_t" in at.latex[0].value
+    said = " ".join(m.value for m in at.markdown)
+    assert ("σ is the sigmoid" in said) == (family == "gru")  # an RNN's equation has neither σ nor ⊙
+    assert not any("forgetting (f = " in c.value for c in at.caption)  # the split is the LSTM's
     if family == "gru":
         assert "z_t" in at.latex[0].value and "r_t" in at.latex[0].value
 

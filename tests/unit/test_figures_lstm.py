@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -124,6 +126,24 @@ def test_unit_line_words_use_its_numbers() -> None:
     assert "+0.50 a step on average; its biggest step, +0.60, is at step 2" in counter
     assert "-3.00, is at step 1" in unit_line_words(np.array([1.0, -2.0, -2.5]), ["a", "b", "c"])
     assert unit_line_words(np.array([0.3]), ["a"]) == ""
+
+
+def test_unit_line_words_split_an_lstm_change_into_forgetting_and_writing(lstm_run: Run) -> None:
+    """A big change of an LSTM's memory is mostly forgetting (no step writes more than 1): the
+    sentence gives both parts, and they add up to the change the line shows."""
+    pieces = list("((a[b]c)d)e(f)g")
+    values = lstm_run.model.trace(lstm_run.tokenizer.encode("".join(pieces)).ids).layers[0]
+    for unit in range(values["cell_state"].shape[1]):
+        cell = values["cell_state"][:, unit]
+        forget = values["forget_gate"][:, unit]
+        written = values["input_gate"][:, unit] * values["candidate"][:, unit]
+        said = unit_line_words(cell, pieces, forget, written)
+        change, erased, wrote = (float(x) for x in re.search(
+            r"biggest (?:jump|step), ([-+]\d+\.\d+), .* moved it ([-+]\d+\.\d+) toward 0 and "
+            r"writing \(i·g\) ([-+]\d+\.\d+)\.$", said).groups())
+        assert erased + wrote == pytest.approx(change, abs=0.011)  # each rounded to 0.01
+        assert abs(wrote) < 1
+    assert "toward 0" not in unit_line_words(cell, pieces)  # a GRU's or an RNN's: no split
 
 
 def test_unit_line_with_measure() -> None:
