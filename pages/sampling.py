@@ -39,7 +39,8 @@ from lmviz.ui.state import (
 require_app()
 
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
-           "for p and its rank): deep blue = sure, pale = a guess; the prompt is grey.")
+           "for p and its rank, at these settings): deep blue = p near 1, pale = one of many; "
+           "the prompt is grey.")
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
 st.title(heading("pages/sampling.py"))
@@ -50,8 +51,10 @@ st.markdown(
 )
 st.latex(r"p_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}")
 st.caption(
-    "Temperature divides the logits before the softmax: below 1 the tall bars grow and the short "
-    "ones shrink (sharper), above 1 the bars even out (flatter), at 0 only the tallest is left. "
+    "Temperature divides the logits before the softmax. Below 1 probability moves to the likeliest "
+    "tokens: the tallest bar always grows, and the shorter a bar, the faster it shrinks (sharper; "
+    "runners-up can shrink too). Above 1 it flows from the top to the tail (flatter). At 0 only "
+    "the tallest is left. "
     "In the chart, grey is the model's own distribution at T = 1 and hatched red marks tokens "
     "top-k or top-p cut away; what is left is rescaled to sum to 1."
 )

@@ -113,5 +113,5 @@ def model_heading_html(label: str, parameters: int, surprise_bits: float | None)
     """'<b>LSTM</b> · 93,731 parameters · average surprise 3.23 bits', the last with a tooltip."""
     surprise = f"{surprise_bits:.2f} bits" if surprise_bits is not None else "—"
     return (f"<b>{escape_html(label)}</b> · {parameters:,} parameters · "
-            '<span title="Mean of −log₂ p over the picked tokens: 0 = it was always sure">'
+            '<span title="Mean of −log₂ p over the picked tokens, p after temperature, top-k and top-p: 0 = every pick had p = 1 (as at temperature 0)">'
             f"average surprise <b>{surprise}</b></span>")

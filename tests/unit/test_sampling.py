@@ -247,3 +247,19 @@ def test_gpt_extend_by_several_tokens_after_a_cache_equals_one_pass(gpt_run: Run
     logits, cache = gpt_run.model.extend(ids[:, split:], cache)
     torch.testing.assert_close(logits, full[:, split:], atol=1e-5, rtol=1e-5)
     assert cache[0][0].shape[2] == ids.shape[1]
+
+
+def test_temperature_moves_probability_as_the_sampling_page_says() -> None:
+    """Below 1 the tallest bar always grows and the smallest shrinks most (runners-up may shrink
+    too); above 1 the tallest falls and the smallest grows."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        logits = rng.normal(0, 3, 40)
+        one, sharp, flat = (softmax(logits, t) for t in (1.0, 0.5, 2.0))
+        top, bottom = int(np.argmax(logits)), int(np.argmin(logits))
+        assert sharp[top] > one[top] > flat[top]
+        assert sharp[bottom] < one[bottom] < flat[bottom]
+        ratio = np.log(sharp / one)  # how fast each bar changes: faster the shorter it is
+        assert np.all(np.diff(ratio[np.argsort(-logits)]) <= 1e-9)
+    logits = np.array([2.0, 1.0, 0.9, 0.0])  # a runner-up far below the top shrinks too
+    assert softmax(logits, 0.5)[1] < softmax(logits, 1.0)[1]
