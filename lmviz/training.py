@@ -67,6 +67,9 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
 
 
+MAX_STEP_EVENTS = 5_000  # a diverged run's history: every step of the last this many
+
+
 class Training:
     """One training from settings to a frozen Run; iterate it to train."""
 
@@ -151,6 +154,29 @@ class Training:
                       step * tokens / seconds, seconds, outcome="diverged" if step == first_step + blown else None)
                 for step, (loss, norm) in enumerate(pairs[:blown + 1], first_step)]
 
+    def _every_step(self, logged: list[Event], losses: list[float], norms: list[float],
+                    blowup: list[Event]) -> list[Event]:
+        """A diverged run's history: one event per step up to the blow-up, so that the lesson's
+        chart and numbers (the lowest loss, the gradient norm's peak) are the steps' own, not a
+        report's mean loss and last norm; evaluations stay where they were made. A run that went
+        long before it diverged keeps its reports before the last MAX_STEP_EVENTS steps."""
+        config = self.train_config
+        first = blowup[0].step  # the first step of the window that blew up
+        start = max(1, first - MAX_STEP_EVENTS)
+        kept = [e for e in logged if e.step < start]
+        reports = iter([e for e in logged if e.step >= start])
+        report = next(reports, None)
+        steps = []
+        for step in range(start, first):
+            while report is not None and report.step < step:
+                report = next(reports, None)
+            assert report is not None  # every step before `first` was reported at or after it
+            event = Event(step, config.steps, losses[step - 1], None, norms[step - 1],
+                          lr_at(step - 1, config), report.tokens_per_second, report.seconds)
+            steps.append(replace(event, val_loss=report.val_loss, sample=report.sample)
+                         if report.step == step else event)
+        return [*kept, *steps, *blowup]
+
     def __iter__(self) -> Iterator[Event]:
         config = self.train_config
         device = self.device
@@ -167,6 +193,8 @@ class Training:
         # host sync there
         step_losses: list[torch.Tensor] = []
         step_norms: list[torch.Tensor] = []
+        every_loss: list[float] = []  # the same, read: a diverged run's history keeps every step
+        every_norm: list[float] = []
         history: list[Event] = []
         outcome = "finished"
         started = time.perf_counter()
@@ -196,6 +224,8 @@ class Training:
             since = step - logged_steps
             values = torch.stack(step_losses + step_norms).tolist()  # the sync
             losses, norms = values[:since], values[since:]
+            every_loss += losses
+            every_norm += norms
             step_losses.clear()
             step_norms.clear()
             first_step, logged_steps = logged_steps + 1, step
@@ -204,7 +234,7 @@ class Training:
             blowup = self._blowup_events(first_step, losses, norms, seconds)
             if blowup:
                 outcome = "diverged"
-                history.extend(blowup)
+                history = self._every_step(history, every_loss, every_norm, blowup)
                 yield from blowup
                 break
             evaluate = step % config.eval_every == 0 or last

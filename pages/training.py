@@ -156,7 +156,7 @@ def show_result(current: StartedTraining) -> None:
                    "kept for other pages.")
     # a diverged run's loss chart is the blow-up: on a log axis, the climb and the fall before
     # it both show, against a uniform guess (the target line would say nothing there)
-    render_history(job, target_loss(run), key="train_history",
+    render_history(run.history, target_loss(run), key="train_history",
                    loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
     st.caption(history_caption(run, found))
     taken = evaluation_samples(job.events)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from lmviz.figures.training import figure_grad_lr, figure_loss
 from lmviz.jobs import Job
+from lmviz.run import Event
 from lmviz.run_compare import time_left
 
 
@@ -44,13 +46,13 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
     sample_box.empty()
 
 
-def render_history(job: Job, target: float | None = None, key: str = "history",
+def render_history(events: Sequence[Event], target: float | None = None, key: str = "history",
                    loss_chart: go.Figure | None = None) -> None:
-    """The finished curves of a job: the loss (`loss_chart` if given, else `figure_loss`) beside
-    the gradient norm and learning rate."""
-    if not job.events:
+    """The finished curves of a run (`events`: its history): the loss (`loss_chart` if given,
+    else `figure_loss`) beside the gradient norm and learning rate."""
+    if not events:
         return
     left, right = st.columns(2)
-    chart = figure_loss(job.events, target) if loss_chart is None else loss_chart
+    chart = figure_loss(events, target) if loss_chart is None else loss_chart
     left.plotly_chart(chart, width="stretch", key=f"{key}-loss")
-    right.plotly_chart(figure_grad_lr(job.events), width="stretch", key=f"{key}-grad-lr")
+    right.plotly_chart(figure_grad_lr(events), width="stretch", key=f"{key}-grad-lr")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import threading
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -14,7 +17,7 @@ from lmviz.jobs import Job, RunStore
 from lmviz.presets import View, configs, copy_lesson, to_params
 from lmviz.ui.state import session_holder
 from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
-from tests.app.apptest import open_app_page
+from tests.app.apptest import open_app_page, plotly_array
 
 
 def open_page(state: dict | None = None, **params: str) -> AppTest:
@@ -186,6 +189,27 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
     assert gradient["layout"]["title"]["text"] == "Gradient norm and learning rate"
     assert runs_table(at)["outcome"].tolist() == ["diverged"]
     assert at.dataframe[-1].proto.placeholder == "—"  # its missing val loss reads "—", not "None"
+
+
+def test_a_blow_up_after_a_few_reports_is_told_and_drawn_step_by_step() -> None:
+    """At learning rate 3 the default LSTM learns for a while, then blows up: the lesson's lowest
+    loss and gradient peak are single steps' (reports give 12-step means and last norms), and
+    both charts draw every step, so the numbers are on them."""
+    at = open_page(lr="3")
+    at.button(key="train").click().run()
+    assert not at.exception
+    lesson = next(e.value for e in at.error if "diverged" in e.value)
+    stop, best, peak, peak_step = re.search(
+        r"diverged at step (\d+)\.\*\* The loss went from (\d+\.\d+) .* the gradient norm peaked at "
+        r"(\d+(?:\.\d+)?) at step (\d+)", lesson).groups()
+    blown, gradient = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
+    loss = blown["data"][0]
+    assert list(plotly_array(loss["x"])) == list(range(1, int(stop) + 1))  # every step
+    assert float(best) < math.log(67) and f"{min(plotly_array(loss['y'])):.2f}" == best  # it learned first
+    norm = next(t for t in gradient["data"] if t["name"] == "gradient norm")
+    steps, norms = plotly_array(norm["x"]), plotly_array(norm["y"])
+    assert list(steps) == list(range(1, int(stop) + 1))
+    assert int(steps[np.argmax(norms)]) == int(peak_step) and f"{norms.max():.3g}" == peak
 
 
 def test_a_cancelled_job_in_the_session_is_shown_as_cancelled() -> None:

@@ -135,6 +135,32 @@ def test_cancel_from_inside_the_loop(text: str) -> None:
     assert run.history[-1].step == 2
 
 
+def test_a_diverged_run_keeps_every_step_before_the_blow_up(text: str) -> None:
+    """Reports give a mean loss and the last gradient norm of their steps; a diverged run's history
+    has every step (the lesson's lowest loss and the norm's peak are the steps' own), with its
+    evaluations where they were, and the same numbers as a training that reports every step."""
+    train = replace(TRAIN, lr=30.0, warmup=100, steps=1000, log_every=10, eval_every=20, sample_tokens=0)
+    training = Training(text, "story", CHAR, LSTM, train)
+    live = list(training)
+    assert training.run is not None and training.run.outcome == "diverged"
+    history = training.run.history
+    assert [e.step for e in history] == list(range(1, live[-1].step + 1))
+    reports = [e for e in live if e.step % 10 == 0]
+    assert len(reports) >= 2 and len(live) < len(history)  # it blew up after two reports or more
+    for before, report in zip([0, *(r.step for r in reports)], reports, strict=False):
+        steps = history[before:report.step]
+        assert np.mean([e.train_loss for e in steps]) == pytest.approx(report.train_loss, rel=1e-9)
+        assert steps[-1].grad_norm == report.grad_norm
+    assert ({e.step: e.val_loss for e in history if e.val_loss is not None}
+            == {e.step: e.val_loss for e in live if e.val_loss is not None})
+    assert history[-len(live) + len(reports):] == tuple(live[len(reports):])  # the blow-up's own
+    every = Training(text, "story", CHAR, LSTM, replace(train, log_every=1))
+    list(every)
+    assert every.run is not None
+    assert ([(e.step, e.train_loss, e.grad_norm, e.lr) for e in every.run.history]
+            == [(e.step, e.train_loss, e.grad_norm, e.lr) for e in history])
+
+
 def test_huge_learning_rate_diverges_without_raising(text: str) -> None:
     train = replace(TRAIN, lr=100.0, clip=0.0, warmup=0, steps=50, log_every=1, sample_tokens=0)
     training = Training(text, "story", CHAR, LSTM, train)
