@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from lmviz.figures.labels import markdown_piece
 from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
@@ -113,6 +114,16 @@ SAMPLE_SIGNS = {
 def sample_signs(corpus: str) -> str:
     """What the samples of a training on `corpus` show as it learns (a visitor's own text: it)."""
     return SAMPLE_SIGNS.get(corpus, "the samples start to look like the text it trains on")
+
+
+def samples_heading(start: str, corpus: str) -> str:
+    """The heading of a training's evaluation samples (markdown): what each started from
+    (`training.sample_start`) and what to read for."""
+    origin = ("each from the start of a line" if start == "\n" else
+              f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has no "
+              "line break")
+    return (f"**What the model wrote at each evaluation** (temperature 0.8, {origin}): read down "
+            f"the column as {sample_signs(corpus)}.")
 
 
 def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:

@@ -67,6 +67,16 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
 
 
+def sample_start(tokenizer: Tokenizer, text: str) -> str:
+    """What an evaluation sample starts from: a line break if the tokenizer knows one (the start
+    of a line), else the text's first token. It is not part of the sample, so a sample is only
+    what the model wrote."""
+    encoded = tokenizer.encode("\n")
+    if encoded.ids and not encoded.unknown:
+        return "\n"
+    return (tokenizer.encode(text[:64]).pieces or [text[:1]])[0]
+
+
 MAX_STEP_EVENTS = 5_000  # a diverged run's history: every step of the last this many
 
 
@@ -100,7 +110,7 @@ class Training:
         # a validation window needs 2 tokens (input + target); a tinier split uses the training tail
         val_source = val_ids if len(val_ids) >= 2 else train_ids[-(context + 1):]
         self.val_windows = self._val_windows(val_source, context, train.eval_windows)
-        self.sample_start = self._sample_start(train_text)
+        self.sample_start = sample_start(self.tokenizer, train_text)
         self.run: Run | None = None
 
     def _val_windows(self, ids: list[int], context: int, count: int) -> torch.Tensor:
@@ -117,15 +127,6 @@ class Training:
         loss = F.cross_entropy(logits.flatten(0, 1), self.val_windows[:, 1:].flatten())
         model.train()
         return loss.item()
-
-    def _sample_start(self, text: str) -> str:
-        """What an evaluation sample starts from: a line break if the tokenizer knows one (the
-        start of a line), else the corpus's first token. It is not part of the sample, so a
-        sample is only what the model wrote."""
-        encoded = self.tokenizer.encode("\n")
-        if encoded.ids and not encoded.unknown:
-            return "\n"
-        return (self.tokenizer.encode(text[:64]).pieces or [text[:1]])[0]
 
     def _sample(self, model: LanguageModel) -> str | None:
         if self.train_config.sample_tokens <= 0:

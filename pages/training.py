@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lmviz.corpora import split_text
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
@@ -14,10 +15,11 @@ from lmviz.run_compare import (
     evaluation_samples,
     history_caption,
     plan_summary,
-    sample_signs,
+    samples_heading,
     target_loss,
     unknown_note,
 )
+from lmviz.training import sample_start
 from lmviz.ui.lesson import heading
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
@@ -161,8 +163,8 @@ def show_result(current: StartedTraining) -> None:
     st.caption(history_caption(run, found))
     taken = evaluation_samples(job.events)
     if taken:
-        st.markdown("**What the model wrote at each evaluation** (temperature 0.8, each from the "
-                    f"start of a line): read down the column as {sample_signs(run.corpus)}.")
+        start = sample_start(run.tokenizer, split_text(corpus_text(view) or "")[0])
+        st.markdown(samples_heading(start, run.corpus))
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
     elif row["sample"] != "—":

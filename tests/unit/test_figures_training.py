@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from lmviz.corpora import corpus_names
+from lmviz.corpora import corpus_names, split_text
 from lmviz.figures.style import VAL_COLOR
 from lmviz.figures.training import figure_blowup, figure_grad_lr, figure_loss, log_axis, step_axis
 from lmviz.presets import View, configs, heads_for
@@ -23,6 +23,7 @@ from lmviz.run_compare import (
     run_row,
     run_sample,
     sample_signs,
+    samples_heading,
     steepest_drop,
     target_loss,
     time_left,
@@ -30,6 +31,8 @@ from lmviz.run_compare import (
     training_changes,
     view_changes,
 )
+from lmviz.tokenizers import TokenizerConfig, train_tokenizer
+from lmviz.training import sample_start
 
 
 def event(step: int, loss: float, val: float | None = None, sample: str | None = None,
@@ -265,3 +268,16 @@ def test_time_left_goes_by_the_pace_so_far() -> None:
     assert time_left(replace(event(100, 3.0), steps=600, seconds=30.0)) == "about 2 min left"  # 150 s
     assert time_left(replace(event(30, 3.0), steps=30, seconds=9.0)) == ""  # done
     assert time_left(replace(event(0, 3.0), steps=30, seconds=0.0)) == ""
+
+
+def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> None:
+    """A word vocabulary of story has no line break (its newlines come in runs): the samples then
+    start after the text's first token, and the heading says so."""
+    train = split_text(story)[0]
+    char, word = (train_tokenizer(train, TokenizerConfig(kind, 256)) for kind in ("char", "word"))
+    assert sample_start(char, train) == "\n"
+    assert "each from the start of a line): read down the column as real words" in samples_heading(
+        sample_start(char, train), "story")
+    start = sample_start(word, train)
+    assert start == "The" and "each after “The”, the text's first token: this tokenizer has no line break" in (
+        samples_heading(start, "story"))
