@@ -43,6 +43,17 @@ class Encoding:
     unknown: list[int] = field(default_factory=list)  # positions that became <unk>
 
 
+def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
+    """The words of `text` (runs of letters and digits) that are a single token of `encoding`
+    (the encoding of `text`), in order, a leading space allowed in the token; and how many words
+    it has."""
+    words = list(re.finditer(r"\w+", text))
+    whole = [word.group() for word in words
+             if any(start <= word.start() and end >= word.end() and text[start:end].strip() == word.group()
+                    for start, end in encoding.offsets)]
+    return whole, len(words)
+
+
 class Tokenizer:
     """Shared behaviour; subclasses fill `vocab` (id -> piece) and implement `_split`."""
 

@@ -107,8 +107,9 @@ if trace is not None:
 
 if family == "gpt" and positions is not None:
     st.subheader("Positional embeddings (GPT)")
-    st.markdown("Attention weighs the tokens by their content alone: moved to other places, the same "
-                "tokens would get the same weights. "
+    st.markdown("Without positions, one attention layer weighs an earlier token by its content "
+                "alone, not by how far back it sits: shuffle the tokens before a query and each "
+                "keeps its weight. "
                 "The GPT learns one more vector per position and adds it to the token's embedding.")
     left, right = st.columns([3, 2])
     left.plotly_chart(figure_positional(positions, "Position × dimension"), width="stretch",

@@ -49,4 +49,4 @@ with right:
             st.warning(note, icon=":material/help:")
         st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch")
         st.caption("The loss is how surprised the model is by the next token. "
-                   + learning_story(run.history) + " The Training page trains new ones live.")
+                   + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")

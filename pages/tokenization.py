@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lmviz.figures.labels import markdown_piece
+from lmviz.figures.style import TOKEN_PALETTE
 from lmviz.figures.tokens import (
     chips_html,
     count_tokens,
@@ -13,6 +14,7 @@ from lmviz.figures.tokens import (
     merge_html,
     merge_rows,
     merge_step,
+    merges_outcome,
     telling_step,
 )
 from lmviz.presets import RANGES, View
@@ -69,8 +71,9 @@ st.title(heading("pages/tokenization.py"))
 st.markdown(
     "A model cannot read letters: it reads **token ids**, each the row number of a vector it "
     "learned. **Characters** give a tiny vocabulary but long sequences, so the model must "
-    "remember over many steps. **Words** give short sequences but a huge vocabulary, and any "
-    "word outside its vocabulary (the most frequent words of the corpus) becomes `<unk>`. "
+    "remember over many steps. **Words** give short sequences but need a huge vocabulary to cover "
+    "a text: at the same vocabulary size, every word outside it (all but the corpus's most "
+    "frequent words) becomes `<unk>`. "
     "**Subword** tokenization (BPE) sits between: start from "
     "characters and merge the most frequent pair again and again, so common words become one "
     "token while rare words still split into known pieces."
@@ -99,7 +102,8 @@ st.subheader(f"The prompt as {view.tokenizer} tokens")
 tokenizer, encoding = trained[view.tokenizer].tokenizer, encodings[view.tokenizer]
 show_chips(chips_html(encoding_chips(encoding, prompt), whitespace))
 st.caption(f"{len(encoding.ids)} tokens. The number under each chip is its id: the row of the "
-           "embedding table the model looks up. An id keeps its color on every page. "
+           f"embedding table the model looks up. An id keeps its color on every page (colors repeat "
+           f"every {len(TOKEN_PALETTE)} ids: the number tells tokens apart). "
            "The sidebar's Tokenizer picks which tokenizer this is.")
 if encoding.unknown:
     st.info(f"{len(encoding.unknown)} token(s) are not in this vocabulary and become {UNK} "
@@ -127,8 +131,8 @@ bpe = trained["bpe"].tokenizer
 first = first_merges_markdown(bpe.merges)
 # the examples are this tokenizer's own first merges: which pairs come first depends on the corpus
 early = "early merges glue the most frequent pairs" + (f" (this one's first: {first})" if first else "")
+last = merges_outcome(bpe, prompt)
 st.markdown("BPE starts from single characters and learns one merge per step. Slide **k** to see "
-            f"the prompt after the first k merges: {early}; by the last one, common words are a "
-            "single token.")
+            f"the prompt after the first k merges: {early}" + (f"; {last}." if last else "."))
 merges_stepper(bpe, prompt, whitespace)
 next_step("pages/tokenization.py")

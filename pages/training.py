@@ -53,7 +53,7 @@ st.markdown(
     "Training shows the model windows of the corpus, measures how surprised it is by each next "
     "token (the **loss**), and nudges every weight against its gradient. The settings in the "
     "sidebar — Corpus, Tokenizer, Model family, Hidden size and Seed — are shared with every page; "
-    "the training settings are here. All of them are kept in the link."
+    "the training settings are here. All of them but Device (this machine's) are kept in the link."
 )
 
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from lmviz.figures.style import ACCENT, TRAIN_COLOR, figure, show_whitespace, token_color
 from lmviz.text import code_span
-from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer
+from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer, whole_words
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
 
@@ -170,6 +170,19 @@ def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> 
     learned none): which pairs come first depends on the corpus and the tokenizer's rules."""
     pairs = [f"{_code(left)} + {_code(right)}" for left, right in merges[:count]]
     return " and ".join(pairs) if len(pairs) <= 2 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
+
+
+def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
+    """What all of this BPE's merges make of the prompt's words, in words (markdown; '' without
+    merges or words): 'after all 189, 4 of the prompt's 8 words are a single token (`The`, …)'."""
+    whole, words = whole_words(bpe.encode(prompt), prompt)
+    if not bpe.merges or not words:
+        return ""
+    said = f"after all {len(bpe.merges)}, {(whole and len(whole)) or 'none'} of the prompt's {words} words"
+    if not whole:
+        return said + " is a single token yet: a bigger vocabulary merges further"
+    shown = ", ".join(dict.fromkeys(_code(word) for word in whole))
+    return said + f" {'is' if len(whole) == 1 else 'are'} a single token ({shown})"
 
 
 def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,

@@ -17,9 +17,10 @@ from lmviz.figures.tokens import (
     merge_html,
     merge_rows,
     merge_step,
+    merges_outcome,
     unknown_originals,
 )
-from lmviz.tokenizers import UNK, BPETokenizer, TokenizerConfig, train_tokenizer
+from lmviz.tokenizers import UNK, BPETokenizer, TokenizerConfig, train_tokenizer, whole_words
 
 TEXT = "the keeper climbed the stairs"
 
@@ -148,3 +149,17 @@ def test_figure_tokenizer_comparison() -> None:
     assert bar.textposition == "outside" and bar.constraintext == "none"
     assert fig.layout.yaxis.range[1] > 30 * 1.3  # room above the tallest bar for its two lines
     assert fig.layout.title.text == "title"
+
+
+def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
+    prompt = "The keeper climbed the stairs to the lamp."
+    small, big = (train_tokenizer(story, TokenizerConfig("bpe", size)) for size in (64, 512))
+    assert merges_outcome(small, prompt) == ""  # 64 is story's alphabet: no merge to speak of
+    said = merges_outcome(big, prompt)
+    assert said.startswith(f"after all {len(big.merges)}, ") and "of the prompt's 8 words are a single token (" in said
+    whole, words = whole_words(big.encode(prompt), prompt)
+    assert words == 8 and "the" in whole and "keeper" not in whole and f"{len(whole)} of the" in said
+    assert said.count("`the`") == 1  # each word named once
+    assert merges_outcome(big, "!!") == ""
+    none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv qqq")
+    assert "none of the prompt's 2 words is a single token yet" in none
