@@ -7,6 +7,7 @@ recomputes the internals for one short text from the same weights, step by step.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -99,8 +100,10 @@ class RecurrentLM(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         # the cell always in fp32: under autocast, cuDNN's recurrent kernels run in fp16 whatever
-        # dtype was asked for (recasting the weights every step); only the head follows autocast
-        with torch.autocast(ids.device.type, enabled=False):
+        # dtype was asked for (recasting the weights every step); only the head follows autocast.
+        # Entered only under autocast: a GPU step is launch-bound, and each Python call counts
+        device = ids.device.type
+        with torch.autocast(device, enabled=False) if torch.is_autocast_enabled(device) else nullcontext():
             out, _ = self.rnn(self.embedding(ids))  # (B, T, H)
         return self.head(self.drop(out))  # (B, T, V)
 

@@ -183,6 +183,7 @@ class Training:
         device = self.device
         model = make_model(self.model_config, config.seed, device)
         optimizer = make_optimizer(model, config, device)
+        parameters = list(model.parameters())  # listed once: clipping walked the modules each step
         generator = torch.Generator(device=device).manual_seed(config.seed)
         context, batch = self.model_config.context, config.batch_size
         offsets = torch.arange(context + 1, device=device)  # (T+1,)
@@ -215,7 +216,7 @@ class Training:
             loss = F.cross_entropy(logits.float().flatten(0, 1), window[:, 1:].flatten())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip or math.inf)
+            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip or math.inf)
             optimizer.step()
             step_losses.append(loss.detach())
             step_norms.append(grad_norm)
