@@ -123,7 +123,7 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
     return (f"PCA turns {width} dimensions into {dims} that keep **{100 * ratio.sum():.1f}% of the "
             f"variance** ({parts}). "  # one decimal: the parts add up
             "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
-            f"The thick ring is the token chosen below, {markdown_piece(chosen)}, the thin rings its "
+            f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
             f"{counted(neighbours, 'nearest neighbour')}: the neighbours are measured in all the "
             "dimensions, so a ring far from the thick one is close in what the flat picture "
             f"leaves out. {hover}")

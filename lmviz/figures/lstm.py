@@ -126,7 +126,7 @@ UNIT_LINE_INTRO = {  # how to read a unit's line, by what it plots
     "cell_state": "Flat stretches are memory kept (f near 1, little written); a steady climb or "
                   "fall adds a little at every step, as a counter does, or fades toward 0 as f "
                   "keeps a little less than all; a jump writes or erases a lot at once: one step "
-                  "writes at most 1 (i·g), forgetting can let go of much more (f·c).",
+                  "writes at most 1 (i·g), forgetting can let go of much more ((1 − f)·c).",
     "hidden_state": "Flat stretches are memory kept; a steady climb or fall changes it a little at "
                     "every step, as a counter does; a jump rewrites a lot at once.",
 }

@@ -105,7 +105,7 @@ def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
 def test_scatter_caption_names_the_ring_and_the_hover() -> None:
     text = scatter_caption(32, np.array([0.087, 0.075]), " ", 10, 60)
     assert "keep **16.2% of the variance** (PC1 8.7%, PC2 7.5%)" in text
-    assert "chosen below, ␣, the thin rings its 10 nearest neighbours" in text
+    assert "chosen below, **␣**, the thin rings its 10 nearest neighbours" in text
     assert "Labels only where they would not overlap" in text
     assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, 60)
     assert "1 nearest neighbour:" in scatter_caption(32, np.array([0.1, 0.1]), "e", 1, 60)
