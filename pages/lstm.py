@@ -80,17 +80,18 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     t = int(st.session_state.get(STEP, 0)) + (1 if playing and st.session_state.get(ADVANCE) else 0)
     t = min(max(t, 0), last)
     st.session_state[STEP] = st.session_state[SLIDER] = t
-    prev_col, next_col, slider_col = st.columns([1, 1, 10], vertical_alignment="bottom")
-    prev_col.button("◀", key="lstm_prev", on_click=_move, args=(-1, last), disabled=t == 0,
-                    width="stretch", help="Previous token")
-    next_col.button("▶", key="lstm_next", on_click=_move, args=(1, last), disabled=t == last,
-                    width="stretch", help="Next token")
+    # a flex row, not columns: on a phone, columns stacked the two arrows a full-width row each
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.button("◀", key="lstm_prev", on_click=_move, args=(-1, last), disabled=t == 0,
+               width=48, help="Previous token")
+    row.button("▶", key="lstm_next", on_click=_move, args=(1, last), disabled=t == last,
+               width=48, help="Next token")
     if playing:  # no slider while playing: the browser would send it back stale
-        slider_col.progress(t / max(last, 1),
-                            text=f"Playing: step {t} (steps 0–{last}), token {markdown_text(labels[t])}")
+        row.progress(t / max(last, 1),
+                     text=f"Playing: step {t} (steps 0–{last}), token {markdown_text(labels[t])}")
     elif last > 0:
-        slider_col.select_slider("Timestep", range(last + 1), key=SLIDER, format_func=labels.__getitem__,
-                                 on_change=_slider_moved)
+        row.select_slider("Timestep", range(last + 1), key=SLIDER, format_func=labels.__getitem__,
+                          on_change=_slider_moved)
     st.markdown(current_token_html(text_trace.encoding, text_trace.text, t), unsafe_allow_html=True)
 
     names = GATE_NAMES[family]

@@ -233,6 +233,19 @@ def test_worked_equations_fit_a_phone_screen(page, app_server, path) -> None:
     assert ends <= edge + 4, f"the equations end at {ends:.0f} px, their box at {edge:.0f} px"
 
 
+def test_the_lstm_stepper_stays_one_row_on_a_phone(page, app_server) -> None:
+    """◀, ▶ and the Timestep slider in one row that fits the screen (as columns, the arrows
+    stacked a full-width row each above the slider)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, f"{app_server}/lstm")
+    assert_no_exception(page)
+    back, forward = (page.get_by_role("button", name=name, exact=True).bounding_box() for name in ("◀", "▶"))
+    track = find_slider(page, "Timestep").locator('input[type="range"]').bounding_box()
+    assert back["y"] == forward["y"] and back["x"] < forward["x"] < track["x"]
+    assert track["y"] < back["y"] + back["height"] and track["x"] + track["width"] <= 390
+    assert move_slider(page, "Timestep", 2) == "2:e"
+
+
 @pytest.mark.parametrize("path", ["attention", "lstm", "compare", "sampling"])
 def test_token_labels_do_not_overlap_on_a_phone(page, app_server, path) -> None:
     """Charts over a prompt's tokens label their axis by token. On a phone they must thin the
