@@ -34,6 +34,7 @@ from lmviz.ui.state import (
     release_page_controls,
     require_app,
     run_for,
+    was_cancelled,
 )
 
 require_app()
@@ -99,7 +100,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
 
 
 @st.fragment
-def stepper() -> None:
+def stepper(trained: bool) -> None:
     """Step by step; clicks rerun only this part, and the text is sampled again from the seed on
     each one. Like the comparison, it says which settings it was sampled with, and the next click
     samples with the settings as they are."""
@@ -107,7 +108,7 @@ def stepper() -> None:
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
     if config is None:
         return  # the settings above already say why
-    run = run_for(view, quiet=True) if view.prompt.strip() else None
+    run = run_for(view, quiet=True) if trained else None
     if run is None:
         return  # the next-token part above says why
     st.subheader("Step by step: sample it yourself")
@@ -137,7 +138,7 @@ def stepper() -> None:
 
 
 @st.fragment
-def comparison() -> None:
+def comparison(trained: bool) -> None:
     """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
     generating is an action (the button), so moving the settings stays fast; the text says which
     settings it was sampled with, and the button samples again with the settings as they are."""
@@ -145,8 +146,8 @@ def comparison() -> None:
         st.rerun()  # the whole page: the link under the settings (another fragment) shows the draw
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
-    if config is None or not view.prompt.strip():
-        return  # the settings above already say why
+    if config is None or not trained:
+        return  # the settings above or the training at the top already say why
     st.subheader("Same prompt, two models: a recurrent model and a GPT")
     draw = view.draw
     drawn = f", draw {draw + 1} (kept in the link)" if draw else ""
@@ -162,7 +163,7 @@ def comparison() -> None:
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
-            model_run = run_for(view, family, quiet=family == view.model)  # said above if so
+            model_run = run_for(view, family, quiet=True)  # trained at the top
             seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own
             result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, seed) if model_run else None
             if model_run is None or result is None:
@@ -179,7 +180,7 @@ def comparison() -> None:
 
 
 @st.fragment
-def sampling_view() -> None:
+def sampling_view(trained: bool) -> None:
     """The settings and the distribution they shape. A fragment: moving one reruns this part
     only, not the sidebar, the comparison or the stepper, so a move redraws fast. The sidebar's
     link would go stale here, so this page shows the link itself (share_box), under the settings."""
@@ -189,13 +190,21 @@ def sampling_view() -> None:
     share_box(view)
     config = sampling_config(view.temperature, view.top_k, view.top_p)
     prompt = ensure_prompt(view)
-    run = run_for(view) if prompt is not None and config is not None else None
+    run = run_for(view, quiet=True) if trained and prompt is not None and config is not None else None
     if run is None or config is None or prompt is None:
         return
     next_token(run, prompt, config, view.model)
 
 
-sampling_view()
-comparison()
-stepper()
+# trained here, outside the fragments: a click inside one waits for the page's run, so a Cancel
+# drawn there would act only once the training had ended; the fragments find the runs. After a
+# Cancel, the comparison's other model is not started either
+view = current_view()
+own = bool(view.prompt.strip()) and run_for(view) is not None
+others = [] if not view.prompt.strip() or was_cancelled(view) else [
+    run_for(view, family) for family in (recurrent_family(view), "gpt") if family != view.model]
+both = own and bool(others) and None not in others
+sampling_view(own)
+comparison(both)
+stepper(own)
 next_step("pages/sampling.py")

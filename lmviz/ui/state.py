@@ -266,10 +266,9 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     when training failed or diverged, which is said on the page unless `quiet` (a part of the
     page below one that already said it)."""
     label = MODEL_LABELS[family or view.model]
-    key = view_key(view, family)
-    if key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None:
+    if was_cancelled(view, family):
         if not quiet:
-            cancelled_note(view, label, key)
+            cancelled_note(view, label, view_key(view, family))
         return None
     job = submit(view, family, device)
     if job is None:
@@ -295,6 +294,13 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
                      "the learning rate on the Training page.")
         return None
     return run
+
+
+def was_cancelled(view: View, family: str | None = None) -> bool:
+    """Whether this session cancelled the training of the view's `family` (and nobody has
+    finished it since): a page then trains none of its other models either."""
+    key = view_key(view, family)
+    return key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None
 
 
 def cancel_lesson_training(job: Job) -> None:

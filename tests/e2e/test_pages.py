@@ -141,11 +141,14 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
     assert page.get_by_text("hidden size 16", exact=False).count() >= 1
 
 
-def test_a_lesson_page_s_long_training_can_be_cancelled(page, app_server) -> None:
-    """Hidden size 512 trains for minutes on a CPU: the page's Cancel stops watching and letting
-    the training go, and the rerun the click causes does not start it again."""
+@pytest.mark.parametrize("path", ["lstm", "sampling", "compare"])
+def test_a_lesson_page_s_long_training_can_be_cancelled(page, app_server, path) -> None:
+    """Hidden size 512 trains for minutes on a CPU (this test assumes one): the page's Cancel
+    stops watching and lets the training go, the rerun the click causes does not start it again,
+    and the page's other model (the GPT beside it) is not started instead. On the Sampling page
+    the training runs outside its fragments: a click inside one would wait for it to end."""
     track_runs(page)
-    page.goto(f"{app_server}/lstm?hidden_size=512&seed=11")  # no other test trains this
+    page.goto(f"{app_server}/{path}?hidden_size=512&seed=11")  # no other test trains this
     cancel = page.get_by_role("button", name="Cancel training the LSTM")
     cancel.wait_for(timeout=120_000)
     with expect_rerun(page):
@@ -154,6 +157,7 @@ def test_a_lesson_page_s_long_training_can_be_cancelled(page, app_server) -> Non
     assert page.get_by_text("You cancelled training the LSTM", exact=False).count() == 1
     assert page.get_by_role("button", name="Train the LSTM after all").count() == 1
     assert cancel.count() == 0 and count_charts(page) == 0
+    assert page.get_by_text("Training the GPT", exact=False).count() == 0
 
 
 def test_layers_say_their_default_as_the_model_family_changes(page, app_server) -> None:
