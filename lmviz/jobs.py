@@ -77,9 +77,14 @@ class Job:
             if done:
                 return
 
-    def hold(self, holder: str) -> None:
+    def hold(self, holder: str) -> bool:
+        """`holder` wants this training too; False (not held) once it is stopping or over. One
+        step under the lock `release` cancels under: no one joins a training as it stops."""
         with self.changed:
+            if self.done or self.cancel.is_set():
+                return False
             self.holders.add(holder)
+            return True
 
     def release(self, holder: str) -> bool:
         """`holder` no longer wants this training; it stops (True) when no one else does."""
@@ -140,8 +145,7 @@ class RunStore:
             if found is not None:
                 return Job(key=key, state="done", run=found, events=list(found.history))
             running = self.jobs.get(key)
-            if running is not None and not running.done and not running.cancel.is_set():
-                running.hold(holder)
+            if running is not None and running.hold(holder):
                 return running
             # a training that is stopping (everyone let go) is not joined: it would end cancelled
             job = Job(key=key, holders={holder})

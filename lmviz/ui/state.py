@@ -285,7 +285,12 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
             st.error(f"Training failed: {job.error}")
         return None
     run = job.run
-    if run is not None and not run.usable:
+    if run is None or run.outcome == "cancelled":  # half-trained: never shown as the model
+        if not quiet:
+            st.warning(f"The training of the {label} stopped before it finished: reload the page "
+                       "to train it again.")
+        return None
+    if not run.usable:
         if not quiet:
             settings = ", ".join(training_changes(view) or ["the defaults"])
             st.error(f"Training the {label} diverged (the loss exploded "

@@ -83,8 +83,16 @@ def test_asking_again_while_a_cancelled_training_stops_starts_afresh(story: str)
     assert again is not job and again.holders == {"a"} and not again.cancel.is_set()
     assert finish(job).run is not None and job.run.outcome == "cancelled"
     assert store.jobs.get(job.key) is again  # the stopped one did not take the new one's place
-    again.release("a")
+    started(again).release("a")  # under way: a cancel before the start ends it otherwise
     assert finish(again).run is not None and again.run.outcome == "cancelled"
+
+
+def test_no_one_holds_a_training_once_it_is_stopping() -> None:
+    job = Job(key="k", state="training", holders={"a"})
+    assert job.hold("b") is True and job.holders == {"a", "b"}
+    assert job.release("a") is False and job.release("b") is True
+    assert job.hold("c") is False and job.holders == set()  # stopping: it cannot be joined
+    assert Job(key="k", state="done").hold("d") is False
 
 
 def test_a_cancel_before_the_start_fails_with_a_message(story: str) -> None:
