@@ -163,7 +163,8 @@ class Training:
         long before it diverged keeps its reports before the last MAX_STEP_EVENTS steps."""
         config = self.train_config
         first = blowup[0].step  # the first step of the window that blew up
-        start = max(1, first - MAX_STEP_EVENTS)
+        # from the step after the last report before the cut: no steps missing in between
+        start = max([e.step for e in logged if e.step <= first - MAX_STEP_EVENTS], default=0) + 1
         kept = [e for e in logged if e.step < start]
         reports = iter([e for e in logged if e.step >= start])
         report = next(reports, None)

@@ -56,8 +56,9 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
         raise ValueError(f"need (len(vocab), 2 or 3) coordinates, got {coords.shape} for {len(vocab)} tokens")
     kinds = np.array(vocabulary_kinds(vocab))
     labels = [show_whitespace(piece) for piece in vocab]
-    ringed = [i for i in ([chosen] if chosen is not None else []) + list(neighbours)
-              if 0 <= i < len(vocab)]
+    inside = [i for i in ([chosen] if chosen is not None else []) if 0 <= i < len(vocab)]
+    near = [i for i in neighbours if 0 <= i < len(vocab) and i not in inside]
+    ringed = inside + near
     if len(vocab) > MAX_TEXT_LABELS:
         shown = np.isin(np.arange(len(vocab)), ringed)
     elif dims == 2:
@@ -81,7 +82,7 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
                        "line": {"width": 0.5, "color": "white"}},
             "hovertemplate": "%{customdata[0]} · id %{customdata[1]}<extra>" + kind + "</extra>",
         })
-    for name, ids, size, width in (("chosen", ringed[:1], 22, 3.0), ("neighbours", ringed[1:], 16, 1.5)):
+    for name, ids, size, width in (("chosen", inside, 22, 3.0), ("neighbours", near, 16, 1.5)):
         if ids:
             ring = {"x": coords[ids, 0], "y": coords[ids, 1], **({"z": coords[ids, 2]} if dims == 3 else {})}
             traces.append({"type": "scatter" if dims == 2 else "scatter3d", **ring, "mode": "markers",
@@ -124,9 +125,9 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
             f"variance** ({parts}). "  # one decimal: the parts add up
             "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
             f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
-            f"{counted(neighbours, 'nearest neighbour')}: the neighbours are measured in all the "
-            "dimensions, so a ring far from the thick one is close in what the flat picture "
-            f"leaves out. {hover}")
+            f"{counted(neighbours, 'nearest neighbour')}, the closest in direction (cosine) over "
+            "all the dimensions: a ring far from the thick one points the same way but differs in "
+            f"length, or in what the flat picture leaves out. {hover}")
 
 
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],

@@ -100,6 +100,9 @@ def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
     text = {int(i): t for trace in fig.data[:-2] for (_, i), t in zip(trace.customdata, trace.text, strict=True)}
     assert text[3] == "a" and text[4] == "e" and text[6] == "1"  # ringed: always labelled
     assert len(figure_embedding_scatter(coords, VOCAB, ratio).data) == len(fig.data) - 2
+    # no chosen token (or one out of range): no thick ring, and no neighbour takes its place
+    names = [t.name for t in figure_embedding_scatter(coords, VOCAB, ratio, chosen=99, neighbours=[-1, 4]).data]
+    assert "ring: chosen" not in names and names[-1] == "ring: neighbours"
 
 
 def test_scatter_caption_names_the_ring_and_the_hover() -> None:
@@ -108,7 +111,7 @@ def test_scatter_caption_names_the_ring_and_the_hover() -> None:
     assert "chosen below, **␣**, the thin rings its 10 nearest neighbours" in text
     assert "Labels only where they would not overlap" in text
     assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, 60)
-    assert "1 nearest neighbour:" in scatter_caption(32, np.array([0.1, 0.1]), "e", 1, 60)
+    assert "1 nearest neighbour, the closest in direction" in scatter_caption(32, np.array([0.1, 0.1]), "e", 1, 60)
 
 
 def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:

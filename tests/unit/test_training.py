@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import lmviz.training as training_module
 from lmviz.attention_math import induction_scores, previous_token_scores
 from lmviz.corpora import load_corpus, min_chars
 from lmviz.jobs import SHIPPED_RUNS
@@ -159,6 +160,21 @@ def test_a_diverged_run_keeps_every_step_before_the_blow_up(text: str) -> None:
     assert every.run is not None
     assert ([(e.step, e.train_loss, e.grad_norm, e.lr) for e in every.run.history]
             == [(e.step, e.train_loss, e.grad_norm, e.lr) for e in history])
+
+
+def test_a_long_run_that_diverged_keeps_its_reports_before_the_last_steps(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every step of the last MAX_STEP_EVENTS, from just after a report: no steps missing."""
+    monkeypatch.setattr(training_module, "MAX_STEP_EVENTS", 15)
+    train = replace(TRAIN, lr=30.0, warmup=100, steps=1000, log_every=10, eval_every=20, sample_tokens=0)
+    training = Training(text, "story", CHAR, LSTM, train)
+    live = list(training)
+    assert training.run is not None and training.run.outcome == "diverged" and live[-1].step > 30
+    steps, stop = [e.step for e in training.run.history], live[-1].step
+    first = max(e.step for e in live if e.step % 10 == 0) + 1  # the window that blew up
+    start = max(report for report in range(10, first, 10) if report <= first - 15) + 1
+    assert steps == [*range(10, start, 10), *range(start, stop + 1)]  # reports, then every step
+    assert training.run.history[:len(range(10, start, 10))] == tuple(live[:len(range(10, start, 10))])
 
 
 def test_huge_learning_rate_diverges_without_raising(text: str) -> None:
