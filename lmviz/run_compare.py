@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from lmviz.figures.labels import markdown_piece
-from lmviz.presets import View, configs, heads_for
+from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
 
@@ -71,10 +71,13 @@ def training_changes(view: View) -> list[str]:
 
 
 def view_changes(view: View) -> list[str]:
-    """Every setting that shapes the models and differs from the defaults, in words: the model's
-    size and tokens, then the Training page's (`training_changes`), then the seed."""
+    """Every setting that shapes the models and differs from the defaults, in words: the corpus,
+    the model's tokens and size, then the Training page's (`training_changes`), then the seed."""
     default = View()
-    changes = [f"{view.tokenizer} tokens"] if view.tokenizer != default.tokenizer else []
+    changes = [] if view.corpus == default.corpus else [
+        "your uploaded text" if view.corpus == UPLOAD else f"corpus {view.corpus}"]
+    if view.tokenizer != default.tokenizer:
+        changes.append(f"{view.tokenizer} tokens")
     if view.tokenizer != "char" and view.vocab_size != default.vocab_size:
         changes.append(f"vocabulary {view.vocab_size}")
     if view.hidden_size != default.hidden_size:

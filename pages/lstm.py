@@ -110,10 +110,11 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     unit = st.number_input("Unit", 0, units - 1, key=UNIT,
                            help="Which unit's equations to show (the default changes most along the prompt).")
     step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
+    rnn = family == "rnn"  # no gates: no σ, no ⊙
     first = ("" if t or last == 0 else " At step 0 there is no past yet: the previous states are 0, "
-             "so nothing is kept or carried over, and the second number inside each σ or tanh is "
-             "only a bias. Press ▶ to see the previous step's state at work.")
-    symbols = "" if family == "rnn" else " (σ is the sigmoid, ⊙ multiplies unit by unit)"
+             f"so nothing is kept or carried over, and the second number inside {'the' if rnn else 'each σ or'} "
+             "tanh is only a bias. Press ▶ to see the previous step's state at work.")
+    symbols = "" if rnn else " (σ is the sigmoid, ⊙ multiplies unit by unit)"
     st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
                 f"from the model's own weights{symbols}.{first}")
     st.latex(equations_latex(step))

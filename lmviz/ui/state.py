@@ -323,10 +323,11 @@ def train_again(key: str) -> None:
 def cancelled_note(view: View, label: str, key: str) -> None:
     """What a lesson page shows in place of a model whose training this session cancelled."""
     settings = ", ".join(view_changes(view) or ["the defaults"])
+    reset = (" (**Reset the training settings** there puts the Training page's back to their "
+             "defaults)" if training_changes(view) else "")
     st.info(f"**You cancelled training the {label}** for this view ({settings}). This page needs "
-            "a trained model: train it after all, or choose smaller settings (**Reset the training "
-            "settings** in the sidebar goes back to the ones that are ready at once).",
-            icon=":material/stop_circle:")
+            "a trained model: train it after all, or choose smaller settings in the sidebar, "
+            f"a smaller Hidden size first{reset}.", icon=":material/stop_circle:")
     st.button(f"Train the {label} after all", key=f"lesson-train-{key}", on_click=train_again,
               args=(key,), icon=":material/play_arrow:")
 

@@ -70,6 +70,8 @@ def test_training_changes_say_which_family_a_setting_trains() -> None:
 def test_view_changes_add_the_model_size_tokens_and_seed() -> None:
     assert view_changes(View()) == []
     assert view_changes(View(vocab_size=512)) == []  # the vocabulary of char tokens is the text's
+    assert view_changes(View(corpus="copy", seed=2)) == ["corpus copy", "seed 2"]
+    assert view_changes(View(corpus="upload")) == ["your uploaded text"]
     assert view_changes(View(tokenizer="bpe", vocab_size=512, hidden_size=16, steps=20, seed=5)) == [
         "bpe tokens", "vocabulary 512", "hidden size 16", "steps 20", "seed 5"]
 
