@@ -114,6 +114,7 @@ class Run:
     # of the validation text's characters, the share inside <unk> tokens: the model never spells
     # them out, so bits per character leaves them out (flattering word tokens on a small vocabulary)
     unknown_char_share: float = 0.0
+    sample_start: str = "\n"  # what its evaluation samples started from (training.sample_start)
 
     @property
     def parameters(self) -> int:
@@ -170,6 +171,7 @@ def save_run(run: Run, folder: str | Path) -> Path:
         "key": run.key, "corpus": run.corpus, "outcome": run.outcome, "device": run.device,
         "seconds": run.seconds, "chars_per_token": run.chars_per_token,
         "unigram_entropy": run.unigram_entropy, "unknown_char_share": run.unknown_char_share,
+        "sample_start": run.sample_start,
         "parameters": run.parameters,
         "tokenizer": asdict(run.tokenizer_config), "model": asdict(run.model_config),
         "train": asdict(run.train_config),
@@ -207,6 +209,7 @@ def load_run(folder: str | Path) -> Run:
             outcome=config["outcome"], device=config["device"], seconds=config["seconds"],
             chars_per_token=config["chars_per_token"], unigram_entropy=config["unigram_entropy"],
             unknown_char_share=config.get("unknown_char_share", 0.0),  # older runs: not measured
+            sample_start=config.get("sample_start", "\n"),  # older runs: all of char tokens
         )
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as err:
         raise RunError(f"cannot read run folder {folder}: {err}") from err

@@ -12,9 +12,9 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
+from lmviz.training import SAMPLE_TEMPERATURE
 
 SAMPLE_TOKENS = 60
-SAMPLE_TEMPERATURE = 0.8
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
 
 
@@ -122,10 +122,11 @@ def sample_signs(corpus: str) -> str:
 def samples_heading(start: str, corpus: str) -> str:
     """The heading of a training's evaluation samples (markdown): what each started from
     (`training.sample_start`) and what to read for."""
-    origin = ("each from the start of a line" if start == "\n" else
-              f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has no "
-              "line break")
-    return (f"**What the model wrote at each evaluation** (temperature 0.8, {origin}): read down "
+    origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
+        start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
+               "no line break token")
+    return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
+            f"{origin}): read down "
             f"the column as {sample_signs(corpus)}.")
 
 

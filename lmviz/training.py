@@ -67,13 +67,18 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=device.type == "cuda")
 
 
+SAMPLE_TEMPERATURE = 0.8  # of the samples written at each evaluation
+
+
 def sample_start(tokenizer: Tokenizer, text: str) -> str:
-    """What an evaluation sample starts from: a line break if the tokenizer knows one (the start
-    of a line), else the text's first token. It is not part of the sample, so a sample is only
-    what the model wrote."""
-    encoded = tokenizer.encode("\n")
-    if encoded.ids and not encoded.unknown:
-        return "\n"
+    """What an evaluation sample starts from: a line break if the tokenizer has one as a token
+    (the start of a line), else a blank line if it has that (a word vocabulary keeps "\n\n"
+    whole), else the text's first token. It is not part of the sample, so a sample is only what
+    the model wrote."""
+    for start in ("\n", "\n\n"):
+        encoded = tokenizer.encode(start)
+        if len(encoded.ids) == 1 and not encoded.unknown:
+            return start
     return (tokenizer.encode(text[:64]).pieces or [text[:1]])[0]
 
 
@@ -132,7 +137,7 @@ class Training:
         if self.train_config.sample_tokens <= 0:
             return None
         model.eval()
-        steps = generate(model, self.tokenizer, self.sample_start, SamplingConfig(temperature=0.8),
+        steps = generate(model, self.tokenizer, self.sample_start, SamplingConfig(temperature=SAMPLE_TEMPERATURE),
                          self.train_config.sample_tokens, seed=0).steps
         model.train()
         return "".join(step.token for step in steps)
@@ -258,6 +263,7 @@ class Training:
             train_config=config, model=freeze(model.cpu()), history=tuple(history), outcome=outcome,
             device=device.type, seconds=seconds, chars_per_token=self.chars_per_token,
             unigram_entropy=self.unigram_entropy, unknown_char_share=self.unknown_char_share,
+            sample_start=self.sample_start,
         )
 
 

@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lmviz.corpora import split_text
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
@@ -19,7 +18,7 @@ from lmviz.run_compare import (
     target_loss,
     unknown_note,
 )
-from lmviz.training import sample_start
+from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
@@ -163,12 +162,11 @@ def show_result(current: StartedTraining) -> None:
     st.caption(history_caption(run, found))
     taken = evaluation_samples(job.events)
     if taken:
-        start = sample_start(run.tokenizer, split_text(corpus_text(view) or "")[0])
-        st.markdown(samples_heading(start, run.corpus))
+        st.markdown(samples_heading(run.sample_start, run.corpus))
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
     elif row["sample"] != "—":
-        st.markdown("**A sample from this run** (temperature 0.8, after your prompt):")
+        st.markdown(f"**A sample from this run** (temperature {SAMPLE_TEMPERATURE:g}, after your prompt):")
         st.code(row["sample"], language=None, wrap_lines=True)
 
 

@@ -277,13 +277,16 @@ def test_time_left_goes_by_the_pace_so_far() -> None:
 
 
 def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> None:
-    """A word vocabulary of story has no line break (its newlines come in runs): the samples then
-    start after the text's first token, and the heading says so."""
+    """A word vocabulary of story keeps its blank lines whole, not "\n" (its newlines come in
+    runs): the samples start after a blank line; with neither, after the text's first token."""
     train = split_text(story)[0]
     char, word = (train_tokenizer(train, TokenizerConfig(kind, 256)) for kind in ("char", "word"))
     assert sample_start(char, train) == "\n"
     assert "each from the start of a line): read down the column as real words" in samples_heading(
         sample_start(char, train), "story")
-    start = sample_start(word, train)
-    assert start == "The" and "each after “The”, the text's first token: this tokenizer has no line break" in (
-        samples_heading(start, "story"))
+    assert sample_start(word, train) == "\n\n"  # no "\n" alone in its vocabulary: a blank line
+    assert "(temperature 0.8, each after a blank line)" in samples_heading("\n\n", "story")
+    flat = "The cat sat. The dog ran. " * 20  # no line break at all
+    assert sample_start(train_tokenizer(flat, TokenizerConfig("word", 64)), flat) == "The"
+    assert "each after “The”, the text's first token: this tokenizer has no line break token" in (
+        samples_heading("The", "story"))

@@ -157,7 +157,9 @@ def test_unknown_characters_are_measured_and_kept(story: str, tmp_path: Path) ->
     model = ModelConfig(family="lstm", embed_size=8, hidden_size=8, context=16)
     words = train_run(story, "story", TokenizerConfig("word", 256), model, tiny)
     assert 0.2 < words.unknown_char_share < 0.4  # measured: 0.30 of story's validation text
-    assert load_run(save_run(words, tmp_path / "w")).unknown_char_share == pytest.approx(words.unknown_char_share)
+    loaded = load_run(save_run(words, tmp_path / "w"))
+    assert loaded.unknown_char_share == pytest.approx(words.unknown_char_share)
+    assert words.sample_start == loaded.sample_start == "\n\n"  # what its samples started from
     note = unknown_note(words)
     assert note is not None and f"{words.unknown_char_share:.0%} of the validation text" in note
     chars = train_run(story, "story", TokenizerConfig("char"), model, tiny)
