@@ -21,3 +21,8 @@ def code_span(text: str) -> str:
         return f"`{text}`"
     fence = "`" * (max(len(run) for run in re.findall("`+", text)) + 1)
     return f"{fence} {text} {fence}"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 head', '2 heads': a count with its noun in the right number (plural: noun + 's')."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

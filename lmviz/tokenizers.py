@@ -44,14 +44,13 @@ class Encoding:
 
 
 def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
-    """The words of `text` (runs of letters and digits) that are a single token of `encoding`
-    (the encoding of `text`), in order, a leading space allowed in the token; and how many words
-    it has."""
-    words = list(re.finditer(r"\w+", text))
-    whole = [word.group() for word in words
-             if any(start <= word.start() and end >= word.end() and text[start:end].strip() == word.group()
-                    for start, end in encoding.offsets)]
-    return whole, len(words)
+    """The different words of `text` (runs of two or more letters or digits: a single letter is
+    a token before any merge) that are one known token of `encoding` (the encoding of `text`), a
+    leading space allowed in the token, in order; and how many different words it has."""
+    words = list(dict.fromkeys(match.group() for match in re.finditer(r"[^\W_]{2,}", text)))
+    unknown = set(encoding.unknown)
+    spans = [text[start:end].strip() for n, (start, end) in enumerate(encoding.offsets) if n not in unknown]
+    return [word for word in words if word in spans], len(words)
 
 
 class Tokenizer:

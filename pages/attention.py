@@ -21,11 +21,11 @@ from lmviz.figures.attention import (
     query_latex,
     query_rows,
 )
-from lmviz.figures.labels import counted, current_token_html, short_labels
+from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import heads_note, steepest_drop
-from lmviz.text import markdown_text
+from lmviz.text import counted, markdown_text
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import (
     MODEL_LABELS,

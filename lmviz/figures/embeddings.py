@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.embeddings import KindAgreement, vocabulary_kinds
-from lmviz.figures.labels import counted, markdown_piece
+from lmviz.figures.labels import markdown_piece
 from lmviz.figures.style import (
     DIVERGING_SCALE,
     KIND_COLORS,
@@ -17,6 +17,7 @@ from lmviz.figures.style import (
     figure,
     show_whitespace,
 )
+from lmviz.text import counted
 
 MAX_TEXT_LABELS = 150  # above this many points, labels only on hover
 # A 2-D label's room as a share of the axes' ranges: per character across, and its line's

@@ -44,8 +44,3 @@ def current_token_html(encoding: Encoding, text: str, current: int | None) -> st
 def markdown_piece(piece: str) -> str:
     """A token's text inside markdown: its whitespace shown (␣, ↵), the rest literally."""
     return markdown_text(show_whitespace(piece))
-
-
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """'1 head', '2 heads': a count with its noun in the right number (plural: noun + 's')."""
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from lmviz.figures.style import ACCENT, TRAIN_COLOR, figure, show_whitespace, token_color
-from lmviz.text import code_span
+from lmviz.text import code_span, counted
 from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer, whole_words
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
@@ -174,14 +174,15 @@ def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> 
 
 def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
     """What all of this BPE's merges make of the prompt's words, in words (markdown; '' without
-    merges or words): 'after all 189, 4 of the prompt's 8 words are a single token (`The`, …)'."""
+    merges or words of two letters or more): 'after all 189, 3 of the prompt's 6 different words
+    are a single token (`The`, `the`, `to`)'."""
     whole, words = whole_words(bpe.encode(prompt), prompt)
     if not bpe.merges or not words:
         return ""
-    said = f"after all {len(bpe.merges)}, {(whole and len(whole)) or 'none'} of the prompt's {words} words"
+    said = f"after all {len(bpe.merges)}, {len(whole) or 'none'} of the prompt's {counted(words, 'different word')}"
     if not whole:
-        return said + " is a single token yet: a bigger vocabulary merges further"
-    shown = ", ".join(dict.fromkeys(_code(word) for word in whole))
+        return said + f" {'is' if words == 1 else 'are'} a single token yet: a bigger vocabulary merges further"
+    shown = ", ".join(_code(word) for word in whole)
     return said + f" {'is' if len(whole) == 1 else 'are'} a single token ({shown})"
 
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from lmviz.figures.labels import (
-    counted,
     current_token_html,
     short_labels,
     token_axis,
@@ -28,7 +27,7 @@ from lmviz.figures.style import DIVERGING_SCALE, GATE_SCALE
 from lmviz.lstm_math import StepError, most_varying_unit, recurrent_step, step_values
 from lmviz.models import GATE_NAMES, ModelConfig, RecurrentLM, build_model
 from lmviz.run import Run
-from lmviz.text import markdown_text
+from lmviz.text import counted, markdown_text
 
 IDS = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
 
