@@ -290,20 +290,23 @@ def overfitting(history: Sequence[Event], rise: float = 0.02) -> Overfit | None:
 
 def learning_story(history: Sequence[Event], unigram_entropy: float | None = None) -> str:
     """What the validation curve did: fell, or fell and then rose (memorising); given the
-    corpus's unigram entropy, whether it ended near it (the model learned only how often each
-    token comes) or above it (not even that yet)."""
+    corpus's unigram entropy, whether it ended near it (within 10%: the model learned how often
+    each token comes, little more) or above it (not even that yet)."""
     found = overfitting(history)
     if found is None:
-        last = next((e.val_loss for e in reversed(history) if e.val_loss is not None), None)
-        if unigram_entropy is None or last is None or last < 0.95 * unigram_entropy:
-            return "It fell while the model trained."
-        if last > 1.05 * unigram_entropy:
-            return (f"It fell while the model trained, but ended above the unigram entropy "
-                    f"({unigram_entropy:.2f} nats), the loss of knowing only how often each token "
-                    "comes: it has not learned even that yet. More steps help.")
-        return (f"It fell, then stayed near the unigram entropy ({unigram_entropy:.2f} nats), the "
-                "loss of knowing only how often each token comes: the model learned that much, not "
-                "yet how to use the context. Another learning rate or more steps may get it further.")
+        evaluated = [e.val_loss for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
+        curve = evaluated if len(evaluated) > 1 else [  # one evaluation: the training loss says
+            e.train_loss for e in history if math.isfinite(e.train_loss)]
+        fell = len(curve) > 1 and curve[-1] < curve[0]
+        if unigram_entropy is None or not evaluated or evaluated[-1] < 0.9 * unigram_entropy:
+            return "It fell while the model trained." if fell else "It did not fall while the model trained."
+        ended = "It fell while the model trained, but ended" if fell else "It ended"
+        entropy = (f"the unigram entropy ({unigram_entropy:.2f} nats), the loss of knowing only how "
+                   "often each token comes")
+        if evaluated[-1] > 1.1 * unigram_entropy:
+            return f"{ended} above {entropy}: it has not learned even that yet. More steps help."
+        return (f"{ended} near {entropy}: the model learned that much, not yet how to use the "
+                "context. Another learning rate or more steps may get it further.")
     return (f"Validation (red) was lowest at step {found.best_step} ({found.best_loss:.2f}) and rose "
             f"to {found.last_loss:.2f} by step {found.last_step}, while the training loss kept "
             "falling: the model began to memorise its training text instead of learning what "

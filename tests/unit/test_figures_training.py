@@ -245,9 +245,15 @@ def test_overfitting_is_told_only_when_validation_rose() -> None:
     falling = [event(1, 3.0, 2.5), event(2, 2.0, 2.0), event(3, 1.5, 1.6)]
     assert overfitting(falling) is None and learning_story(falling) == "It fell while the model trained."
     assert learning_story(falling, unigram_entropy=3.0) == "It fell while the model trained."
-    stuck = learning_story(falling, unigram_entropy=1.62)  # ended at 1.6: token frequencies only
-    assert stuck.startswith("It fell, then stayed near the unigram entropy (1.62 nats)")
+    stuck = learning_story(falling, unigram_entropy=1.7)  # ended at 1.6: token frequencies only
+    assert stuck.startswith("It fell while the model trained, but ended near the unigram entropy (1.70 nats)")
     assert "above the unigram entropy (1.40 nats)" in learning_story(falling, unigram_entropy=1.4)
+    once = [event(1, 3.0, 2.5)]  # one evaluation is no fall
+    assert learning_story(once, unigram_entropy=2.5).startswith("It ended near the unigram entropy")
+    assert learning_story(once) == "It did not fall while the model trained."  # one point: no fall
+    assert learning_story([event(1, 3.0), event(2, 2.0, 2.4)]) == "It fell while the model trained."
+    broken = [*falling, event(4, 1.5, math.nan)]  # a NaN at the end is not where it ended
+    assert learning_story(broken, unigram_entropy=3.0) == "It fell while the model trained."
     rising = [event(1, 3.0, 2.5), event(2, 2.0, 0.75), event(3, 1.0, 0.80), event(4, 0.5, 0.87)]
     found = overfitting(rising)
     assert found is not None and (found.best_step, found.last_step) == (2, 4)
