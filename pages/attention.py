@@ -6,9 +6,7 @@ import streamlit as st
 
 from lmviz.attention_math import (
     clearest_copy,
-    copy_distances,
     induction_scores,
-    induction_targets,
     previous_token_scores,
     query_step,
 )
@@ -20,6 +18,7 @@ from lmviz.figures.attention import (
     figure_weighted_sum,
     query_latex,
     query_rows,
+    stripes_sentence,
 )
 from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
@@ -178,13 +177,7 @@ else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")
     # the stripes' distances are the example's own, in this tokenizer's tokens
-    distances = copy_distances(induction_targets(trace.ids, run.tokenizer.unk_id))
-    stripes = ("In its map, the second copy of a span shows as a stripe parallel to the diagonal, "
-               f"{' and '.join(map(str, distances))} tokens to its left on the example's two lines "
-               "(one less than the copies are apart: the head looks at the token after the earlier "
-               "copy). Spans of other lengths put it at other distances, because the head looks for "
-               "where the current token occurred before, not a fixed distance back. "
-               if prompt == example and len(distances) == 2 else "")
+    stripes = stripes_sentence(trace.ids, run.tokenizer.unk_id) if prompt == example else ""
     st.caption(
         f"Measured over {counted(scores.queries, 'repeated token')}. A head far above the uniform "
         f"value ({scores.chance:.2f}) leans toward the token after the earlier occurrence. "

@@ -10,13 +10,12 @@ from lmviz.figures.lstm import (
     INTRO,
     NOTES,
     TITLES,
-    UNIT_LINE_INTRO,
     equations_latex,
     figure_correlations,
     figure_gate_heatmap,
     figure_unit_line,
     gate_title,
-    unit_line_words,
+    unit_line_caption,
 )
 from lmviz.lstm_math import most_varying_unit, recurrent_step
 from lmviz.models import GATE_NAMES
@@ -120,10 +119,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     st.latex(equations_latex(step))
     st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
                                      current=t), width="stretch", key="lstm_unit_line")
-    parts = ((values["forget_gate"][:, unit], values["input_gate"][:, unit] * values["candidate"][:, unit])
-             if memory == "cell_state" else (None, None))
-    st.caption(f"Unit {unit}'s {TITLES[memory].lower()} along the prompt. {UNIT_LINE_INTRO[memory]} "
-               + unit_line_words(values[memory][:, unit], tokens, *parts))
+    st.caption(unit_line_caption(values, unit, tokens))
 
     if playing:
         st.session_state[ADVANCE] = t < last

@@ -34,7 +34,7 @@ from lmviz.ui.state import (
     release_page_controls,
     require_app,
     run_for,
-    was_cancelled,
+    train_with_the_gpt,
 )
 
 require_app()
@@ -196,14 +196,7 @@ def sampling_view(trained: bool) -> None:
     next_token(run, prompt, config, view.model)
 
 
-# trained here, outside the fragments: a click inside one waits for the page's run, so a Cancel
-# drawn there would act only once the training had ended; the fragments find the runs. After a
-# Cancel, the comparison's other model is not started either
-view = current_view()
-own = bool(view.prompt.strip()) and run_for(view) is not None
-others = [] if not view.prompt.strip() or was_cancelled(view) else [
-    run_for(view, family) for family in (recurrent_family(view), "gpt") if family != view.model]
-both = own and bool(others) and None not in others
+own, both = train_with_the_gpt(current_view())  # at the top: a Cancel in a fragment waits
 sampling_view(own)
 comparison(both)
 stepper(own)

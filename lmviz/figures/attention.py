@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from lmviz.attention_math import InductionScores, QueryStep, masked_attention
+from lmviz.attention_math import (
+    InductionScores,
+    QueryStep,
+    copy_distances,
+    induction_targets,
+    masked_attention,
+)
 from lmviz.figures.labels import token_axis
 from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure
 
@@ -171,6 +177,19 @@ def figure_induction(scores: InductionScores) -> go.Figure:
                              f"occurrence (uniform: {scores.chance:.2f})",
                   height=130 + 60 * layers, yaxis={"autorange": "reversed"},
                   margin={"l": 40, "r": 20, "t": 70, "b": 40})
+
+
+def stripes_sentence(ids: list[int], unknown_id: int | None = None) -> str:
+    """Where a copy head's map shows the copies of a text with two copied spans (the copy
+    example's lines), counted in its own tokens; '' unless there are exactly two distances."""
+    distances = copy_distances(induction_targets(ids, unknown_id))
+    if len(distances) != 2:
+        return ""
+    return ("In its map, the second copy of a span shows as a stripe parallel to the diagonal, "
+            f"{distances[0]} and {distances[1]} tokens to its left on the example's two lines (one "
+            "less than the copies are apart: the head looks at the token after the earlier copy). "
+            "Spans of other lengths put it at other distances, because the head looks for where "
+            "the current token occurred before, not a fixed distance back. ")
 
 
 def query_latex(step: QueryStep, key: int) -> str:

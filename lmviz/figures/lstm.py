@@ -3,6 +3,8 @@ equations with their numbers (LaTeX)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -152,6 +154,16 @@ def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | 
     erased = (forget[k] - 1.0) * values[k - 1]
     return (words + f": forgetting (f = {forget[k]:.2f}) moved it {erased:+.2f} toward 0 and "
             f"writing (i·g) {written[k]:+.2f}.")
+
+
+def unit_line_caption(values: Mapping[str, np.ndarray], unit: int, pieces: list[str]) -> str:
+    """The caption of a unit's memory line (`values`: one layer of a trace): how to read it, and
+    its own numbers, an LSTM's biggest change split into forgetting and writing."""
+    memory = "cell_state" if "cell_state" in values else "hidden_state"
+    parts = ((values["forget_gate"][:, unit], values["input_gate"][:, unit] * values["candidate"][:, unit])
+             if memory == "cell_state" else (None, None))
+    return (f"Unit {unit}'s {TITLES[memory].lower()} along the prompt. {UNIT_LINE_INTRO[memory]} "
+            + unit_line_words(values[memory][:, unit], pieces, *parts))
 
 
 def figure_correlations(units: list[tuple[int, float]], measure_name: str) -> go.Figure:

@@ -308,6 +308,21 @@ def was_cancelled(view: View, family: str | None = None) -> bool:
     return key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None
 
 
+def train_with_the_gpt(view: View) -> tuple[bool, bool]:
+    """For a page whose parts need the sidebar's model and a recurrent model beside a GPT (the
+    Sampling page): train or find them here, at the page's top level, not in a fragment (a
+    click there waits for the page's run, so a Cancel drawn there would act only once the
+    training had ended); whether the sidebar's model is there, and whether the pair is. After a
+    Cancel, the other is not started."""
+    if not view.prompt.strip():
+        return False, False
+    own = run_for(view) is not None
+    if was_cancelled(view):
+        return own, False
+    others = [run_for(view, family) for family in (recurrent_family(view), "gpt") if family != view.model]
+    return own, own and None not in others
+
+
 def cancel_lesson_training(job: Job) -> None:
     """A lesson page's Cancel callback: this session lets go of the training (it stops unless
     another session still wants it) and the page trains these settings again only when asked:

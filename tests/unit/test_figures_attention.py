@@ -25,6 +25,7 @@ from lmviz.figures.attention import (
     figure_weighted_sum,
     query_latex,
     query_rows,
+    stripes_sentence,
 )
 from lmviz.figures.labels import short_labels
 from lmviz.figures.style import ACCENT
@@ -84,6 +85,12 @@ def test_copy_distances_are_the_stripes_of_copied_spans() -> None:
     assert copy_distances(induction_targets([1, 2, 3, 1, 2, 3])) == [2]
     assert copy_distances(induction_targets([1, 2, 3, 1, 2, 3]), least=4) == []
     assert copy_distances(induction_targets([1, 2, 3])) == []  # nothing repeats
+
+
+def test_the_stripes_sentence_needs_the_example_s_two_copies() -> None:
+    line = [ord(c) for c in "fu gip | fu gip\nkqz bol ent | kqz bol"]
+    assert "diagonal, 8 and 13 tokens to its left on the example's two lines" in stripes_sentence(line)
+    assert stripes_sentence([1, 2, 3, 1, 2, 3]) == ""  # one copy: no two stripes to tell apart
 
 
 def test_induction_targets() -> None:

@@ -21,6 +21,7 @@ from lmviz.figures.lstm import (
     figure_gate_heatmap,
     figure_unit_line,
     gate_title,
+    unit_line_caption,
     unit_line_words,
 )
 from lmviz.figures.style import DIVERGING_SCALE, GATE_SCALE
@@ -134,9 +135,8 @@ def test_unit_line_words_split_an_lstm_change_into_forgetting_and_writing(lstm_r
     values = lstm_run.model.trace(lstm_run.tokenizer.encode("".join(pieces)).ids).layers[0]
     for unit in range(values["cell_state"].shape[1]):
         cell = values["cell_state"][:, unit]
-        forget = values["forget_gate"][:, unit]
-        written = values["input_gate"][:, unit] * values["candidate"][:, unit]
-        said = unit_line_words(cell, pieces, forget, written)
+        said = unit_line_caption(values, unit, pieces)
+        assert said.startswith(f"Unit {unit}'s cell state c along the prompt. Flat stretches")
         change, erased, wrote = (float(x) for x in re.search(
             r"biggest (?:jump|step), ([-+]\d+\.\d+), .* moved it ([-+]\d+\.\d+) toward 0 and "
             r"writing \(i·g\) ([-+]\d+\.\d+)\.$", said).groups())
