@@ -365,7 +365,7 @@ def keep_choice(key: str, options: Sequence, default: object, made_for: object =
 
 def ensure_prompt(view: View) -> str | None:
     if not view.prompt.strip():
-        blank = "only spaces and line breaks" if view.prompt else "empty"
+        blank = "only blank (spaces, tabs, line breaks)" if view.prompt else "empty"
         st.warning(f"The prompt is {blank}: type a few words in the sidebar.")
         return None
     return view.prompt

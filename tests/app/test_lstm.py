@@ -132,7 +132,7 @@ def test_two_layers_get_a_layer_selector() -> None:
 def test_bad_prompts() -> None:
     at = open_page()
     at.text_area(key="prompt").set_value("   ").run()
-    assert not at.exception and any("prompt is only spaces and line breaks" in w.value for w in at.warning)
+    assert not at.exception and any("prompt is only blank (spaces, tabs, line breaks)" in w.value for w in at.warning)
     assert charts(at) == 0
 
     at.text_area(key="prompt").set_value("<b>x</b><script>").run()
