@@ -38,7 +38,6 @@ from lmviz.ui.state import (
     require_app,
     run_for,
     use_copy_lesson,
-    was_cancelled,
 )
 from lmviz.ui.traces import memory_for, trace_for
 
@@ -69,7 +68,7 @@ if view.model not in SPLITTABLE:
 names = (MODEL_LABELS[family], "GPT")
 
 recurrent = run_for(view, family)
-gpt = None if was_cancelled(view, family) else run_for(view, "gpt")  # not after a Cancel
+gpt = run_for(view, "gpt") if recurrent is not None else None  # not while one is missing
 prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()

@@ -33,7 +33,6 @@ from lmviz.ui.state import (
     recurrent_family,
     release_page_controls,
     require_app,
-    run_for,
     train_with_the_gpt,
 )
 
@@ -100,17 +99,14 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
 
 
 @st.fragment
-def stepper(trained: bool) -> None:
+def stepper(run: Run | None) -> None:
     """Step by step; clicks rerun only this part, and the text is sampled again from the seed on
     each one. Like the comparison, it says which settings it was sampled with, and the next click
     samples with the settings as they are."""
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
-    if config is None:
-        return  # the settings above already say why
-    run = run_for(view, quiet=True) if trained else None
-    if run is None:
-        return  # the next-token part above says why
+    if config is None or run is None:
+        return  # the settings or the training above already say why
     st.subheader("Step by step: sample it yourself")
     st.caption(f"Each click samples with the settings above and the seed: the same seed gives "
                f"the same tokens, so the text grows by one token per click. {SHADING}")
@@ -138,7 +134,7 @@ def stepper(trained: bool) -> None:
 
 
 @st.fragment
-def comparison(trained: bool) -> None:
+def comparison(runs: dict[str, Run | None]) -> None:
     """The same prompt through a recurrent model and the GPT, side by side. Its own fragment:
     generating is an action (the button), so moving the settings stays fast; the text says which
     settings it was sampled with, and the button samples again with the settings as they are."""
@@ -146,7 +142,7 @@ def comparison(trained: bool) -> None:
         st.rerun()  # the whole page: the link under the settings (another fragment) shows the draw
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
-    if config is None or not trained:
+    if config is None or not any(runs.values()):
         return  # the settings above or the training at the top already say why
     st.subheader("Same prompt, two models: a recurrent model and a GPT")
     draw = view.draw
@@ -163,7 +159,7 @@ def comparison(trained: bool) -> None:
     results: dict[str, Generation] = {}
     for column, family in zip(st.columns(2), (recurrent_family(view), "gpt"), strict=True):
         with column:
-            model_run = run_for(view, family, quiet=True)  # trained at the top
+            model_run = runs.get(family)  # trained at the top (a failure was said there)
             seed = view.seed + DRAW_STRIDE * draw  # draw 0 is the seed's own
             result = generation_for(model_run, view.prompt, config, COMPARE_TOKENS, seed) if model_run else None
             if model_run is None or result is None:
@@ -180,7 +176,7 @@ def comparison(trained: bool) -> None:
 
 
 @st.fragment
-def sampling_view(trained: bool) -> None:
+def sampling_view(run: Run | None) -> None:
     """The settings and the distribution they shape. A fragment: moving one reruns this part
     only, not the sidebar, the comparison or the stepper, so a move redraws fast. The sidebar's
     link would go stale here, so this page shows the link itself (share_box), under the settings."""
@@ -190,14 +186,15 @@ def sampling_view(trained: bool) -> None:
     share_box(view)
     config = sampling_config(view.temperature, view.top_k, view.top_p)
     prompt = ensure_prompt(view)
-    run = run_for(view, quiet=True) if trained and prompt is not None and config is not None else None
     if run is None or config is None or prompt is None:
         return
     next_token(run, prompt, config, view.model)
 
 
-own, both = train_with_the_gpt(current_view())  # at the top: a Cancel in a fragment waits
-sampling_view(own)
-comparison(both)
-stepper(own)
+# trained at the top, and the runs handed to the fragments: a Cancel in a fragment waits for the
+# page's run, and a fragment that looked a run up could start a training there
+runs = train_with_the_gpt(current_view())
+sampling_view(runs[current_view().model])
+comparison(runs)
+stepper(runs[current_view().model])
 next_step("pages/sampling.py")

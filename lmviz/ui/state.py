@@ -308,19 +308,23 @@ def was_cancelled(view: View, family: str | None = None) -> bool:
     return key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None
 
 
-def train_with_the_gpt(view: View) -> tuple[bool, bool]:
+def train_with_the_gpt(view: View) -> dict[str, Run | None]:
     """For a page whose parts need the sidebar's model and a recurrent model beside a GPT (the
-    Sampling page): train or find them here, at the page's top level, not in a fragment (a
-    click there waits for the page's run, so a Cancel drawn there would act only once the
-    training had ended); whether the sidebar's model is there, and whether the pair is. After a
-    Cancel, the other is not started."""
+    Sampling page): train or find them at the page's top level, not in a fragment (a click
+    there waits for the page's run, so a Cancel drawn there would act only once the training had
+    ended). Each family's run, None where it failed or diverged (said here); none after a Cancel
+    of the sidebar's model, nor without a text or a prompt."""
+    families = dict.fromkeys((view.model, recurrent_family(view), "gpt"))
+    runs: dict[str, Run | None] = dict.fromkeys(families)
     if not view.prompt.strip():
-        return False, False
-    own = run_for(view) is not None
-    if was_cancelled(view):
-        return own, False
-    others = [run_for(view, family) for family in (recurrent_family(view), "gpt") if family != view.model]
-    return own, own and None not in others
+        return runs
+    runs[view.model] = run_for(view)
+    if runs[view.model] is None and (corpus_text(view) is None or was_cancelled(view)):
+        return runs  # nothing to train on, or cancelled: the others neither
+    for family in families:
+        if family != view.model:
+            runs[family] = run_for(view, family)
+    return runs
 
 
 def cancel_lesson_training(job: Job) -> None:

@@ -207,3 +207,19 @@ def test_the_step_tables_fit_side_by_side_on_a_desktop() -> None:
     columns = step_rows([step])[0].keys()
     assert set(columns) == set(STEP_COLUMNS)
     assert sum(STEP_COLUMNS[name]["width"] for name in columns) <= 460
+
+
+def test_a_diverged_gpt_leaves_the_lstm_s_column() -> None:
+    """Each model trains at the page's top level (not in a fragment); where the sidebar's GPT
+    blows up, the LSTM beside it is still trained and shown, and each is said once."""
+    at = open_page(model="gpt", lr="1", hidden_size="16", steps="20", seed="7")
+    said = [e.value for e in at.error]
+    assert len(said) == 1 and said[0].startswith("Training the GPT") and "diverged" in said[0]
+    assert len(compared(at)) == 1 and "LSTM" in compared(at)[0]
+    assert len(at.get("plotly_chart")) == 0  # the GPT's next-token bars need the GPT
+
+
+def test_without_a_text_the_page_asks_for_one_once() -> None:
+    at = open_page(corpus="upload")
+    assert [i.value for i in at.info].count("Choose a corpus, or upload your own text in the sidebar.") == 1
+    assert compared(at) == []
