@@ -305,8 +305,8 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
                    "often each token comes")
         if evaluated[-1] > 1.1 * unigram_entropy:
             return f"{ended} above {entropy}: it has not learned even that yet. More steps help."
-        return (f"{ended} near {entropy}: the model learned that much, not yet how to use the "
-                "context. Another learning rate or more steps may get it further.")
+        return (f"{ended} near {entropy}: the model learned that much, and little of the context "
+                "yet. Another learning rate or more steps may get it further.")
     return (f"Validation (red) was lowest at step {found.best_step} ({found.best_loss:.2f}) and rose "
             f"to {found.last_loss:.2f} by step {found.last_step}, while the training loss kept "
             "falling: the model began to memorise its training text instead of learning what "

@@ -47,10 +47,13 @@ def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
     """The different words of `text` (runs of two or more letters or digits: a single letter is
     a token before any merge) that are one known token of `encoding` (the encoding of `text`), a
     leading space allowed in the token, in order; and how many different words it has."""
-    words = list(dict.fromkeys(match.group() for match in re.finditer(r"[^\W_]{2,}", text)))
-    unknown = set(encoding.unknown)
-    spans = [text[start:end].strip() for n, (start, end) in enumerate(encoding.offsets) if n not in unknown]
-    return [word for word in words if word in spans], len(words)
+    matches = list(re.finditer(r"[^\W_]{2,}", text))
+    words = list(dict.fromkeys(match.group() for match in matches))
+    known = [(start, end) for n, (start, end) in enumerate(encoding.offsets) if n not in set(encoding.unknown)]
+    whole = {match.group() for match in matches  # this very word is one token, not its letters elsewhere
+             if any(start <= match.start() and end >= match.end() and text[start:end].strip() == match.group()
+                    for start, end in known)}
+    return [word for word in words if word in whole], len(words)
 
 
 class Tokenizer:

@@ -126,9 +126,10 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
             f"variance** ({parts}). "  # one decimal: the parts add up
             "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
             f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
-            f"{counted(neighbours, 'nearest neighbour')}, the closest in direction (cosine) over "
-            "all the dimensions: a ring far from the thick one points the same way but differs in "
-            f"length, or in what the flat picture leaves out. {hover}")
+            f"{counted(neighbours, 'nearest neighbour')} by direction (cosine over all {width} "
+            "dimensions; the table below says how close). The picture shows distance, not "
+            "direction: a ring can sit far from the thick one, and a point right beside it may be "
+            f"no neighbour. {hover}")
 
 
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],

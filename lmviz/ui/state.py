@@ -287,8 +287,8 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     run = job.run
     if run is None or run.outcome == "cancelled":  # half-trained: never shown as the model
         if not quiet:
-            st.warning(f"The training of the {label} stopped before it finished: reload the page "
-                       "to train it again.")
+            st.warning(f"The training of the {label} stopped before it finished; the next click "
+                       "on this page trains it again.")
         return None
     if not run.usable:
         if not quiet:
@@ -342,11 +342,13 @@ def train_again(key: str) -> None:
 def cancelled_note(view: View, label: str, key: str) -> None:
     """What a lesson page shows in place of a model whose training this session cancelled."""
     settings = ", ".join(view_changes(view) or ["the defaults"])
-    reset = (" (**Reset the training settings** there puts the Training page's back to their "
-             "defaults)" if training_changes(view) else "")
+    smaller = [f"a Hidden size below {view.hidden_size}"] if view.hidden_size > View().hidden_size else []
+    if training_changes(view):
+        smaller.append("**Reset the training settings** (the Training page's back to their defaults)")
+    where = f" in the sidebar: {' or '.join(smaller)}" if smaller else ""
     st.info(f"**You cancelled training the {label}** for this view ({settings}). This page needs "
-            "a trained model: train it after all, or choose smaller settings in the sidebar, "
-            f"a smaller Hidden size first{reset}.", icon=":material/stop_circle:")
+            f"a trained model: train it after all, or choose smaller settings{where}.",
+            icon=":material/stop_circle:")
     st.button(f"Train the {label} after all", key=f"lesson-train-{key}", on_click=train_again,
               args=(key,), icon=":material/play_arrow:")
 
@@ -369,7 +371,7 @@ def keep_choice(key: str, options: Sequence, default: object, made_for: object =
 
 def ensure_prompt(view: View) -> str | None:
     if not view.prompt.strip():
-        blank = "only blank (spaces, tabs, line breaks)" if view.prompt else "empty"
+        blank = "blank (only spaces, tabs or line breaks)" if view.prompt else "empty"
         st.warning(f"The prompt is {blank}: type a few words in the sidebar.")
         return None
     return view.prompt

@@ -132,7 +132,7 @@ def test_two_layers_get_a_layer_selector() -> None:
 def test_bad_prompts() -> None:
     at = open_page()
     at.text_area(key="prompt").set_value("   ").run()
-    assert not at.exception and any("prompt is only blank (spaces, tabs, line breaks)" in w.value for w in at.warning)
+    assert not at.exception and any("prompt is blank (only spaces, tabs or line breaks)" in w.value for w in at.warning)
     assert charts(at) == 0
 
     at.text_area(key="prompt").set_value("<b>x</b><script>").run()
@@ -154,7 +154,9 @@ def test_a_cancelled_training_waits_to_be_asked_again() -> None:
     assert charts(at) == 0
     note = " ".join(i.value for i in at.info)
     assert "You cancelled training the LSTM" in note and "hidden size 16, steps 20, seed 5" in note
-    assert "a smaller Hidden size first (**Reset the training settings** there" in note  # steps 20
+    # hidden 16 is the smallest: only the Training page's steps 20 can be made smaller
+    assert "choose smaller settings in the sidebar: **Reset the training settings**" in note
+    assert "Hidden size below" not in note
     at.button(key=f"lesson-train-{key}").click().run()
     assert not at.exception and charts(at) == 7
     assert not any("You cancelled" in i.value for i in at.info)

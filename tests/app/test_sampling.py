@@ -133,7 +133,7 @@ def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
 
 def test_empty_prompt_shows_a_message() -> None:
     at = open_page(state={"prompt": "   "})
-    assert any("prompt is only blank (spaces, tabs, line breaks)" in w.value for w in at.warning)
+    assert any("prompt is blank (only spaces, tabs or line breaks)" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 0
 
 

@@ -112,7 +112,7 @@ def test_empty_prompt_gives_a_message() -> None:
     at.session_state["prompt"] = "   "
     at.run()
     assert not at.exception
-    assert any("prompt is only blank (spaces, tabs, line breaks)" in w.value for w in at.warning)
+    assert any("prompt is blank (only spaces, tabs or line breaks)" in w.value for w in at.warning)
     assert not chips(at)
 
 

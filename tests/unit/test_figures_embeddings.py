@@ -111,7 +111,9 @@ def test_scatter_caption_names_the_ring_and_the_hover() -> None:
     assert "chosen below, **␣**, the thin rings its 10 nearest neighbours" in text
     assert "Labels only where they would not overlap" in text
     assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, 60)
-    assert "1 nearest neighbour, the closest in direction" in scatter_caption(32, np.array([0.1, 0.1]), "e", 1, 60)
+    assert "1 nearest neighbour by direction (cosine over all 32 dimensions" in scatter_caption(
+        32, np.array([0.1, 0.1]), "e", 1, 60)
+    assert "The picture shows distance, not direction: a ring can sit far" in text
 
 
 def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:

@@ -162,7 +162,12 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
                     f"a single token ({', '.join(f'`{word}`' for word in whole)})")
     # a one-letter word is one token before any merge, and <unk> is no word the merges made
     assert whole_words(big.encode("I am a cat"), "I am a cat")[1] == 2  # not 'I', 'a'
-    assert whole_words(big.encode("ééé ééé"), "ééé ééé") == ([], 1)  # an <unk> is no merged word
+    door = "The door or the window."  # 'or' is a token inside 'door', split where it stands
+    small_bpe = train_tokenizer(story, TokenizerConfig("bpe", 256))
+    assert "or" not in whole_words(small_bpe.encode(door), door)[0]
+    assert small_bpe.encode(door).pieces[3:5] == [" o", "r"]
+    words = train_tokenizer(story, TokenizerConfig("word", 256))  # 'zebra': one <unk> token
+    assert words.encode("a zebra").unknown and whole_words(words.encode("a zebra"), "a zebra") == ([], 1)
     assert merges_outcome(big, "!! a") == ""
     none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv")
     assert "none of the prompt's 1 different word is a single token yet" in none
