@@ -51,8 +51,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         probs = np.zeros_like(logits)
         probs[int(np.argmax(logits))] = 1.0
         return probs
-    scaled = logits / temperature
-    exp = np.exp(scaled - scaled.max())
+    with np.errstate(over="ignore"):  # shifted first: a tiny T sends the others to −inf, not NaN
+        exp = np.exp((logits - logits.max()) / temperature)
     return exp / exp.sum()
 
 

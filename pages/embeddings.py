@@ -20,6 +20,7 @@ from lmviz.figures.embeddings import (
     pick_token,
     scatter_caption,
 )
+from lmviz.figures.labels import markdown_piece
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
 from lmviz.ui.lesson import heading, next_step
@@ -91,7 +92,7 @@ right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stret
 agreement = kind_agreement(vocab, token_id, neighbours)
 st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
            "opposite. The closest tokens are the ones the model treats alike. "
-           + agreement_text(agreement, show_whitespace(vocab[token_id])))
+           + agreement_text(agreement, markdown_piece(vocab[token_id])))
 
 st.subheader("How alike are the prompt's tokens?")
 prompt = ensure_prompt(view)

@@ -263,3 +263,9 @@ def test_temperature_moves_probability_as_the_sampling_page_says() -> None:
         assert np.all(np.diff(ratio[np.argsort(-logits)]) <= 1e-9)
     logits = np.array([2.0, 1.0, 0.9, 0.0])  # a runner-up far below the top shrinks too
     assert softmax(logits, 0.5)[1] < softmax(logits, 1.0)[1]
+
+
+def test_a_tiny_temperature_is_greedy_not_nan() -> None:
+    """?temperature=1e-320 in a link: logits / T overflowed to inf and inf − inf gave NaN."""
+    probs = softmax(np.array([2.0, 1.0, 2.0 - 1e-3]), 1e-320)
+    assert np.all(np.isfinite(probs)) and probs.tolist() == [1.0, 0.0, 0.0]
