@@ -126,8 +126,7 @@ def samples_heading(start: str, corpus: str) -> str:
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
-            f"{origin}): read down "
-            f"the column as {sample_signs(corpus)}.")
+            f"{origin}): read down the column as {sample_signs(corpus)}.")
 
 
 def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:

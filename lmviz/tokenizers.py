@@ -49,7 +49,8 @@ def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
     leading space allowed in the token, in order; and how many different words it has."""
     matches = list(re.finditer(r"[^\W_]{2,}", text))
     words = list(dict.fromkeys(match.group() for match in matches))
-    known = [(start, end) for n, (start, end) in enumerate(encoding.offsets) if n not in set(encoding.unknown)]
+    unknown = set(encoding.unknown)
+    known = [(start, end) for n, (start, end) in enumerate(encoding.offsets) if n not in unknown]
     whole = {match.group() for match in matches  # this very word is one token, not its letters elsewhere
              if any(start <= match.start() and end >= match.end() and text[start:end].strip() == match.group()
                     for start, end in known)}

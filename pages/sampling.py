@@ -193,8 +193,8 @@ def sampling_view(run: Run | None) -> None:
 
 # trained at the top, and the runs handed to the fragments: a Cancel in a fragment waits for the
 # page's run, and a fragment that looked a run up could start a training there
-runs = train_with_the_gpt(current_view())
-sampling_view(runs[current_view().model])
+runs = train_with_the_gpt(view := current_view())
+sampling_view(runs[view.model])
 comparison(runs)
-stepper(runs[current_view().model])
+stepper(runs[view.model])
 next_step("pages/sampling.py")

@@ -304,8 +304,11 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
 def was_cancelled(view: View, family: str | None = None) -> bool:
     """Whether this session cancelled the training of the view's `family` (and nobody has
     finished it since): a page then trains none of its other models either."""
+    cancelled = st.session_state.get(CANCELLED_KEY)
+    if not cancelled:  # as a rule: no hashing of the corpus on every page run
+        return False
     key = view_key(view, family)
-    return key in st.session_state.get(CANCELLED_KEY, set()) and finished_run(view, key) is None
+    return key in cancelled and finished_run(view, key) is None
 
 
 def train_with_the_gpt(view: View) -> dict[str, Run | None]:
