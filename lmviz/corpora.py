@@ -135,7 +135,9 @@ def read_user_text(data: bytes | str) -> str:
     if isinstance(data, bytes):
         if len(data) > MAX_TEXT_BYTES:
             raise CorpusError(f"the text is {len(data):,} bytes; the limit is {MAX_TEXT_BYTES:,}")
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # a UTF-16 byte order mark
+        if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # byte order marks
+            raise CorpusError("the file is UTF-32 text: save it as UTF-8")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise CorpusError("the file is UTF-16 text: save it as UTF-8")
         if b"\x00" in data:
             raise CorpusError("this looks like a binary file, not text: upload UTF-8 text")
@@ -143,6 +145,7 @@ def read_user_text(data: bytes | str) -> str:
             data = data.decode("utf-8")
         except UnicodeDecodeError as err:
             raise CorpusError(f"the file is not UTF-8 text (bad byte at position {err.start})") from err
+    data = data.removeprefix("\ufeff")  # a UTF-8 byte order mark (Notepad's): not a character of the text
     if len(data.encode("utf-8")) > MAX_TEXT_BYTES:
         raise CorpusError(f"the text is over {MAX_TEXT_BYTES:,} bytes; use a shorter text")
     if "\x00" in data:

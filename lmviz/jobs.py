@@ -3,7 +3,9 @@
 The app holds one RunStore for built-in corpora (shared by every visitor) and one per visitor
 for uploaded text. A process-wide semaphore (`gate`) lets only so many trainings run at once;
 the rest wait in line and say so. A shared training stops only when every session that asked for
-it has let go (`Job.release`): one visitor's Cancel never cancels another's training.
+it has let go (`Job.release`): one visitor's Cancel never cancels another's training. Given an
+`alive` check, a store also lets go for the sessions that have gone (a closed tab) once none of
+a training's holders has been there for `grace` seconds: nobody is left to see it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,9 @@ from lmviz.training import Training
 
 SHIPPED_RUNS = ASSETS / "runs"
 LOOK_EVERY_SECONDS = 0.4  # how often a viewer looks at a training: a few redraws a second at most
+# Streamlit keeps a closed tab's session 2 minutes for it to come back (a network blip, a reload)
+GONE_GRACE_SECONDS = 120.0
+WATCH_EVERY_SECONDS = 5.0  # how often a store looks whether a training's holders are still there
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
     holders: set[str] = field(default_factory=set)  # who asked for this training and still wants it
+    gone_since: float | None = None  # when its holders were last all found gone
 
     @property
     def done(self) -> bool:
@@ -95,6 +101,22 @@ class Job:
             self.cancel.set()
             return True
 
+    def stop_if_abandoned(self, alive: Callable[[str], bool], now: float, grace: float) -> bool:
+        """Stop the training (True) once none of its holders has been `alive` for `grace`
+        seconds up to `now`; one that comes back in time keeps it."""
+        with self.changed:
+            if self.done or self.cancel.is_set():
+                return False
+            if any(alive(holder) for holder in self.holders):
+                self.gone_since = None
+                return False
+            self.gone_since = now if self.gone_since is None else self.gone_since
+            if now - self.gone_since < grace:
+                return False
+            self.holders.clear()
+            self.cancel.set()
+            return True
+
     def _update(self, **changes) -> None:
         with self.changed:
             for name, value in changes.items():
@@ -106,8 +128,10 @@ class RunStore:
     """Finished runs (LRU, bounded) and trainings in flight, by run key."""
 
     def __init__(self, gate: threading.Semaphore, max_runs: int = 24,
-                 shipped: Path | None = SHIPPED_RUNS) -> None:
+                 shipped: Path | None = SHIPPED_RUNS, alive: Callable[[str], bool] | None = None,
+                 grace: float = GONE_GRACE_SECONDS, watch_every: float = WATCH_EVERY_SECONDS) -> None:
         self.gate = gate
+        self.alive, self.grace, self.watch_every = alive, grace, watch_every
         self.max_runs = max_runs
         self.shipped = shipped
         self.runs: OrderedDict[str, Run] = OrderedDict()
@@ -127,6 +151,12 @@ class RunStore:
             self._keep(run)
             return run
         return None
+
+    def running(self, key: str) -> Job | None:
+        """The training in flight for this key, if one is (queued or training, not stopping)."""
+        with self.lock:
+            job = self.jobs.get(key)
+        return job if job is not None and not job.cancel.is_set() else None
 
     def _keep(self, run: Run) -> None:
         with self.lock:
@@ -153,7 +183,14 @@ class RunStore:
         worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",
                                   args=(job, text, corpus, tokenizer, model, train), daemon=True)
         worker.start()
+        if self.alive is not None:
+            threading.Thread(target=self._watch, name=f"lmviz-watch-{key}", args=(job,), daemon=True).start()
         return job
+
+    def _watch(self, job: Job) -> None:
+        """Until the training ends: stop it once its holders have all gone (`alive`)."""
+        while not job.cancel.wait(self.watch_every) and not job.done:
+            job.stop_if_abandoned(self.alive, time.monotonic(), self.grace)
 
     def _train(self, job: Job, text: str, corpus: str, tokenizer: TokenizerConfig,
                model: ModelConfig, train: TrainConfig) -> None:

@@ -79,7 +79,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "dropout": (0.0, 0.5), "clip": (0.0, 10.0), "seed": (0, 9999),
     "temperature": (0.0, 2.0), "top_k": (0, 200), "top_p": (0.05, 1.0), "draw": (0, 9999),
 }
-MULTIPLES: dict[str, int] = {"steps": 10}  # the Training page's Steps moves by 10
+# The steps each slider moves by: a link's value between them could not be shown, and one within
+# float noise of a step is that step (clip=1e-320 read "0.00", clipping off, while every gradient
+# was clipped to nothing).
+MULTIPLES: dict[str, float] = {"steps": 10, "dropout": 0.05, "clip": 0.5, "temperature": 0.05,
+                               "top_p": 0.05}
 SHAREABLE = tuple(f.name for f in fields(View))
 
 
@@ -161,7 +165,7 @@ def family_options(name: str, family: str) -> list[int]:
     standing where that default is: one step from it is one more or one fewer, not an end of
     the slider. The default's own number is not there again: 0 means it."""
     low, high = RANGES[name]
-    step = MULTIPLES.get(name, 1)
+    step = int(MULTIPLES.get(name, 1))
     default = FAMILY_DEFAULTS[name][family]
     return [0 if value == default else value for value in range(low or step, int(high) + 1, step)]
 
@@ -193,8 +197,11 @@ def _parse_value(name: str, raw: str, kind: type):
     if name in CHOICES and number not in CHOICES[name]:
         return None
     low, high = RANGES.get(name, (-math.inf, math.inf))
-    if name in MULTIPLES and number % MULTIPLES[name]:
-        return None  # the control moves in these steps: it could not show the value
+    if name in MULTIPLES:  # the control moves in these steps: it could not show another value
+        units = number / MULTIPLES[name]
+        if abs(units - round(units)) > 1e-9:
+            return None
+        number = kind(round(round(units) * MULTIPLES[name], 9))  # 0.15000000001 is 0.15
     return number if low <= number <= high else None
 
 

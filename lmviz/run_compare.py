@@ -12,6 +12,7 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
+from lmviz.tokenizers import MAX_CHARS
 from lmviz.training import SAMPLE_TEMPERATURE
 
 SAMPLE_TOKENS = 60
@@ -318,6 +319,11 @@ def unknown_note(run: Run, least: float = 0.01) -> str | None:
     share = run.unknown_char_share
     if share < least:
         return None
+    if run.tokenizer.kind == "char":
+        return (f"{share:.0%} of the validation text's characters fall in <unk> tokens: a char "
+                f"vocabulary keeps the {MAX_CHARS - 1:,} most frequent characters, and this text "
+                "has more. The model never has to spell the rest, so its bits per character leave "
+                "them out and look better than they are.")
     return (f"{share:.0%} of the validation text's characters fall in <unk> tokens (words outside the "
             f"{run.tokenizer.vocab_size}-token vocabulary). The model never has to spell them, so its "
             "bits per character leave them out and look better than they are: compare tokenizers "

@@ -19,6 +19,9 @@ WORD_PATTERN = r" ?\w+| ?[^\s\w]+|\s+"
 _WORD_RE = re.compile(WORD_PATTERN)
 
 
+MAX_CHARS = 5_000  # a char vocabulary's size at most, <unk> included (Chinese uses ~3,500 often)
+
+
 class TokenizerError(ValueError):
     """Bad tokenizer settings or input; the message is for the user."""
 
@@ -26,7 +29,7 @@ class TokenizerError(ValueError):
 @dataclass(frozen=True)
 class TokenizerConfig:
     kind: TokenizerKind = "char"
-    vocab_size: int = 512  # word and bpe only; char uses every character of the corpus
+    vocab_size: int = 512  # word and bpe only; char uses every character of the corpus (MAX_CHARS)
 
     def __post_init__(self) -> None:
         if self.kind not in TOKENIZER_KINDS:
@@ -55,6 +58,16 @@ def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
              if any(start <= match.start() and end >= match.end() and text[start:end].strip() == match.group()
                     for start, end in known)}
     return [word for word in words if word in whole], len(words)
+
+
+def common_characters(text: str) -> list[str]:
+    """The text's characters, or its MAX_CHARS - 1 most frequent (ties: the first in code order)
+    where it has more: a text of 45,000 different characters (every script at once) made a
+    model of gigabytes. The rest become <unk>, which the app counts and says."""
+    counts = Counter(text)
+    if len(counts) < MAX_CHARS:
+        return list(counts)
+    return sorted(counts, key=lambda ch: (-counts[ch], ch))[: MAX_CHARS - 1]
 
 
 class Tokenizer:
@@ -98,7 +111,8 @@ class CharTokenizer(Tokenizer):
 
     @classmethod
     def train(cls, text: str) -> CharTokenizer:
-        return cls([UNK, *sorted(set(text))])
+        """Every character of the text (`common_characters`), and <unk>."""
+        return cls([UNK, *sorted(common_characters(text))])
 
     def _split(self, text: str) -> list[tuple[str, int, int]]:
         return [(ch, i, i + 1) for i, ch in enumerate(text)]
@@ -135,11 +149,14 @@ class BPETokenizer(Tokenizer):
     kind = "bpe"
 
     def __init__(self, hf: HFTokenizer) -> None:
-        self.hf = hf
         model = json.loads(hf.to_str())["model"]
         self.merges: list[tuple[str, str]] = [_pair(m) for m in model["merges"]]
-        vocab = [""] * hf.get_vocab_size()
-        for piece, i in hf.get_vocab().items():
+        # rebuilt from its vocabulary and merges, without the trainer's special <unk>: that one
+        # matched the five characters "<unk>" typed in a text, which then read as unknown
+        self.hf = HFTokenizer(models.BPE(vocab=model["vocab"], merges=self.merges, unk_token=UNK))
+        self.hf.pre_tokenizer = _pre_tokenizer()
+        vocab = [""] * len(model["vocab"])
+        for piece, i in model["vocab"].items():
             vocab[i] = piece
         super().__init__(vocab)
 
@@ -147,12 +164,12 @@ class BPETokenizer(Tokenizer):
     def train(cls, text: str, vocab_size: int) -> BPETokenizer:
         hf = HFTokenizer(models.BPE(unk_token=UNK))
         hf.pre_tokenizer = _pre_tokenizer()
-        alphabet = sorted(set(text))
+        alphabet = sorted(common_characters(text))
         trainer = trainers.BpeTrainer(
             vocab_size=max(vocab_size, len(alphabet) + 1),
             special_tokens=[UNK],
             initial_alphabet=alphabet,
-            limit_alphabet=len(alphabet) + 1,
+            limit_alphabet=len(alphabet),
             show_progress=False,
         )
         hf.train_from_iterator([text], trainer=trainer)

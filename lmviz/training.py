@@ -73,13 +73,16 @@ SAMPLE_TEMPERATURE = 0.8  # of the samples written at each evaluation
 def sample_start(tokenizer: Tokenizer, text: str) -> str:
     """What an evaluation sample starts from: a line break if the tokenizer has one as a token
     (the start of a line), else a blank line if it has that (a word vocabulary keeps "\n\n"
-    whole), else the text's first token. It is not part of the sample, so a sample is only what
+    whole), else the text's first known token. It is not part of the sample, so a sample is only what
     the model wrote."""
     for start in ("\n", "\n\n"):
         encoded = tokenizer.encode(start)
         if len(encoded.ids) == 1 and not encoded.unknown:
             return start
-    return (tokenizer.encode(text[:64]).pieces or [text[:1]])[0]
+    encoded = tokenizer.encode(text[:64])
+    unknown = set(encoded.unknown)
+    known = [piece for n, piece in enumerate(encoded.pieces) if n not in unknown]
+    return (known or [text[:1]])[0]
 
 
 MAX_STEP_EVENTS = 5_000  # a diverged run's history: every step of the last this many

@@ -26,13 +26,13 @@ from lmviz.probes import TextTrace
 from lmviz.run_compare import heads_note, steepest_drop
 from lmviz.text import counted, markdown_text
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
     ensure_prompt,
     keep_choice,
     require_app,
-    run_for,
     set_prompt,
     use_copy_lesson,
 )

@@ -30,13 +30,13 @@ from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
 from lmviz.text import markdown_text
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
     ensure_prompt,
     keep_choice,
     require_app,
-    run_for,
     use_copy_lesson,
 )
 from lmviz.ui.traces import memory_for, trace_for

@@ -24,12 +24,12 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
     ensure_prompt,
     require_app,
-    run_for,
 )
 from lmviz.ui.traces import trace_for
 

@@ -6,7 +6,8 @@ from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import learning_story, unknown_note
 from lmviz.ui.lesson import LESSON, step_link
-from lmviz.ui.state import MODEL_LABELS, current_view, require_app, run_for
+from lmviz.ui.lesson_runs import run_for
+from lmviz.ui.state import MODEL_LABELS, current_view, require_app
 
 require_app()
 

@@ -24,6 +24,7 @@ from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
 from lmviz.text import markdown_text
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
     MODEL_LABELS,
     apply_view,
@@ -32,7 +33,6 @@ from lmviz.ui.state import (
     keep_choice,
     recurrent_family,
     require_app,
-    run_for,
 )
 from lmviz.ui.traces import trace_for
 

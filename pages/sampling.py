@@ -25,6 +25,7 @@ from lmviz.ui.generation import (
     show_generation,
 )
 from lmviz.ui.lesson import heading, next_step
+from lmviz.ui.lesson_runs import train_with_the_gpt
 from lmviz.ui.sidebar import share_box
 from lmviz.ui.state import (
     MODEL_LABELS,
@@ -33,7 +34,6 @@ from lmviz.ui.state import (
     recurrent_family,
     release_page_controls,
     require_app,
-    train_with_the_gpt,
 )
 
 require_app()

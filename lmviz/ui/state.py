@@ -33,15 +33,12 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run import Run, run_key
-from lmviz.run_compare import training_changes, view_changes
 from lmviz.ui.caching import UPLOAD_PREFIX
-from lmviz.ui.train_view import live_training
 
 MAX_PARALLEL_TRAININGS = 2
 UPLOAD_KEY = "lmviz_upload_text"
 HOLDER_KEY = "lmviz_holder"
 PROMPT_NOTE_KEY = "lmviz_prompt_note"  # (the prompt as cut, the note that says so)
-CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 LINK_KEY = "lmviz_link"  # the link the session opened with, cleaned: its View values
 MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GPT (transformer)"}
 
@@ -49,7 +46,7 @@ MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GP
 @st.cache_resource
 def _shared_store() -> RunStore:
     """Runs of built-in corpora: immutable, shared by every visitor, bounded."""
-    return RunStore(threading.Semaphore(MAX_PARALLEL_TRAININGS), max_runs=24)
+    return RunStore(threading.Semaphore(MAX_PARALLEL_TRAININGS), max_runs=24, alive=session_alive)
 
 
 def store_for(view: View) -> RunStore:
@@ -58,7 +55,8 @@ def store_for(view: View) -> RunStore:
     if view.corpus != UPLOAD:
         return shared
     if "lmviz_session_store" not in st.session_state:
-        st.session_state.lmviz_session_store = RunStore(shared.gate, max_runs=6, shipped=None)
+        st.session_state.lmviz_session_store = RunStore(shared.gate, max_runs=6, shipped=None,
+                                                        alive=session_alive)
     return st.session_state.lmviz_session_store
 
 
@@ -228,10 +226,23 @@ def upload_label(text: str) -> str:
 
 
 def session_holder() -> str:
-    """This session's name on the trainings it asks for (see `Job.release`)."""
+    """This session's name on the trainings it asks for (see `Job.release`): a name of its own
+    (AppTest gives every session the same id), then "@" and its Streamlit session id, which
+    `session_alive` looks up."""
     if HOLDER_KEY not in st.session_state:
-        st.session_state[HOLDER_KEY] = uuid.uuid4().hex
+        ctx = get_script_run_ctx()
+        st.session_state[HOLDER_KEY] = f"{uuid.uuid4().hex}@{ctx.session_id if ctx else ''}"
     return st.session_state[HOLDER_KEY]
+
+
+def session_alive(holder: str) -> bool:
+    """Whether the session that `holder` names is still connected: a closed tab's is not
+    (Streamlit keeps it 2 minutes for it to come back; RunStore waits as long). Without a
+    server, every holder is (AppTest's runtime is a stand-in that answers neither)."""
+    from streamlit.runtime import Runtime
+
+    session_id = holder.rpartition("@")[2]
+    return not Runtime.exists() or Runtime.instance().is_active_session(session_id) is not False
 
 
 def submit(view: View, family: str | None = None, device: str = "auto") -> Job | None:
@@ -258,102 +269,6 @@ def finished_run(view: View, key: str) -> Run | None:
     """The view's run, whose key is `key` (view_key), if it is already trained (shipped, or by
     anyone while this server runs); None otherwise. Trains nothing and says nothing."""
     return store_for(view).get(key)
-
-
-def run_for(view: View, family: str | None = None, device: str = "auto",
-            quiet: bool = False) -> Run | None:
-    """The finished run for a view, training it first (with progress) if no one has yet; None
-    when training failed or diverged, which is said on the page unless `quiet` (a part of the
-    page below one that already said it)."""
-    label = MODEL_LABELS[family or view.model]
-    if was_cancelled(view, family):
-        if not quiet:
-            cancelled_note(view, label, view_key(view, family))
-        return None
-    job = submit(view, family, device)
-    if job is None:
-        return None
-    if not job.done:
-        # a rerun (any click) stops watching, not the training; Cancel lets go of it
-        cancel = st.empty()
-        cancel.button(f"Cancel training the {label}", key=f"lesson-cancel-{job.key}",
-                      icon=":material/stop_circle:", on_click=cancel_lesson_training, args=(job,))
-        live_training(job, f"Training the {label} for this view", compact=True)
-        cancel.empty()
-    if job.state == "failed":
-        if not quiet:
-            st.error(f"Training failed: {job.error}")
-        return None
-    run = job.run
-    if run is None or run.outcome == "cancelled":  # half-trained: never shown as the model
-        if not quiet:
-            st.warning(f"The training of the {label} stopped before it finished; the next click "
-                       "on this page trains it again.")
-        return None
-    if not run.usable:
-        if not quiet:
-            settings = ", ".join(training_changes(view) or ["the defaults"])
-            st.error(f"Training the {label} diverged (the loss exploded "
-                     f"to NaN or far above a random guess) with the Training page's settings: "
-                     f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
-                     "the learning rate on the Training page.")
-        return None
-    return run
-
-
-def was_cancelled(view: View, family: str | None = None) -> bool:
-    """Whether this session cancelled the training of the view's `family` (and nobody has
-    finished it since): a page then trains none of its other models either."""
-    cancelled = st.session_state.get(CANCELLED_KEY)
-    if not cancelled:  # as a rule: no hashing of the corpus on every page run
-        return False
-    key = view_key(view, family)
-    return key in cancelled and finished_run(view, key) is None
-
-
-def train_with_the_gpt(view: View) -> dict[str, Run | None]:
-    """For a page whose parts need the sidebar's model and a recurrent model beside a GPT (the
-    Sampling page): train or find them at the page's top level, not in a fragment (a click
-    there waits for the page's run, so a Cancel drawn there would act only once the training had
-    ended). Each family's run, None where it failed or diverged (said here); none after a Cancel
-    of the sidebar's model, nor without a text or a prompt."""
-    families = dict.fromkeys((view.model, recurrent_family(view), "gpt"))
-    runs: dict[str, Run | None] = dict.fromkeys(families)
-    if not view.prompt.strip():
-        return runs
-    runs[view.model] = run_for(view)
-    if runs[view.model] is None and (corpus_text(view) is None or was_cancelled(view)):
-        return runs  # nothing to train on, or cancelled: the others neither
-    for family in families:
-        if family != view.model:
-            runs[family] = run_for(view, family)
-    return runs
-
-
-def cancel_lesson_training(job: Job) -> None:
-    """A lesson page's Cancel callback: this session lets go of the training (it stops unless
-    another session still wants it) and the page trains these settings again only when asked:
-    else it would start again at once, on the rerun the click causes."""
-    job.release(session_holder())
-    st.session_state.setdefault(CANCELLED_KEY, set()).add(job.key)
-
-
-def train_again(key: str) -> None:
-    st.session_state.get(CANCELLED_KEY, set()).discard(key)
-
-
-def cancelled_note(view: View, label: str, key: str) -> None:
-    """What a lesson page shows in place of a model whose training this session cancelled."""
-    settings = ", ".join(view_changes(view) or ["the defaults"])
-    smaller = [f"a Hidden size below {view.hidden_size}"] if view.hidden_size > View().hidden_size else []
-    if training_changes(view):
-        smaller.append("**Reset the training settings** (the Training page's back to their defaults)")
-    where = f" in the sidebar: {' or '.join(smaller)}" if smaller else ""
-    st.info(f"**You cancelled training the {label}** for this view ({settings}). This page needs "
-            f"a trained model: train it after all, or choose smaller settings{where}.",
-            icon=":material/stop_circle:")
-    st.button(f"Train the {label} after all", key=f"lesson-train-{key}", on_click=train_again,
-              args=(key,), icon=":material/play_arrow:")
 
 
 def recurrent_family(view: View) -> str:

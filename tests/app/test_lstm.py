@@ -9,7 +9,8 @@ from lmviz.corpora import load_corpus
 from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS, View, configs
 from lmviz.run import run_key
-from lmviz.ui.state import CANCELLED_KEY, _shared_store
+from lmviz.ui.lesson_runs import CANCELLED_KEY
+from lmviz.ui.state import _shared_store
 from tests.app.apptest import open_app_page
 
 

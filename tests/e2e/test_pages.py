@@ -143,13 +143,18 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
 
 @pytest.mark.parametrize("path", ["lstm", "sampling", "compare"])
 def test_a_lesson_page_s_long_training_can_be_cancelled(page, app_server, path) -> None:
-    """Hidden size 512 trains for minutes on a CPU (this test assumes one): the page's Cancel
-    stops watching and lets the training go, the rerun the click causes does not start it again,
-    and the page's other model (the GPT beside it) is not started instead. On the Sampling page
-    the training runs outside its fragments: a click inside one would wait for it to end."""
+    """Hidden size 512 trains for minutes on a CPU (this test assumes one), so the page asks
+    first, and says how long. Asked, its Cancel stops watching and lets the training go, the
+    rerun the click causes does not start it again, and the page's other model (the GPT beside
+    it) is not started instead. On the Sampling page the training runs outside its fragments: a
+    click inside one would wait for it to end."""
     track_runs(page)
     page.goto(f"{app_server}/{path}?hidden_size=512&seed=11")  # no other test trains this
+    ask = page.get_by_role("button", name="Train the LSTM (about 2 minutes)")
+    ask.wait_for(timeout=120_000)
     cancel = page.get_by_role("button", name="Cancel training the LSTM")
+    assert count_charts(page) == 0 and cancel.count() == 0
+    ask.click()
     cancel.wait_for(timeout=120_000)
     with expect_rerun(page):
         cancel.click()

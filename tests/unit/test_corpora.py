@@ -100,12 +100,14 @@ def test_unknown_corpus_names_the_choices() -> None:
         # Notepad's "Unicode": text, but not UTF-8 (it was called a binary file)
         ("a story of the harbour".encode("utf-16"), "UTF-16 text: save it as UTF-8"),
         (b"\xfe\xff" + "a story of the harbour".encode("utf-16-be"), "UTF-16"),
+        ("a story of the harbour".encode("utf-32"), "UTF-32 text: save it as UTF-8"),
+        (b"\x00\x00\xfe\xff" + "a story of the harbour".encode("utf-32-be"), "UTF-32"),
         ("some text \x00 that holds a NUL character", "NUL"),
         (b"a" * (MAX_TEXT_BYTES + 1), "limit"),
         ("é" * (MAX_TEXT_BYTES // 2 + 1), "bytes"),
     ],
     ids=["empty-bytes", "empty-str", "whitespace", "whitespace-bytes", "not-utf8", "binary",
-         "utf16-le", "utf16-be", "nul-str", "too-big-bytes", "too-big-str"],
+         "utf16-le", "utf16-be", "utf32-le", "utf32-be", "nul-str", "too-big-bytes", "too-big-str"],
 )
 def test_bad_user_text_raises_corpus_error(data: bytes | str, message: str) -> None:
     with pytest.raises(CorpusError, match=message):
@@ -116,6 +118,9 @@ def test_good_user_text_comes_back_as_str() -> None:
     text = "Café au lait, naïve déjà vu — twenty characters at least.\n"
     assert read_user_text(text.encode("utf-8")) == text
     assert read_user_text(text) == text
+    # Notepad's UTF-8 starts with a byte order mark: not a character of the text
+    assert read_user_text(text.encode("utf-8-sig")) == text
+    assert read_user_text("\ufeff" + text) == text
 
 
 def test_load_corpus_or_path_reads_a_file(tmp_path: Path) -> None:

@@ -170,3 +170,53 @@ def test_a_viewer_of_an_ended_training_looks_once() -> None:
     _report(job, 1)
     job._update(state="done")
     assert list(job.looks(every=3600)) == [job.events]  # at once, not in an hour
+
+
+def test_a_training_stops_once_every_holder_has_been_gone_for_the_grace() -> None:
+    live = {"a", "b"}
+    job = Job(key="k", state="training", holders={"a", "b"})
+    assert not job.stop_if_abandoned(live.__contains__, now=0.0, grace=120)
+    live.clear()  # both tabs closed
+    assert not job.stop_if_abandoned(live.__contains__, now=10.0, grace=120)
+    assert not job.stop_if_abandoned(live.__contains__, now=129.0, grace=120)  # 119 s gone
+    assert job.stop_if_abandoned(live.__contains__, now=130.0, grace=120)
+    assert job.cancel.is_set() and not job.holders
+    assert not job.stop_if_abandoned(live.__contains__, now=500.0, grace=120)  # once
+    assert not job.hold("c")  # nobody joins a training that is stopping
+
+
+def test_a_holder_back_within_the_grace_keeps_the_training() -> None:
+    live: set[str] = set()
+    job = Job(key="k", state="training", holders={"a"})
+    assert not job.stop_if_abandoned(live.__contains__, now=0.0, grace=120)
+    live.add("a")  # the tab reconnected
+    assert not job.stop_if_abandoned(live.__contains__, now=100.0, grace=120)
+    live.clear()  # and closed again: the grace starts over
+    assert not job.stop_if_abandoned(live.__contains__, now=200.0, grace=120)
+    assert not job.stop_if_abandoned(live.__contains__, now=300.0, grace=120)
+    assert job.stop_if_abandoned(live.__contains__, now=320.0, grace=120)
+
+
+def test_an_ended_training_is_never_stopped() -> None:
+    job = Job(key="k", state="done")
+    assert not job.stop_if_abandoned(lambda holder: False, now=1e9, grace=0)
+    assert not job.cancel.is_set()
+
+
+def test_a_store_stops_the_training_of_sessions_that_have_gone(story: str) -> None:
+    live = {"a"}
+    store = RunStore(threading.Semaphore(2), shipped=None, alive=live.__contains__, grace=0.0,
+                     watch_every=0.01)
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    assert store.running(job.key) is job and not job.cancel.is_set()
+    live.clear()
+    finish(job)
+    assert job.run is not None and job.run.outcome == "cancelled"
+    assert store.running(job.key) is None and store.get(job.key) is None
+
+
+def test_a_store_keeps_the_training_of_a_session_still_there(story: str) -> None:
+    store = RunStore(threading.Semaphore(2), shipped=None, alive=lambda holder: holder == "a",
+                     grace=0.0, watch_every=0.01)
+    job = finish(store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a"))
+    assert job.run is not None and job.run.outcome == "finished"

@@ -109,6 +109,26 @@ def test_a_link_carries_every_learning_rate_the_training_page_offers_and_no_othe
                                               "value); using 0.01"]
 
 
+@pytest.mark.parametrize("name, raw", [
+    ("clip", "0.3"), ("dropout", "0.07"), ("temperature", "0.333"),
+    ("top_p", "0.51"), ("steps", "35")])
+def test_a_value_between_a_slider_s_steps_is_dropped_with_a_note(name: str, raw: str) -> None:
+    """The slider could not show it (it reads 0.30 but moves to 0 or 0.5)."""
+    view, notes = parse_params({name: raw})
+    assert getattr(view, name) == getattr(View(), name)
+    assert notes and notes[0].startswith(f"ignored {name}=") and "not an allowed value" in notes[0]
+
+
+@pytest.mark.parametrize("name, raw, value", [
+    ("clip", "2.5", 2.5), ("dropout", "0.15", 0.15), ("temperature", "0.35000000001", 0.35),
+    ("top_p", "0.05", 0.05), ("temperature", "0", 0.0), ("clip", "1e-320", 0.0)])
+def test_a_value_on_a_slider_s_steps_is_kept_as_the_slider_shows_it(name: str, raw: str, value: float) -> None:
+    """Within float noise of a step, it is that step: clip=1e-320 once read "0.00" on the
+    slider (clipping off) while every gradient was clipped to nothing; now it is 0."""
+    view, notes = parse_params({name: raw})
+    assert notes == [] and getattr(view, name) == value
+
+
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     cleaned, notes = clean_link({"temperature": ["0.3", "0.5"], "attn_layer": ["1", "2"]})
     assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept

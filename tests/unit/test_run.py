@@ -15,7 +15,7 @@ from safetensors import safe_open
 from lmviz.models import ModelConfig
 from lmviz.run import Run, RunError, TrainConfig, load_run, save_run, weights_on
 from lmviz.run_compare import unknown_note
-from lmviz.tokenizers import TokenizerConfig
+from lmviz.tokenizers import MAX_CHARS, TokenizerConfig
 from lmviz.training import train_run
 
 FILES = {"model.safetensors", "config.json", "tokenizer.json", "history.json"}
@@ -164,3 +164,14 @@ def test_unknown_characters_are_measured_and_kept(story: str, tmp_path: Path) ->
     assert note is not None and f"{words.unknown_char_share:.0%} of the validation text" in note
     chars = train_run(story, "story", TokenizerConfig("char"), model, tiny)
     assert chars.unknown_char_share == 0.0 and unknown_note(chars) is None
+
+
+def test_a_char_run_of_a_text_with_too_many_characters_says_why_some_are_unknown(tmp_path: Path) -> None:
+    rare = "".join(chr(0x4E00 + i) for i in range(MAX_CHARS + 2000))
+    text = ("the cat sat on the mat. " * 200 + rare) * 2  # the validation split holds rare ones too
+    tiny = TrainConfig(steps=2, batch_size=2, eval_every=2, log_every=2, sample_tokens=0)
+    model = ModelConfig(family="lstm", embed_size=4, hidden_size=4, context=8)
+    run = train_run(text, "mixed", TokenizerConfig("char"), model, tiny)
+    assert run.tokenizer.vocab_size == MAX_CHARS and run.unknown_char_share > 0.01
+    note = unknown_note(run)
+    assert note is not None and f"keeps the {MAX_CHARS - 1:,} most frequent characters" in note

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from lmviz.tokenizers import (
+    MAX_CHARS,
     UNK,
     BPETokenizer,
     CharTokenizer,
@@ -187,3 +188,31 @@ def test_each_merge_takes_effect_at_its_rank(story_bpe: BPETokenizer) -> None:
         word = left + right
         assert story_bpe.split_after_merges(word, k) == [word]
         assert word not in story_bpe.split_after_merges(word, k - 1)
+
+
+def test_a_char_vocabulary_keeps_the_most_frequent_characters() -> None:
+    """A text with more different characters than MAX_CHARS - 1 (every script at once) keeps
+    the most frequent; the rest become <unk>, and the vocabulary stays sorted."""
+    rare = "".join(chr(0x4E00 + i) for i in range(MAX_CHARS + 500))  # each once
+    text = "ab" * 50 + rare
+    tokenizer = CharTokenizer.train(text)
+    assert tokenizer.vocab_size == MAX_CHARS
+    assert {"a", "b"} <= set(tokenizer.vocab) and tokenizer.vocab == [UNK, *sorted(tokenizer.vocab[1:])]
+    encoded = tokenizer.encode(text)
+    assert len(encoded.unknown) == len(rare) - (MAX_CHARS - 3)  # a, b and <unk> took three places
+    assert all(encoded.pieces[n] == UNK for n in encoded.unknown)
+    small = CharTokenizer.train("hello")
+    assert small.vocab == [UNK, "e", "h", "l", "o"]  # under the cap: every character
+
+
+def test_bpe_reads_a_typed_unk_as_text_and_caps_its_alphabet(story: str) -> None:
+    """The five characters "<unk>" in a text are text (the trainer's special token matched them),
+    also after a save and load; a text of too many different characters keeps the most frequent."""
+    bpe = BPETokenizer.train(story[:20_000] + " <unk>", 300)
+    for tokenizer in (bpe, tokenizer_from_json(bpe.to_json())):
+        encoded = tokenizer.encode("a <unk> b")
+        assert encoded.unknown == [] and "".join(encoded.pieces) == "a <unk> b"
+        assert tokenizer.encode("a \u2603 b").unknown == [2]  # a snowman it never saw is unknown
+    rare = "".join(chr(0x4E00 + i) for i in range(MAX_CHARS + 100))
+    wide = BPETokenizer.train("ab " * 100 + rare, 300)
+    assert wide.vocab_size == MAX_CHARS and {"a", "b"} <= set(wide.vocab)

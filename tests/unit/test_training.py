@@ -71,6 +71,15 @@ def test_a_tokenizer_without_line_breaks_starts_samples_from_the_first_token() -
     assert training.sample_start == "the"
 
 
+def test_samples_never_start_from_an_unknown_token() -> None:
+    """A word vocabulary that leaves out the text's first word (it occurs once) starts from the
+    first word it knows."""
+    text = "Zanzibar " + "the cat sat on the mat. " * 200
+    training = Training(text, "mats", TokenizerConfig("word", 8), LSTM, TRAIN)
+    assert training.tokenizer.encode("Zanzibar").unknown == [0]
+    assert training.sample_start == " the"
+
+
 def test_different_seeds_differ(text: str) -> None:
     first = train_run(text, "story", CHAR, LSTM, TRAIN)
     other = train_run(text, "story", CHAR, LSTM, replace(TRAIN, seed=4))

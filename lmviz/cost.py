@@ -1,0 +1,82 @@
+"""How long a training will take, estimated before it starts: the floating-point operations of
+a step, from the model's shapes, at a speed measured on this project's machine.
+
+An estimate, not a promise (another CPU is faster or slower): the app uses it to decide which
+trainings a lesson page may start by itself, and to say how long the others would take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lmviz.models import RECURRENT_FAMILIES, ModelConfig
+from lmviz.run import TrainConfig
+
+# Weight matrices per recurrent step, each hidden x (input + hidden): 4 gates, 3, 1.
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+BACKWARD = 3  # a training step: the forward pass, and a backward pass of about twice its work
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A device's time per training step: `overhead` seconds per layer, and one more, whatever the
+    width (Python, kernel launches), plus the step's operations at `flops` per second; `token` seconds of overhead for
+    each token sampled (one step of the model carrying its state, and a draw)."""
+
+    overhead: float
+    flops: float
+    token: float
+
+
+# Fitted with `python benchmarks/cost.py` (one torch thread, as the app trains; 2-core CPU): the
+# measured times were 0.86x .. 1.27x the estimate over 14 shapes, an LSTM of 32 units to a GPT
+# 256 x 6 (median 1.0).
+# A GPU is launch-bound at these sizes (~6 ms a step whatever the width; issue 5's reference).
+SPEEDS = {"cpu": Speed(0.0015, 70e9, 0.0003), "mps": Speed(0.005, 2e12, 0.002),
+          "cuda": Speed(0.003, 20e12, 0.001)}
+
+
+def forward_flops_per_token(model: ModelConfig, vocab: int) -> float:
+    """Multiply-adds (x2) of one token's forward pass: the layers' matrix products (and a GPT's
+    attention over its context, causal half skipped by no kernel) and the output head."""
+    width = model.hidden_size
+    if model.family in RECURRENT_FAMILIES:
+        inputs = [model.embed_size, *[width] * (model.layers - 1)]
+        layers = sum(2 * GATES[model.family] * width * (n + width) for n in inputs)
+    else:  # qkv 3d², projection d², MLP 8d²; scores and weighted sum 2 * 2 * context * d
+        layers = model.layers * (2 * 12 * width * width + 4 * model.context * width)
+    return layers + 2 * width * vocab
+
+
+def step_flops(model: ModelConfig, batch_size: int, vocab: int) -> float:
+    """A training step's operations: forward and backward over batch_size windows of context."""
+    return BACKWARD * forward_flops_per_token(model, vocab) * batch_size * model.context
+
+
+def estimated_seconds(model: ModelConfig, train: TrainConfig, vocab: int, device: str) -> float:
+    """The training's wall time on `device` ("cpu", "cuda", "mps"): its steps, and each
+    evaluation (a forward pass over eval_windows windows, and a sample of sample_tokens tokens,
+    one token at a time)."""
+    speed = SPEEDS[device]
+    overhead = speed.overhead * (model.layers + 1)
+    step = overhead + step_flops(model, train.batch_size, vocab) / speed.flops
+    evaluations = train.steps // train.eval_every + 1
+    validation = overhead + step_flops(model, train.eval_windows, vocab) / BACKWARD / speed.flops
+    sample = train.sample_tokens * (speed.token + forward_flops_per_token(model, vocab) / speed.flops)
+    return train.steps * step + evaluations * (validation + sample)
+
+
+def duration_words(seconds: float) -> str:
+    """A duration as a person says it, rounded: "about 40 seconds", "about a minute and a half",
+    "about 3 minutes"."""
+    if seconds < 55:
+        return f"about {max(5, round(seconds / 5) * 5)} seconds"
+    if seconds < 75:
+        return "about a minute"
+    if seconds < 105:
+        return "about a minute and a half"
+    minutes = seconds / 60
+    if minutes < 55:
+        return f"about {round(minutes)} minutes"
+    hours = minutes / 60
+    return "about an hour" if hours < 1.5 else f"about {round(hours)} hours"

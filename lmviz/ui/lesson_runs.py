@@ -1,0 +1,174 @@
+"""The trained models a lesson page shows: found, joined or trained for its view, with progress
+and a Cancel. A page starts by itself only a training that should be short (AUTO_TRAIN_SECONDS,
+estimated by lmviz.cost): a link or a slider can ask for hours of CPU, and a longer one waits
+for the visitor's click, which says how long it will take. After a Cancel the page waits for a
+click too: else the rerun the click causes would start the training again."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import streamlit as st
+
+from lmviz.cost import duration_words, estimated_seconds
+from lmviz.device import pick_device
+from lmviz.jobs import Job
+from lmviz.presets import View, configs
+from lmviz.run import Run
+from lmviz.run_compare import training_changes, view_changes
+from lmviz.tokenizers import MAX_CHARS
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    corpus_text,
+    finished_run,
+    recurrent_family,
+    session_holder,
+    store_for,
+    submit,
+    view_key,
+)
+from lmviz.ui.train_view import live_training
+
+# The longest training a lesson page starts without a click: the default GPT (about 50 s on a
+# 2-core CPU) and an LSTM of 256 units start by themselves; an LSTM of 512 (about 2 minutes)
+# asks first. A GPU trains every size offered in seconds.
+AUTO_TRAIN_SECONDS = 90.0
+CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
+ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
+
+
+@functools.lru_cache(maxsize=4)
+def characters(text: str) -> int:
+    """How many distinct characters: a str caches its hash, so a page run finds it at once."""
+    return len(set(text))
+
+
+def training_seconds(view: View, family: str | None = None, device: str = "auto") -> float:
+    """The estimated time to train the view's `family` on `device` (lmviz.cost), with the
+    text's own number of characters as a char vocabulary."""
+    tokenizer, model, train = configs(view, family, device)
+    vocab = tokenizer.vocab_size
+    if tokenizer.kind == "char":  # and <unk>
+        vocab = min(characters(corpus_text(view) or "") + 1, MAX_CHARS)
+    return estimated_seconds(replace(model, vocab_size=vocab), train, vocab, pick_device(device).type)
+
+
+def waits_for_a_click(view: View, family: str | None = None, device: str = "auto") -> str | None:
+    """Why this page does not train the view's `family` now: "cancelled" (this session's Cancel
+    stopped it), "long" (over AUTO_TRAIN_SECONDS, not asked for); None when it may (finished,
+    running for someone, or short), or when there is no text."""
+    if corpus_text(view) is None:
+        return None
+    cancelled = st.session_state.get(CANCELLED_KEY, set())
+    long = training_seconds(view, family, device) > AUTO_TRAIN_SECONDS
+    if not cancelled and not long:
+        return None  # as a rule: no hashing of the corpus on every page run
+    key = view_key(view, family)
+    if key is None or finished_run(view, key) is not None:
+        return None
+    if key in cancelled:
+        return "cancelled"
+    if key in st.session_state.get(ASKED_KEY, set()) or store_for(view).running(key) is not None:
+        return None
+    return "long" if long else None
+
+
+def run_for(view: View, family: str | None = None, device: str = "auto",
+            quiet: bool = False) -> Run | None:
+    """The finished run for a view, training it first (with progress) if no one has yet; None
+    when training failed or diverged, or waits for a click, which is said on the page unless
+    `quiet` (a part of the page below one that already said it)."""
+    label = MODEL_LABELS[family or view.model]
+    why = waits_for_a_click(view, family, device)
+    if why is not None:
+        if not quiet:
+            click_note(view, family, why, device)
+        return None
+    job = submit(view, family, device)
+    if job is None:
+        return None
+    if not job.done:
+        # a rerun (any click) stops watching, not the training; Cancel lets go of it
+        cancel = st.empty()
+        cancel.button(f"Cancel training the {label}", key=f"lesson-cancel-{job.key}",
+                      icon=":material/stop_circle:", on_click=cancel_lesson_training, args=(job,))
+        live_training(job, f"Training the {label} for this view", compact=True)
+        cancel.empty()
+    if job.state == "failed":
+        if not quiet:
+            st.error(f"Training failed: {job.error}")
+        return None
+    run = job.run
+    if run is None or run.outcome == "cancelled":  # half-trained: never shown as the model
+        if not quiet:
+            st.warning(f"The training of the {label} stopped before it finished; the next click "
+                       "on this page trains it again.")
+        return None
+    if not run.usable:
+        if not quiet:
+            settings = ", ".join(training_changes(view) or ["the defaults"])
+            st.error(f"Training the {label} diverged (the loss exploded "
+                     f"to NaN or far above a random guess) with the Training page's settings: "
+                     f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
+                     "the learning rate on the Training page.")
+        return None
+    return run
+
+
+def train_with_the_gpt(view: View) -> dict[str, Run | None]:
+    """For a page whose parts need the sidebar's model and a recurrent model beside a GPT (the
+    Sampling page): train or find them at the page's top level, not in a fragment (a click
+    there waits for the page's run, so a Cancel drawn there would act only once the training had
+    ended). Each family's run, None where it failed or diverged (said here); none while the
+    sidebar's model waits for a click, nor without a text or a prompt."""
+    families = dict.fromkeys((view.model, recurrent_family(view), "gpt"))
+    runs: dict[str, Run | None] = dict.fromkeys(families)
+    if not view.prompt.strip():
+        return runs
+    runs[view.model] = run_for(view)
+    if runs[view.model] is None and (corpus_text(view) is None or waits_for_a_click(view)):
+        return runs  # nothing to train on, or waiting: the others too
+    for family in families:
+        if family != view.model:
+            runs[family] = run_for(view, family)
+    return runs
+
+
+def cancel_lesson_training(job: Job) -> None:
+    """A lesson page's Cancel callback: this session lets go of the training (it stops unless
+    another session still wants it) and the page trains these settings again only when asked."""
+    job.release(session_holder())
+    st.session_state.setdefault(CANCELLED_KEY, set()).add(job.key)
+
+
+def ask_to_train(key: str) -> None:
+    st.session_state.get(CANCELLED_KEY, set()).discard(key)
+    st.session_state.setdefault(ASKED_KEY, set()).add(key)
+
+
+def click_note(view: View, family: str | None, why: str, device: str = "auto") -> None:
+    """What a lesson page shows in place of a model it waits to be asked to train: why, how to
+    make it smaller, and the button that trains it."""
+    label = MODEL_LABELS[family or view.model]
+    key = view_key(view, family)
+    settings = ", ".join(view_changes(view) or ["the defaults"])
+    smaller = [f"a Hidden size below {view.hidden_size}"] if view.hidden_size > View().hidden_size else []
+    if training_changes(view):
+        smaller.append("**Reset the training settings** (the Training page's back to their defaults)")
+    where = f" in the sidebar: {' or '.join(smaller)}" if smaller else ""
+    took = duration_words(training_seconds(view, family, device))
+    where_to = "CPU" if pick_device(device).type == "cpu" else "GPU"
+    if why == "cancelled":
+        st.info(f"**You cancelled training the {label}** for this view ({settings}). This page "
+                f"needs a trained model: train it after all, or choose smaller settings{where}.",
+                icon=":material/stop_circle:")
+        button = f"Train the {label} after all"
+    else:
+        st.info(f"**Training the {label} for this view ({settings}) takes {took}** on this "
+                f"machine's {where_to}, so this page waits for you: it starts by itself only "
+                f"trainings of {duration_words(AUTO_TRAIN_SECONDS)} or less. Train it (you can "
+                f"cancel), or choose smaller settings{where}.", icon=":material/hourglass_top:")
+        button = f"Train the {label} ({took})"
+    st.button(button, key=f"lesson-train-{key}", on_click=ask_to_train, args=(key,),
+              icon=":material/play_arrow:")

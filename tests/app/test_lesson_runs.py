@@ -1,0 +1,67 @@
+"""A lesson page starts only short trainings by itself; a long one waits for a click that says
+how long it takes (a link or a slider could otherwise start hours of CPU)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lmviz.corpora import load_corpus
+from lmviz.presets import View, configs
+from lmviz.run import run_key
+from lmviz.ui import lesson_runs
+from lmviz.ui.state import _shared_store
+from tests.app.apptest import open_app_page
+
+
+def key_of(view: View, family: str) -> str:
+    return run_key(load_corpus(view.corpus), *configs(view, family))
+
+
+def started(key: str) -> bool:
+    store = _shared_store()
+    return key in store.jobs or key in store.runs
+
+
+def notes(at) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", ["pages/lstm.py", "pages/compare.py", "pages/sampling.py", None])
+def test_a_long_training_waits_for_a_click_that_says_how_long(page: str | None) -> None:
+    """An LSTM of 512 units takes about 2 minutes on a CPU: no page starts it by itself, nor the
+    GPT beside it on the pages that show both."""
+    view = View(hidden_size=512, seed=21)  # no other test trains these
+    at = open_app_page(page, hidden_size="512", seed="21")
+    assert not at.exception and not at.get("plotly_chart")
+    assert "**Training the LSTM for this view (hidden size 512, seed 21) takes about 2 minutes**" in notes(at)
+    assert "on this machine's CPU" in notes(at) and "a Hidden size below 512" in notes(at)
+    assert [b.label for b in at.button if b.key.startswith("lesson-train-")] == [
+        "Train the LSTM (about 2 minutes)"]
+    assert not started(key_of(view, "lstm")) and not started(key_of(view, "gpt"))
+
+
+def test_the_click_trains_it_and_the_page_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time allowed, even a tiny model waits; the button trains it, and a later run
+    of the page finds it."""
+    monkeypatch.setattr(lesson_runs, "AUTO_TRAIN_SECONDS", 0.0)
+    view = View(hidden_size=16, steps=20, seed=22)
+    key = key_of(view, "lstm")
+    at = open_app_page("pages/lstm.py", hidden_size="16", steps="20", seed="22")
+    assert "takes about 5 seconds" in notes(at) and not started(key)
+    assert "Hidden size below" not in notes(at)  # 16 is the smallest
+    at.button(key=f"lesson-train-{key}").click().run()
+    assert not at.exception and len(at.get("plotly_chart")) == 7
+    assert key in _shared_store().runs and "takes about" not in notes(at)
+    at.run()
+    assert not at.exception and len(at.get("plotly_chart")) == 7
+
+
+def test_a_training_someone_started_is_joined_not_asked_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over the limit but already running (the Training page's Train, another visitor): the page
+    follows it instead of asking."""
+    view = View(hidden_size=16, steps=20, seed=23)
+    key = key_of(view, "lstm")
+    monkeypatch.setattr(lesson_runs, "AUTO_TRAIN_SECONDS", 0.0)
+    monkeypatch.setattr(type(_shared_store()), "running", lambda self, k: object() if k == key else None)
+    at = open_app_page("pages/lstm.py", hidden_size="16", steps="20", seed="23")
+    assert not at.exception and len(at.get("plotly_chart")) == 7 and "takes about" not in notes(at)
