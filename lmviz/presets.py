@@ -117,8 +117,9 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             single[name] = raw if isinstance(raw, str) else raw[0]
         else:
             single[name] = raw[-1]
-            notes.append(f"the link sets {name} {len(raw)} times "
-                         f"({', '.join(quoted(value) for value in raw)}): using the last")
+            shown = [quoted(value) for value in raw[:3]] + ([f"… {len(raw) - 4:,} more …"] if len(raw) > 4 else [])
+            shown += [quoted(value) for value in raw[3:][-1:]]  # and the last, which is used
+            notes.append(f"the link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last")
     family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))

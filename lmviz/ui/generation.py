@@ -110,9 +110,10 @@ def reset_tokens() -> None:
 
 
 def next_draw() -> None:
-    """"Generate again": the next draw, kept in the link, and a flag for `drew`."""
+    """"Generate again": the next draw, kept in the link, and a flag for `drew`; after the last
+    draw a link can carry, the first again (a new text on every press)."""
     view = current_view()
-    apply_view(replace(view, draw=min(view.draw + 1, RANGES["draw"][1])))
+    apply_view(replace(view, draw=(view.draw + 1) % (int(RANGES["draw"][1]) + 1)))
     st.session_state[DREW] = True
 
 

@@ -75,10 +75,11 @@ def waits_for_a_click(view: View, family: str | None = None, device: str = "auto
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto",
-            quiet: bool = False) -> Run | None:
+            quiet: bool = False, said: set[str] | None = None) -> Run | None:
     """The finished run for a view, training it first (with progress) if no one has yet; None
     when training failed or diverged, or waits for a click, which is said on the page unless
-    `quiet` (a part of the page below one that already said it)."""
+    `quiet` (a part of the page below one that already said it). A failure's message in `said`
+    is not said again (two models of one text fail alike), and goes there once said."""
     label = MODEL_LABELS[family or view.model]
     why = waits_for_a_click(view, family, device)
     if why is not None:
@@ -96,8 +97,11 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
         live_training(job, f"Training the {label} for this view", compact=True)
         cancel.empty()
     if job.state == "failed":
-        if not quiet:
-            st.error(f"Training failed: {job.error}")
+        message = f"Training failed: {job.error}"
+        if not quiet and message not in (said or ()):
+            st.error(message)
+        if said is not None:
+            said.add(message)
         return None
     run = job.run
     if run is None or run.outcome == "cancelled":  # half-trained: never shown as the model
@@ -126,12 +130,13 @@ def train_with_the_gpt(view: View) -> dict[str, Run | None]:
     runs: dict[str, Run | None] = dict.fromkeys(families)
     if not view.prompt.strip():
         return runs
-    runs[view.model] = run_for(view)
+    said: set[str] = set()
+    runs[view.model] = run_for(view, said=said)
     if runs[view.model] is None and (corpus_text(view) is None or waits_for_a_click(view)):
         return runs  # nothing to train on, or waiting: the others too
     for family in families:
         if family != view.model:
-            runs[family] = run_for(view, family)
+            runs[family] = run_for(view, family, said=said)
     return runs
 
 

@@ -223,3 +223,21 @@ def test_without_a_text_the_page_asks_for_one_once() -> None:
     at = open_page(corpus="upload")
     assert [i.value for i in at.info].count("Choose a corpus, or upload your own text in the sidebar.") == 1
     assert compared(at) == []
+
+
+def test_a_text_too_short_to_train_on_is_said_once_not_per_model() -> None:
+    """The recurrent model and the GPT of one text fail alike: one message, not two."""
+    at = open_app_page("pages/sampling.py", corpus="upload")
+    at.text_area(key="lmviz_upload_paste").input("A text of fifty characters, give or take a few.").run()
+    assert not at.exception
+    failed = [e.value for e in at.error if e.value.startswith("Training failed")]
+    assert len(failed) == 1 and "context 64 needs at least 66" in failed[0]
+
+
+def test_generate_again_after_the_last_draw_a_link_can_carry_starts_over() -> None:
+    """It stayed at draw 9999 and showed the same text on every press."""
+    at = open_page(temperature="1.5", draw="9999")
+    last = compared(at)
+    at.button(key="sampling_compare_generate").click().run()
+    assert not at.exception and "draw" not in at.query_params  # draw 0, the default
+    assert compared(at) != last and compared(at) == compared(open_page(temperature="1.5"))

@@ -134,6 +134,9 @@ def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept
     assert notes == ["the link sets temperature 2 times (`'0.3'`, `'0.5'`): using the last"]
     assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
+    (many,) = clean_link({"seed": [str(n) for n in range(3000)]})[1]  # a note, not a page of values
+    assert many == ("the link sets seed 3,000 times (`'0'`, `'1'`, `'2'`, … 2,996 more …, `'2999'`): "
+                    "using the last")
 
 
 def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:

@@ -216,3 +216,15 @@ def test_bpe_reads_a_typed_unk_as_text_and_caps_its_alphabet(story: str) -> None
     rare = "".join(chr(0x4E00 + i) for i in range(MAX_CHARS + 100))
     wide = BPETokenizer.train("ab " * 100 + rare, 300)
     assert wide.vocab_size == MAX_CHARS and {"a", "b"} <= set(wide.vocab)
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_a_long_run_without_spaces_is_cut_every_64_characters(kind: str) -> None:
+    """BPE trains in time that grows with the square of a pre-token's length (a pasted page of
+    Chinese, a base64 blob): runs are cut, and the text still comes back whole."""
+    run = "".join(chr(ord("a") + (i * 7) % 26) for i in range(1000))
+    text = f"{run} then words, and {run}"
+    tokenizer = train_tokenizer(text, TokenizerConfig(kind, 300))
+    encoded = tokenizer.encode(text)
+    assert "".join(text[start:end] for start, end in encoded.offsets) == text
+    assert max(end - start for start, end in encoded.offsets) <= 65  # 64 and a leading space
