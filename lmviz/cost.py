@@ -67,16 +67,14 @@ def estimated_seconds(model: ModelConfig, train: TrainConfig, vocab: int, device
 
 
 def duration_words(seconds: float) -> str:
-    """A duration as a person says it, rounded: "about 40 seconds", "about a minute and a half",
-    "about 3 minutes"."""
+    """A duration as a person says it, rounded: "about 40 seconds", "about a minute", "about 3
+    minutes"; from 90 seconds on, at least "about 2 minutes"."""
     if seconds < 55:
         return f"about {max(5, round(seconds / 5) * 5)} seconds"
-    if seconds < 75:
+    if seconds < 90:
         return "about a minute"
-    if seconds < 105:
-        return "about a minute and a half"
     minutes = seconds / 60
     if minutes < 55:
-        return f"about {round(minutes)} minutes"
+        return f"about {int(minutes + 0.5)} minutes"  # 1.5 reads 2, and 2.5 reads 3
     hours = minutes / 60
-    return "about an hour" if hours < 1.5 else f"about {round(hours)} hours"
+    return "about an hour" if hours < 1.5 else f"about {int(hours + 0.5)} hours"

@@ -166,9 +166,10 @@ class RunStore:
                 self.runs.popitem(last=False)
 
     def submit(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
-               train: TrainConfig, holder: str = "") -> Job:
+               train: TrainConfig, holder: str = "", start: bool = True) -> Job | None:
         """Start (or join) the training for these settings, held by `holder` (a session); a
-        finished run gives a done job."""
+        finished run gives a done job. With `start` False, only join or find: None where
+        neither is there (a training that stopped since someone looked)."""
         key = run_key(text, tokenizer, model, train)
         found = self.get(key)
         with self.lock:
@@ -178,6 +179,8 @@ class RunStore:
             if running is not None and running.hold(holder):
                 return running
             # a training that is stopping (everyone let go) is not joined: it would end cancelled
+            if not start:
+                return None
             job = Job(key=key, holders={holder})
             self.jobs[key] = job
         worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",
@@ -189,8 +192,12 @@ class RunStore:
 
     def _watch(self, job: Job) -> None:
         """Until the training ends: stop it once its holders have all gone (`alive`)."""
+        alive = self.alive
         while not job.cancel.wait(self.watch_every) and not job.done:
-            job.stop_if_abandoned(self.alive, time.monotonic(), self.grace)
+            try:
+                job.stop_if_abandoned(alive, time.monotonic(), self.grace)
+            except Exception:  # a lookup that fails says nothing: keep the training, look again
+                continue
 
     def _train(self, job: Job, text: str, corpus: str, tokenizer: TokenizerConfig,
                model: ModelConfig, train: TrainConfig) -> None:

@@ -198,12 +198,14 @@ def _parse_value(name: str, raw: str, kind: type):
     if name in CHOICES and number not in CHOICES[name]:
         return None
     low, high = RANGES.get(name, (-math.inf, math.inf))
+    if not low <= number <= high:
+        return None
     if name in MULTIPLES:  # the control moves in these steps: it could not show another value
         units = number / MULTIPLES[name]
         if abs(units - round(units)) > 1e-9:
             return None
         number = kind(round(round(units) * MULTIPLES[name], 9))  # 0.15000000001 is 0.15
-    return number if low <= number <= high else None
+    return number
 
 
 # The copy corpus's GPT learns to copy only after a plateau, and only at a low learning rate. At

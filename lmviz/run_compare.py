@@ -319,8 +319,8 @@ def unknown_note(run: Run, least: float = 0.01) -> str | None:
     share = run.unknown_char_share
     if share < least:
         return None
-    if run.tokenizer.kind == "char":
-        return (f"{share:.0%} of the validation text's characters fall in <unk> tokens: a char "
+    if run.tokenizer.kind != "word":  # char and BPE tokens know every character but the rarest
+        return (f"{share:.0%} of the validation text's characters fall in <unk> tokens: a "
                 f"vocabulary keeps the {MAX_CHARS - 1:,} most frequent characters, and this text "
                 "has more. The model never has to spell the rest, so its bits per character leave "
                 "them out and look better than they are.")

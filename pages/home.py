@@ -17,7 +17,8 @@ st.markdown(
     "**recurrent gates** or **attention**, and ends with a **probability for every possible next "
     "token**. Every number on these pages is computed, live, by small models trained on this "
     "server — change a setting and they retrain: an LSTM in about ten seconds, a GPT in under a "
-    "minute on a small CPU (settings someone trained before show at once)."
+    "minute on a small CPU (settings someone trained before show at once; a bigger model asks "
+    "first, and says how long it will take)."
 )
 
 view = current_view()

@@ -15,7 +15,7 @@ from lmviz.attention_math import (
     induction_targets,
     masked_attention,
 )
-from lmviz.figures.labels import token_axis
+from lmviz.figures.labels import plotly_label, token_axis
 from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
@@ -151,7 +151,7 @@ def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go
     top = sorted(step.top_keys(rows))
     contributions = step.weights[top, None] * step.values[top]  # (rows, d)
     z = np.vstack([contributions, step.output[None, :]])
-    names = [f"{step.weights[j]:.2f} · v[{labels[j]}]" for j in top] + ["output Σ w·v"]
+    names = [f"{step.weights[j]:.2f} · v[{plotly_label(labels[j])}]" for j in top] + ["output Σ w·v"]
     span = float(np.abs(z).max()) or 1.0
     heatmap = {"type": "heatmap", "z": z, "y": names, "colorscale": "RdBu_r", "zmin": -span, "zmid": 0,
                "zmax": span, "colorbar": {"thickness": 12},

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from lmviz.embeddings import KindAgreement, vocabulary_kinds
-from lmviz.figures.labels import markdown_piece
+from lmviz.figures.labels import markdown_piece, plotly_label
 from lmviz.figures.style import (
     DIVERGING_SCALE,
     KIND_COLORS,
@@ -30,15 +30,19 @@ RING_COLOR = "#222222"
 def spaced_labels(coords: np.ndarray, labels: Sequence[str], first: Sequence[int] = ()) -> np.ndarray:
     """Which points of a 2-D scatter show their label (a bool per point): those in `first`, then,
     most isolated first, each one whose label would not overlap a label already shown. The others
-    show theirs on hover: in the dense middle of a PCA picture, overlapping labels read as none."""
-    span = np.ptp(coords[:, :2], axis=0)
-    xy = (coords[:, :2] - coords[:, :2].min(axis=0)) / np.where(span > 0, span, 1.0)
+    show theirs on hover: in the dense middle of a PCA picture, overlapping labels read as none.
+    A point without finite coordinates shows none (it is drawn nowhere)."""
+    finite = np.isfinite(coords[:, :2]).all(axis=1)
+    if not finite.any():
+        return np.zeros(len(coords), dtype=bool)
+    low, high = coords[finite, :2].min(axis=0), coords[finite, :2].max(axis=0)
+    xy = (coords[:, :2] - low) / np.where(high > low, high - low, 1.0)
     widths = np.array([LABEL_CHAR_WIDTH * max(1, len(label)) for label in labels])
     crowded = ((np.abs(xy[:, None, 0] - xy[None, :, 0]) < LABEL_CHAR_WIDTH * 3)
                & (np.abs(xy[:, None, 1] - xy[None, :, 1]) < LABEL_HEIGHT)).sum(axis=1)
     shown = np.zeros(len(xy), dtype=bool)
-    shown[list(first)] = True
-    for i in np.argsort(crowded, kind="stable"):
+    shown[[i for i in first if finite[i]]] = True
+    for i in (i for i in np.argsort(crowded, kind="stable") if finite[i]):
         clash = (shown & (np.abs(xy[:, 0] - xy[i, 0]) < (widths + widths[i]) / 2)
                  & (np.abs(xy[:, 1] - xy[i, 1]) < LABEL_HEIGHT))
         if not shown[i] and not clash.any():
@@ -77,8 +81,8 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
         traces.append({
             "type": "scatter" if dims == 2 else "scatter3d", **position,
             "mode": "markers+text" if shown[ids].any() else "markers", "name": kind,
-            "text": [labels[i] if shown[i] else "" for i in ids],
-            "customdata": [[labels[i], int(i)] for i in ids], "textposition": "top center",
+            "text": [plotly_label(labels[i]) if shown[i] else "" for i in ids],
+            "customdata": [[plotly_label(labels[i]), int(i)] for i in ids], "textposition": "top center",
             "marker": {"color": color, "size": 6 if dims == 3 else 9,
                        "line": {"width": 0.5, "color": "white"}},
             "hovertemplate": "%{customdata[0]} · id %{customdata[1]}<extra>" + kind + "</extra>",
@@ -135,13 +139,13 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
 def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str],
                       token_id: int, title: str | None = None) -> go.Figure:
     """Horizontal bars of cosine similarity to `token_id`, most similar on top."""
-    labels = [f"{show_whitespace(vocab[i])} · {i}" for i, _ in neighbours]
+    labels = [f"{plotly_label(show_whitespace(vocab[i]))} · {i}" for i, _ in neighbours]
     sims = [s for _, s in neighbours]
     bar = {"type": "bar", "x": sims, "y": labels, "orientation": "h", "marker": {"color": TRAIN_COLOR},
            "text": [f"{s:.2f}" for s in sims], "textposition": "auto",
            "hovertemplate": "%{y}: cosine %{x:.3f}<extra></extra>"}
     return figure([bar], title, height=max(240, 28 * len(neighbours) + 80),
-                  xaxis={"title": f"cosine similarity to {show_whitespace(vocab[token_id])!r}",
+                  xaxis={"title": f"cosine similarity to {plotly_label(repr(show_whitespace(vocab[token_id])))}",
                          "range": [min(0.0, *sims) if sims else 0.0, 1.0]},
                   yaxis={"autorange": "reversed", "type": "category"})
 
@@ -149,7 +153,7 @@ def figure_neighbours(neighbours: Sequence[tuple[int, float]], vocab: Sequence[s
 def figure_cosine_heatmap(sims: np.ndarray, labels: Sequence[str], title: str | None = None,
                           axis_title: str = "token", height: int | None = None) -> go.Figure:
     """Pairwise cosine similarity on the diverging scale, fixed to [-1, 1] so charts compare."""
-    labels = list(labels)
+    labels = [plotly_label(label) for label in labels]
     heatmap = {"type": "heatmap", "z": sims, "x": labels, "y": labels, "zmin": -1.0, "zmax": 1.0,
                "colorscale": DIVERGING_SCALE, "colorbar": {"title": "cosine"},
                "hovertemplate": "%{y} vs %{x}: %{z:.2f}<extra></extra>"}

@@ -6,7 +6,6 @@ click too: else the rerun the click causes would start the training again."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 
 import streamlit as st
@@ -32,32 +31,42 @@ from lmviz.ui.train_view import live_training
 
 # The longest training a lesson page starts without a click: the default GPT (about 50 s on a
 # 2-core CPU) and an LSTM of 256 units start by themselves; an LSTM of 512 (about 2 minutes)
-# asks first. A GPU trains every size offered in seconds.
+# asks first. On a GPU every size at the default steps does.
 AUTO_TRAIN_SECONDS = 90.0
+AUTO_TRAIN_WORDS = "a minute and a half"
 CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
 
 
-@functools.lru_cache(maxsize=4)
+CHARS_KEY = "lmviz_chars"  # (the text, its number of different characters): 36 ms for 2 MB
+
+
 def characters(text: str) -> int:
-    """How many distinct characters: a str caches its hash, so a page run finds it at once."""
-    return len(set(text))
+    """How many different characters `text` has, counted once per text a session shows (kept
+    in the session: never beyond it)."""
+    counted = st.session_state.get(CHARS_KEY)
+    if counted is None or counted[0] is not text:
+        counted = st.session_state[CHARS_KEY] = (text, len(set(text)))
+    return counted[1]
 
 
 def training_seconds(view: View, family: str | None = None, device: str = "auto") -> float:
     """The estimated time to train the view's `family` on `device` (lmviz.cost), with the
-    text's own number of characters as a char vocabulary."""
+    vocabulary the text will have: a char vocabulary is its characters and <unk>, and a BPE
+    one at least that many (it starts from them)."""
     tokenizer, model, train = configs(view, family, device)
     vocab = tokenizer.vocab_size
-    if tokenizer.kind == "char":  # and <unk>
-        vocab = min(characters(corpus_text(view) or "") + 1, MAX_CHARS)
+    if tokenizer.kind != "word":
+        alphabet = min(characters(corpus_text(view) or "") + 1, MAX_CHARS)
+        vocab = alphabet if tokenizer.kind == "char" else max(vocab, alphabet)
     return estimated_seconds(replace(model, vocab_size=vocab), train, vocab, pick_device(device).type)
 
 
 def waits_for_a_click(view: View, family: str | None = None, device: str = "auto") -> str | None:
     """Why this page does not train the view's `family` now: "cancelled" (this session's Cancel
-    stopped it), "long" (over AUTO_TRAIN_SECONDS, not asked for); None when it may (finished,
-    running for someone, or short), or when there is no text."""
+    stopped it), "long" (over AUTO_TRAIN_SECONDS, not asked for), "join" (long, not asked for,
+    but running for someone: follow it, start nothing); None when it may (finished, asked for or
+    short), or when there is no text."""
     if corpus_text(view) is None:
         return None
     cancelled = st.session_state.get(CANCELLED_KEY, set())
@@ -69,9 +78,9 @@ def waits_for_a_click(view: View, family: str | None = None, device: str = "auto
         return None
     if key in cancelled:
         return "cancelled"
-    if key in st.session_state.get(ASKED_KEY, set()) or store_for(view).running(key) is not None:
+    if key in st.session_state.get(ASKED_KEY, set()) or not long:
         return None
-    return "long" if long else None
+    return "join" if store_for(view).running(key) is not None else "long"
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto",
@@ -82,11 +91,14 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     is not said again (two models of one text fail alike), and goes there once said."""
     label = MODEL_LABELS[family or view.model]
     why = waits_for_a_click(view, family, device)
-    if why is not None:
+    # a running training is only joined: stopped since (its last holder let go), it is not
+    # started again without a click
+    job = submit(view, family, device, start=False) if why == "join" else None
+    if why is not None and job is None:
         if not quiet:
-            click_note(view, family, why, device)
+            click_note(view, family, "long" if why == "join" else why, device)
         return None
-    job = submit(view, family, device)
+    job = job or submit(view, family, device)
     if job is None:
         return None
     if not job.done:
@@ -172,8 +184,8 @@ def click_note(view: View, family: str | None, why: str, device: str = "auto") -
     else:
         st.info(f"**Training the {label} for this view ({settings}) takes {took}** on this "
                 f"machine's {where_to}, so this page waits for you: it starts by itself only "
-                f"trainings of {duration_words(AUTO_TRAIN_SECONDS)} or less. Train it (you can "
-                f"cancel), or choose smaller settings{where}.", icon=":material/hourglass_top:")
-        button = f"Train the {label} ({took})"
+                f"trainings of {AUTO_TRAIN_WORDS} or less. Train it (you can cancel), or choose "
+                f"smaller settings{where}.", icon=":material/hourglass_top:")
+        button = f"Train the {label.split(' (')[0]} ({took})"  # the GPT's, not "GPT (transformer)"
     st.button(button, key=f"lesson-train-{key}", on_click=ask_to_train, args=(key,),
               icon=":material/play_arrow:")

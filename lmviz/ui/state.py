@@ -46,7 +46,8 @@ MODEL_LABELS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN (vanilla)", "gpt": "GP
 @st.cache_resource
 def _shared_store() -> RunStore:
     """Runs of built-in corpora: immutable, shared by every visitor, bounded."""
-    return RunStore(threading.Semaphore(MAX_PARALLEL_TRAININGS), max_runs=24, alive=session_alive)
+    return RunStore(threading.Semaphore(MAX_PARALLEL_TRAININGS), max_runs=24, alive=session_alive,
+                    grace=gone_grace())
 
 
 def store_for(view: View) -> RunStore:
@@ -56,7 +57,7 @@ def store_for(view: View) -> RunStore:
         return shared
     if "lmviz_session_store" not in st.session_state:
         st.session_state.lmviz_session_store = RunStore(shared.gate, max_runs=6, shipped=None,
-                                                        alive=session_alive)
+                                                        alive=session_alive, grace=gone_grace())
     return st.session_state.lmviz_session_store
 
 
@@ -235,25 +236,34 @@ def session_holder() -> str:
     return st.session_state[HOLDER_KEY]
 
 
+def gone_grace() -> float:
+    """How long a training waits for a closed tab to come back before it stops: as long as
+    Streamlit keeps the tab's session for it (server.disconnectedSessionTTL, 2 minutes)."""
+    return float(st.get_option("server.disconnectedSessionTTL"))
+
+
 def session_alive(holder: str) -> bool:
     """Whether the session that `holder` names is still connected: a closed tab's is not
-    (Streamlit keeps it 2 minutes for it to come back; RunStore waits as long). Without a
-    server, every holder is (AppTest's runtime is a stand-in that answers neither)."""
+    (Streamlit keeps it `gone_grace` seconds for it to come back; RunStore waits as long).
+    Without a server, every holder is (AppTest's runtime is a stand-in that answers neither)."""
     from streamlit.runtime import Runtime
 
     session_id = holder.rpartition("@")[2]
     return not Runtime.exists() or Runtime.instance().is_active_session(session_id) is not False
 
 
-def submit(view: View, family: str | None = None, device: str = "auto") -> Job | None:
-    """Start or join the training for this view (None when there is no text yet)."""
+def submit(view: View, family: str | None = None, device: str = "auto",
+           start: bool = True) -> Job | None:
+    """Start or join the training for this view (None when there is no text yet); with `start`
+    False, only join or find it (None where it is neither running nor trained)."""
     text = corpus_text(view)
     if text is None:
         st.info("Choose a corpus, or upload your own text in the sidebar.")
         return None
     corpus = view.corpus if view.corpus != UPLOAD else upload_label(text)
     try:
-        return store_for(view).submit(text, corpus, *configs(view, family, device), holder=session_holder())
+        return store_for(view).submit(text, corpus, *configs(view, family, device),
+                                      holder=session_holder(), start=start)
     except ValueError as err:
         st.error(f"These settings cannot train: {err}")
         return None

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, quote, urlparse
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from playwright.sync_api import Locator
 
@@ -141,6 +142,7 @@ def test_hidden_size_retrains_and_redraws_home(page, app_server) -> None:
     assert page.get_by_text("hidden size 16", exact=False).count() >= 1
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU trains an LSTM of 512 in seconds, unasked")
 @pytest.mark.parametrize("path", ["lstm", "sampling", "compare"])
 def test_a_lesson_page_s_long_training_can_be_cancelled(page, app_server, path) -> None:
     """Hidden size 512 trains for minutes on a CPU (this test assumes one), so the page asks

@@ -69,7 +69,8 @@ def test_every_device_has_a_speed() -> None:
 
 @pytest.mark.parametrize(("seconds", "words"), [
     (0.3, "about 5 seconds"), (12, "about 10 seconds"), (49.5, "about 50 seconds"),
-    (60, "about a minute"), (90, "about a minute and a half"), (125, "about 2 minutes"),
+    (60, "about a minute"), (89, "about a minute"), (90, "about 2 minutes"), (125, "about 2 minutes"),
+    (150, "about 3 minutes"),
     (17_000, "about 5 hours"), (3_600, "about an hour"),
 ])
 def test_durations_read_as_a_person_says_them(seconds: float, words: str) -> None:

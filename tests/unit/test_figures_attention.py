@@ -184,6 +184,8 @@ def test_attention_figures(trace: Trace) -> None:
     np.testing.assert_allclose(z[-1], step.output)
     rows = query_rows(step, labels)
     assert len(rows) == 5 and sum(r["weight"] for r in rows) == pytest.approx(1.0)
+    tagged = figure_weighted_sum(step, ["<b>x</b>", *labels[1:]], rows=5)  # Plotly reads tags
+    assert any("v[&lt;b&gt;x&lt;/b&gt;]" in str(name) for name in tagged.data[0].y)
 
 
 def test_head_grid_panels_stay_square_with_their_outline_inside() -> None:

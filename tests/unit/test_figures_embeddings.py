@@ -87,6 +87,11 @@ def test_spaced_labels_never_overlap_and_keep_the_ringed_ones() -> None:
     far = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     assert spaced_labels(far, ["a", "b", "c", "d"]).all()  # room for every label
     assert spaced_labels(np.zeros((3, 2)), ["a", "b", "c"]).sum() == 1  # one place, one label
+    # a point drawn nowhere (NaN) shows no label, and the others are spaced as before (every
+    # label showed when one coordinate was NaN)
+    crowd = np.concatenate([np.zeros((3, 2)), [[np.nan, 0.0]]])
+    assert spaced_labels(crowd, ["a", "b", "c", "d"], first=[3]).tolist() == [True, False, False, False]
+    assert not spaced_labels(np.full((2, 2), np.nan), ["a", "b"]).any()
 
 
 def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
@@ -204,3 +209,19 @@ def test_embedding_weights_of_runs(lstm_run: Run, gpt_run: Run) -> None:
     assert tokens.shape == (gpt_run.tokenizer.vocab_size, width)
     assert positions is not None and positions.shape == (context, width)
     np.testing.assert_array_equal(positions, trace_text(gpt_run, "the sea").trace.positional)
+
+
+def test_token_text_in_every_embeddings_chart_is_escaped_for_plotly() -> None:
+    """Plotly reads <b>, <br> and <a> in its text: a token is shown as its characters."""
+    vocab = [UNK, "<b>x</b>", "a", "e", "&"]
+    coords = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5]])
+    scatter = figure_embedding_scatter(coords, vocab, np.array([0.5, 0.3]), chosen=1).to_dict()
+    texts = [t for trace in scatter["data"] for t in trace.get("text") or []]
+    hovers = [row[0] for trace in scatter["data"] for row in trace.get("customdata") or []]
+    assert "&lt;b&gt;x&lt;/b&gt;" in texts and "&lt;b&gt;x&lt;/b&gt;" in hovers and "&amp;" in hovers
+    assert not any("<b>" in t for t in texts + hovers)
+    bars = figure_neighbours([(1, 0.9), (4, 0.5)], vocab, 1).to_dict()
+    assert list(bars["data"][0]["y"]) == ["&lt;b&gt;x&lt;/b&gt; · 1", "&amp; · 4"]
+    assert "<b>" not in bars["layout"]["xaxis"]["title"]["text"]
+    heat = figure_cosine_heatmap(np.eye(2), ["0:<b>x</b>", "1:a"]).to_dict()
+    assert list(heat["data"][0]["x"]) == ["0:&lt;b&gt;x&lt;/b&gt;", "1:a"]

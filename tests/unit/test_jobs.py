@@ -216,7 +216,48 @@ def test_a_store_stops_the_training_of_sessions_that_have_gone(story: str) -> No
 
 
 def test_a_store_keeps_the_training_of_a_session_still_there(story: str) -> None:
-    store = RunStore(threading.Semaphore(2), shipped=None, alive=lambda holder: holder == "a",
-                     grace=0.0, watch_every=0.01)
-    job = finish(store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a"))
-    assert job.run is not None and job.run.outcome == "finished"
+    looked = threading.Event()
+    calls: list[str] = []
+
+    def alive(holder: str) -> bool:
+        calls.append(holder)
+        if len(calls) >= 5:
+            looked.set()
+        return holder == "a"
+
+    store = RunStore(threading.Semaphore(2), shipped=None, alive=alive, grace=0.0, watch_every=0.01)
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    assert looked.wait(timeout=60), "the watcher never looked"
+    assert not job.cancel.is_set() and not job.done  # five looks, all finding "a" there
+    assert job.release("a")  # only a release ends it
+    finish(job)
+
+
+def test_a_lookup_that_fails_keeps_the_training(story: str) -> None:
+    looked = threading.Event()
+
+    def broken(holder: str) -> bool:
+        looked.set()
+        raise RuntimeError("no runtime")
+
+    store = RunStore(threading.Semaphore(2), shipped=None, alive=broken, grace=0.0, watch_every=0.01)
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    assert looked.wait(timeout=60)
+    assert not job.cancel.is_set()
+    job.release("a")
+    finish(job)
+
+
+def test_submit_without_start_only_joins_or_finds(store: RunStore, story: str) -> None:
+    assert store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a", start=False) is None
+    assert not store.jobs  # nothing started
+    job = started(store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="a"))
+    joined = store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="b", start=False)
+    assert joined is job and job.holders == {"a", "b"}
+    job.release("a")
+    job.release("b")
+    finish(job)  # stopped: not found, not started
+    assert store.submit(story, "story", TOKENIZER, MODEL, LONG, holder="c", start=False) is None
+    done = finish(store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a"))
+    found = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="c", start=False)
+    assert found is not None and found.run is done.run

@@ -110,7 +110,8 @@ def test_a_link_carries_every_learning_rate_the_training_page_offers_and_no_othe
 
 
 @pytest.mark.parametrize("name, raw", [
-    ("clip", "0.3"), ("dropout", "0.07"), ("temperature", "0.333"),
+    ("clip", "0.3"), ("dropout", "0.07"), ("temperature", "0.333"), ("clip", "1e308"),
+    ("temperature", "-1e308"), ("top_p", "1e300"),  # steps of 0.05 to 1e300 overflowed round()
     ("top_p", "0.51"), ("steps", "35")])
 def test_a_value_between_a_slider_s_steps_is_dropped_with_a_note(name: str, raw: str) -> None:
     """The slider could not show it (it reads 0.30 but moves to 0 or 0.5)."""

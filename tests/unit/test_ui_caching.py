@@ -39,3 +39,22 @@ def test_by_owner_routes_an_uploaded_text_s_run_to_the_session_cache(monkeypatch
 @pytest.mark.parametrize("corpus", ["story", "brackets", "copy", "uploaded"])
 def test_built_in_corpus_names_are_not_uploads(corpus: str) -> None:
     assert not caching.own_text(SimpleNamespace(corpus=corpus))
+
+
+def test_a_holder_is_alive_while_its_streamlit_session_is_connected(monkeypatch) -> None:
+    """session_holder names a training's holder "<own id>@<session id>"; session_alive looks the
+    session id up in Streamlit's runtime (AppTest's runtime is a stand-in, so test it here)."""
+    from streamlit.runtime import Runtime
+
+    from lmviz.ui.state import session_alive
+
+    class Sessions:
+        def is_active_session(self, session_id: str) -> bool:
+            return session_id == "connected"
+
+    monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: True))
+    monkeypatch.setattr(Runtime, "instance", staticmethod(lambda: Sessions()))
+    assert session_alive("0123abcd@connected")
+    assert not session_alive("0123abcd@closed") and not session_alive("connected@closed")
+    monkeypatch.setattr(Runtime, "exists", staticmethod(lambda: False))
+    assert session_alive("0123abcd@closed")  # no server: a script, a test
