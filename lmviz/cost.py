@@ -28,9 +28,9 @@ class Speed:
     token: float
 
 
-# Fitted with `python benchmarks/cost.py` (one torch thread, as the app trains; 2-core CPU): the
-# measured times were 0.86x .. 1.27x the estimate over 14 shapes, an LSTM of 32 units to a GPT
-# 256 x 6 (median 1.0).
+# Fitted with `python benchmarks/cost.py` (one torch thread, as the app trains; 2-core CPU): over
+# 14 shapes, an LSTM of 32 units to a GPT 256 x 6, measured / estimated had medians of 1.0-1.3 in
+# three runs, 0.86-1.08 for the large shapes and up to 1.8 for the smallest (all overhead).
 # A GPU is launch-bound at these sizes (~6 ms a step whatever the width; issue 5's reference).
 SPEEDS = {"cpu": Speed(0.0015, 70e9, 0.0003), "mps": Speed(0.005, 2e12, 0.002),
           "cuda": Speed(0.003, 20e12, 0.001)}
