@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lmviz.cost import duration_words
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
@@ -20,6 +21,7 @@ from lmviz.run_compare import (
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
+from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, training_seconds
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -92,7 +94,9 @@ with right:
     st.slider("Gradient clipping", 0.0, 10.0, View().clip, step=0.5, key="clip",
               help="Caps the gradient's norm before each update; 0 = off.", **BOUND)
 view = current_view()
-st.caption(plan_summary(view))
+took = duration_words(training_seconds(view, device=st.session_state.get("device") or "auto"))
+st.caption(f"{plan_summary(view)} Estimated: {took} here (lesson pages ask before a training "
+           f"over {AUTO_TRAIN_WORDS}).")
 device_col, precision_col, train_col, cancel_col = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
 device = device_col.selectbox("Device", available_devices(), key="device", persist_state="session",
                               help="Where the training runs; the first is the fastest found.")

@@ -57,7 +57,7 @@ def training_seconds(view: View, family: str | None = None, device: str = "auto"
     tokenizer, model, train = configs(view, family, device)
     vocab = tokenizer.vocab_size
     if tokenizer.kind != "word":
-        alphabet = min(characters(corpus_text(view) or "") + 1, MAX_CHARS)
+        alphabet = min(max(2, characters(corpus_text(view) or "") + 1), MAX_CHARS)  # 2: no text yet
         vocab = alphabet if tokenizer.kind == "char" else max(vocab, alphabet)
     return estimated_seconds(replace(model, vocab_size=vocab), train, vocab, pick_device(device).type)
 

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import pytest
 import streamlit as st
+import torch
 from streamlit.testing.v1 import AppTest
 
 from lmviz.corpora import load_corpus
@@ -44,6 +45,18 @@ def test_controls_come_from_the_link() -> None:
     assert "LSTM on story (char tokens)" in plan and "2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
     assert any("press **Train**" in i.value for i in at.info)
     assert at.button(key="train_cancel").disabled
+
+
+def test_the_plan_says_how_long_it_will_take_before_train_is_pressed() -> None:
+    """The estimate (lmviz.cost) on this CPU: the default LSTM in seconds, a wide one in minutes,
+    which a lesson page would ask about first. No text uploaded yet: still an estimate, no error."""
+    if torch.cuda.is_available():
+        pytest.skip("the figures are a CPU's")
+    assert "Estimated: about 10 seconds here" in open_page().caption[0].value
+    wide = open_page(hidden_size="512").caption[0].value
+    assert "Estimated: about 2 minutes here (lesson pages ask before a training over a minute and a half)" in wide
+    empty = open_page(corpus="upload")
+    assert not empty.exception and "Estimated: about" in empty.caption[0].value
 
 
 @pytest.mark.parametrize(("model", "layers"), [("lstm", "1"), ("gpt", "2")])
