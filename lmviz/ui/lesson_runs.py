@@ -36,8 +36,6 @@ AUTO_TRAIN_SECONDS = 90.0
 AUTO_TRAIN_WORDS = "a minute and a half"
 CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
-
-
 CHARS_KEY = "lmviz_chars"  # (the text, its number of different characters): 36 ms for 2 MB
 
 
