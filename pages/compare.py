@@ -9,7 +9,7 @@ from lmviz.attention_math import induction_scores
 from lmviz.figures.attention import figure_attention
 from lmviz.figures.compare import figure_distance_back, figure_rows
 from lmviz.figures.labels import current_token_html, markdown_piece, short_labels
-from lmviz.figures.style import show_whitespace
+from lmviz.figures.style import CHART_CONFIG, show_whitespace
 from lmviz.memory import (
     MEMORY_NAME,
     SPLITTABLE,
@@ -140,7 +140,7 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     left.plotly_chart(figure_attention(sources.shares, labels, f"{names[0]}: who wrote the {memory_word}",
                                        token, axes=("written at step", f"{memory_word} at step"),
                                        value="share", hover="memory at %{y} ← written at %{x}", zmax=top),
-                      width="stretch", key="cmp_memory_map")
+                      width="stretch", config=CHART_CONFIG, key="cmp_memory_map")
     left.caption(f"Row t: of the absolute amounts in the {memory_word}'s units after token t, the "
                  f"share each earlier step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
                  f"(largest difference {sources.max_error:.1e}). Both maps share one color scale, up to "
@@ -148,13 +148,13 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
                  "or two to share among, saturate).")
     right.plotly_chart(figure_attention(attention, labels, f"GPT: layer {gpt_layer}, {heads_named}", token,
                                         zmax=top),
-                       width="stretch", key="cmp_attention_map")
+                       width="stretch", config=CHART_CONFIG, key="cmp_attention_map")
     right.caption("Row t: how token t's attention spreads over the tokens so far (each row adds up "
                   "to 1); grey cells are the future, masked out.")
 
     st.subheader(f"Token {markdown_text(labels[token])}: where each one's past comes from")
     rows = {names[0]: sources.shares[token], names[1]: attention[token]}
-    st.plotly_chart(figure_rows(rows, labels, token), width="stretch", key="cmp_rows")
+    st.plotly_chart(figure_rows(rows, labels, token), width="stretch", config=CHART_CONFIG, key="cmp_rows")
     metrics = st.columns(4)
     for index, name in enumerate(names):
         metrics[2 * index].metric(f"{name}: tokens back", f"{back[name][token]:.1f}",
@@ -195,7 +195,7 @@ if lesson and repeats:
 elif not lesson:
     st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
               key="cmp_to_copy", on_click=use_copy_lesson, icon=":material/content_copy:")
-st.plotly_chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), width="stretch",
+st.plotly_chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), width="stretch", config=CHART_CONFIG,
                 key="cmp_distance")
 means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in back.items())
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "

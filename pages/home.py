@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lmviz.corpora import list_corpora
+from lmviz.figures.style import CHART_CONFIG
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import learning_story, unknown_note
 from lmviz.ui.lesson import LESSON, step_link
@@ -49,6 +50,6 @@ with right:
         cols[2].metric("Trained in", f"{summary['seconds']:.1f} s", help=f"on {summary['device']}")
         if (note := unknown_note(run)) is not None:
             st.warning(note, icon=":material/help:")
-        st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch")
+        st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch", config=CHART_CONFIG)
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")

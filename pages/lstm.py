@@ -17,6 +17,7 @@ from lmviz.figures.lstm import (
     gate_title,
     unit_line_caption,
 )
+from lmviz.figures.style import CHART_CONFIG
 from lmviz.lstm_math import most_varying_unit, recurrent_step
 from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
@@ -99,7 +100,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
             with column:
                 st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
                                                     title=gate_title(family, name)),
-                                width="stretch", key=f"lstm_heat_{name}")
+                                width="stretch", config=CHART_CONFIG, key=f"lstm_heat_{name}")
                 st.caption(NOTES[family][name])
 
     units = values["hidden_state"].shape[1]
@@ -118,7 +119,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
                 f"from the model's own weights{symbols}.{first}")
     st.latex(equations_latex(step))
     st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
-                                     current=t), width="stretch", key="lstm_unit_line")
+                                     current=t), width="stretch", config=CHART_CONFIG, key="lstm_unit_line")
     st.caption(unit_line_caption(values, unit, tokens))
 
     if playing:
@@ -149,7 +150,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
         return
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(figure_correlations(top, measure_name), width="stretch", key="lstm_corr")
+        st.plotly_chart(figure_correlations(top, measure_name), width="stretch", config=CHART_CONFIG, key="lstm_corr")
         st.caption(f"Pearson r between each unit's {TITLES[memory].lower()} and the {measure_name}, "
                    "over this prompt: near ±1 means the unit follows it.")
         keep_choice(PROBE_UNIT, [u for u, _ in top], top[0][0],
@@ -163,7 +164,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
         st.plotly_chart(figure_unit_line(values[memory][:, chosen], labels,
                                          f"{TITLES[memory]}, unit {chosen}", measure=measure,
                                          measure_name=measure_name),
-                        width="stretch", key="lstm_probe_line")
+                        width="stretch", config=CHART_CONFIG, key="lstm_probe_line")
         st.caption(f"Solid: the unit; dashed: the {measure_name}. Over one short prompt a high r "
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 

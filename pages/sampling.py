@@ -4,7 +4,7 @@ import streamlit as st
 
 from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
-from lmviz.figures.style import show_whitespace
+from lmviz.figures.style import CHART_CONFIG, show_whitespace
 from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
 from lmviz.presets import View
 from lmviz.run import Run
@@ -91,7 +91,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
                       help="The model's own distribution, before any sampling setting.")
     metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}")
     log_y = st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
-    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch",
+    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch", config=CHART_CONFIG,
                     key="sampling_bars")
     ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
     st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,

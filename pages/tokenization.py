@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lmviz.figures.labels import markdown_piece
-from lmviz.figures.style import TOKEN_PALETTE
+from lmviz.figures.style import CHART_CONFIG, TOKEN_PALETTE
 from lmviz.figures.tokens import (
     chips_html,
     count_tokens,
@@ -124,7 +124,7 @@ for column, (kind, item) in zip(st.columns(3), trained.items(), strict=True):
                    f"{item.corpus.chars_per_token:.2f} on the whole corpus · vocabulary "
                    f"{item.tokenizer.vocab_size:,}" + (f" · {count.unknown} <unk>" if count.unknown else ""))
         show_chips(chips_html(encoding_chips(encodings[kind], prompt), whitespace))
-st.plotly_chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"), width="stretch")
+st.plotly_chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"), width="stretch", config=CHART_CONFIG)
 
 st.subheader("BPE merges, one at a time")
 bpe = trained["bpe"].tokenizer

@@ -81,7 +81,8 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
         traces.append({
             "type": "scatter" if dims == 2 else "scatter3d", **position,
             "mode": "markers+text" if shown[ids].any() else "markers", "name": kind,
-            "text": [plotly_label(labels[i]) if shown[i] else "" for i in ids],
+            # 3-D text is drawn as it is (WebGL reads no tags there): escaped, it read "&lt;unk&gt;"
+            "text": [(plotly_label(labels[i]) if dims == 2 else labels[i]) if shown[i] else "" for i in ids],
             "customdata": [[plotly_label(labels[i]), int(i)] for i in ids], "textposition": "top center",
             "marker": {"color": color, "size": 6 if dims == 3 else 9,
                        "line": {"width": 0.5, "color": "white"}},

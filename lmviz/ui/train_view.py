@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
+from lmviz.figures.style import CHART_CONFIG
 from lmviz.figures.training import figure_grad_lr, figure_loss
 from lmviz.jobs import Job
 from lmviz.run import Event
@@ -32,7 +33,7 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
                               f"{last.tokens_per_second:,.0f} tokens/s"
                               + (f", {left}" if (left := time_left(last)) else ""))
             if not compact:
-                chart.plotly_chart(figure_loss(events), width="stretch", key=f"live-{time.monotonic()}")
+                chart.plotly_chart(figure_loss(events), width="stretch", config=CHART_CONFIG, key=f"live-{time.monotonic()}")
                 samples = [e for e in events if e.sample]
                 if samples:  # the latest text the model wrote, as it arrives
                     sample_box.code(f"step {samples[-1].step}: {samples[-1].sample}",
@@ -54,5 +55,5 @@ def render_history(events: Sequence[Event], target: float | None = None, key: st
         return
     left, right = st.columns(2)
     chart = figure_loss(events, target) if loss_chart is None else loss_chart
-    left.plotly_chart(chart, width="stretch", key=f"{key}-loss")
-    right.plotly_chart(figure_grad_lr(events), width="stretch", key=f"{key}-grad-lr")
+    left.plotly_chart(chart, width="stretch", config=CHART_CONFIG, key=f"{key}-loss")
+    right.plotly_chart(figure_grad_lr(events), width="stretch", config=CHART_CONFIG, key=f"{key}-grad-lr")

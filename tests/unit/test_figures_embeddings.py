@@ -220,6 +220,9 @@ def test_token_text_in_every_embeddings_chart_is_escaped_for_plotly() -> None:
     hovers = [row[0] for trace in scatter["data"] for row in trace.get("customdata") or []]
     assert "&lt;b&gt;x&lt;/b&gt;" in texts and "&lt;b&gt;x&lt;/b&gt;" in hovers and "&amp;" in hovers
     assert not any("<b>" in t for t in texts + hovers)
+    cube = figure_embedding_scatter(np.c_[coords, coords[:, 0]], vocab, np.array([0.5, 0.3, 0.1])).to_dict()
+    texts_3d = [t for trace in cube["data"] for t in trace.get("text") or []]
+    assert "<unk>" in texts_3d  # WebGL draws text as it is: escaped, it read "&lt;unk&gt;"
     bars = figure_neighbours([(1, 0.9), (4, 0.5)], vocab, 1).to_dict()
     assert list(bars["data"][0]["y"]) == ["&lt;b&gt;x&lt;/b&gt; · 1", "&amp; · 4"]
     assert "<b>" not in bars["layout"]["xaxis"]["title"]["text"]
