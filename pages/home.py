@@ -7,7 +7,7 @@ from lmviz.figures.style import CHART_CONFIG
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import learning_story, unknown_note
 from lmviz.ui.lesson import LESSON, step_link
-from lmviz.ui.lesson_runs import run_for
+from lmviz.ui.lesson_runs import run_for, trained_in
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app
 
 require_app()
@@ -47,7 +47,7 @@ with right:
         cols[0].metric("Validation loss", f"{summary['val_loss']:.3f}" if summary["val_loss"] else "—",
                        help="Nats per token on text the model never trained on.")
         cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—")
-        cols[2].metric("Trained in", f"{summary['seconds']:.1f} s", help=f"on {summary['device']}")
+        trained_in(cols[2], run, view)
         if (note := unknown_note(run)) is not None:
             st.warning(note, icon=":material/help:")
         st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch", config=CHART_CONFIG)

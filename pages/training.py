@@ -21,7 +21,7 @@ from lmviz.run_compare import (
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
-from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, training_seconds
+from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, trained_in, training_seconds
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -144,7 +144,7 @@ def show_result(current: StartedTraining) -> None:
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
                    help="Nats per token on text the model never trained on.")
     cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—")
-    cols[2].metric("Trained in", f"{run.seconds:.1f} s")
+    trained_in(cols[2], run, view)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
     if (note := unknown_note(run)) is not None:

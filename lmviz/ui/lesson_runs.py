@@ -12,7 +12,7 @@ import streamlit as st
 
 from lmviz.cost import duration_words, estimated_seconds
 from lmviz.device import pick_device
-from lmviz.jobs import Job
+from lmviz.jobs import SHIPPED_RUNS, Job
 from lmviz.presets import View, configs
 from lmviz.run import Run
 from lmviz.run_compare import training_changes, view_changes
@@ -58,6 +58,19 @@ def training_seconds(view: View, family: str | None = None, device: str = "auto"
         alphabet = min(max(2, characters(corpus_text(view) or "") + 1), MAX_CHARS)  # 2: no text yet
         vocab = alphabet if tokenizer.kind == "char" else max(vocab, alphabet)
     return estimated_seconds(replace(model, vocab_size=vocab), train, vocab, pick_device(device).type)
+
+
+def trained_in(container, run: Run, view: View) -> None:
+    """The run's training time as a metric in `container`; for a run shipped with the app, said
+    to be the machine's that built it (under its load then: one took 82 s that trains here in
+    about 10), with this machine's estimate beside it."""
+    if not (SHIPPED_RUNS / run.key).is_dir():
+        container.metric("Trained in", f"{run.seconds:.1f} s", help=f"on {run.device}, on this server")
+        return
+    here = duration_words(training_seconds(view, run.model_config.family))
+    container.metric("Trained in (shipped)", f"{run.seconds:.1f} s",
+                     help=f"This run ships with the app: timed on the {run.device} of the machine "
+                          f"that built it, under its load then. Here it would take {here}.")
 
 
 def waits_for_a_click(view: View, family: str | None = None, device: str = "auto") -> str | None:

@@ -25,6 +25,12 @@ def test_default_home_shows_the_shipped_model() -> None:
     assert len(at.get("plotly_chart")) == 1  # its learning curve
     assert any("LSTM, hidden size 128" in m.value for m in at.markdown)
     assert [s.label for s in at.sidebar.selectbox] == ["Corpus", "Tokenizer", "Model family"]
+    # its time is the build machine's (under its load then), with this machine's estimate beside
+    shipped = next(m for m in at.metric if m.label == "Trained in (shipped)")
+    assert "timed on the cpu of the machine that built it" in shipped.proto.help
+    assert "Here it would take about" in shipped.proto.help
+    fresh = open_home(steps="20", hidden_size="16")  # trained here, now
+    assert any(m.label == "Trained in" and "on this server" in m.proto.help for m in fresh.metric)
 
 
 def test_switching_family_and_corpus_shows_that_run() -> None:
