@@ -59,6 +59,7 @@ class TemperatureExample:
     probability: float  # at T, before top-k / top-p
     base_probability: float  # at T = 1
     temperature: float
+    final: float | None = None  # after top-k / top-p, rescaled: what its bar shows (None: not asked)
 
     def arithmetic(self, digits: int = 2) -> str:
         """'z = 7.76, z / T = 7.76 / 0.5 = 15.52': the division done on the z shown, so the line
@@ -78,13 +79,18 @@ class TemperatureExample:
                     f"p = 1 (it had p = {self.base_probability:.3f} at T = 1).")
         against = (" — the model's own distribution: move Temperature to change it"
                    if self.temperature == 1 else f" against {self.base_probability:.3f} at T = 1")
+        filtered = (" (before top-k and top-p)." if self.final is None or round(self.final, 3) == round(self.probability, 3)
+                    else f". Top-k and top-p then drop the tail and share its probability among the "
+                         f"tokens left, so its bar stands at p = {self.final:.3f}.")
         return (f"The {shown} most likely tokens are shown. For the most likely, “{piece}”: "
                 f"{self.arithmetic()}, and the softmax over all {vocab_size} scaled logits gives "
-                f"it p = {self.probability:.3f} at T = {self.temperature:g}{against} (before "
-                "top-k and top-p).")
+                f"it p = {self.probability:.3f} at T = {self.temperature:g}{against}{filtered}")
 
 
-def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: float) -> TemperatureExample:
+def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: float,
+                        config: SamplingConfig | None = None) -> TemperatureExample:
+    """The worked example for the most likely token; with the page's `config` (its temperature
+    the same), also its probability after top-k and top-p."""
     logits = np.asarray(logits, dtype=np.float64)
     top = int(ranked(softmax(logits, 1.0))[0])
     return TemperatureExample(
@@ -92,6 +98,7 @@ def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: f
         scaled=float(logits[top] / temperature) if temperature > 0 else None,
         probability=float(softmax(logits, temperature)[top]),
         base_probability=float(softmax(logits, 1.0)[top]), temperature=temperature,
+        final=float(distribution(logits, config)[top]) if config is not None else None,
     )
 
 

@@ -93,7 +93,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
     log_y = st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
     st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch", config=CHART_CONFIG,
                     key="sampling_bars")
-    ex = temperature_example(logits, run.tokenizer.vocab, config.temperature)
+    ex = temperature_example(logits, run.tokenizer.vocab, config.temperature, config)
     st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,
                             markdown_piece(ex.piece)))
 

@@ -79,6 +79,17 @@ def test_temperature_example_uses_this_inputs_numbers() -> None:
                                            f"p = 1 (it had p = {greedy.base_probability:.3f} at T = 1).")
 
 
+def test_the_example_names_the_bar_s_own_probability_once_top_k_and_top_p_cut() -> None:
+    """The sentence quoted p before the filters while the bar stood at the rescaled p."""
+    config = SamplingConfig(temperature=1.0, top_k=2)
+    ex = temperature_example(LOGITS, VOCAB, 1.0, config)
+    bar = token_bars(LOGITS, VOCAB, config).probs[0]
+    assert ex.final == pytest.approx(bar) and ex.final > ex.probability
+    assert ex.sentence(5, 40, "e").endswith(f"so its bar stands at p = {bar:.3f}.")
+    unfiltered = temperature_example(LOGITS, VOCAB, 1.0, SamplingConfig(temperature=1.0))
+    assert unfiltered.sentence(5, 40, "e").endswith("(before top-k and top-p).")
+
+
 def test_temperature_arithmetic_divides_the_z_it_shows() -> None:
     logits = np.array([7.756, 1.0, -2.0])  # z / T = 15.512: 15.51, though 7.76 / 0.5 = 15.52
     ex = temperature_example(logits, ["a", "b", "c"], 0.5)
