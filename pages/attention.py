@@ -47,6 +47,7 @@ LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
 def _show_head(layer: int, head: int) -> None:
     st.session_state[LAYER] = layer
     st.session_state[HEAD] = head
+    st.toast(f"Layer {layer}, head {head} is now the head in **One head** above.", icon=":material/arrow_upward:")
 
 
 st.title(heading("pages/attention.py"))

@@ -68,6 +68,7 @@ def _toggle_play(last: int) -> None:
 
 def _set_unit(unit: int) -> None:
     st.session_state[UNIT] = unit
+    st.toast(f"Unit {unit} is now the unit in the equations above.", icon=":material/arrow_upward:")
 
 
 def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
@@ -195,7 +196,8 @@ every = "state" if family == "rnn" else "gate"  # a vanilla RNN has no gates, on
 st.subheader(f"Every {every}, every token — {MODEL_LABELS[family]}, layer {layer}")
 last = len(text_trace.tokens) - 1
 playing = bool(st.session_state.get(PLAYING))
-st.button("⏸ Pause" if playing else "▶ Play", key="lstm_play", on_click=_toggle_play, args=(last,),
+st.button("Pause" if playing else "Play", key="lstm_play", on_click=_toggle_play, args=(last,),
+          icon=":material/pause:" if playing else ":material/play_arrow:",
           help="Step through the prompt, one token per second; stops at the end.")
 st.fragment(stepper, run_every=PLAY_SECONDS if playing else None)(run, text_trace, layer, family)
 probes(text_trace, layer, view.corpus)

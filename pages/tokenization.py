@@ -85,7 +85,9 @@ controls[0].slider("Vocabulary size (word and BPE)", low, high, View().vocab_siz
                    key="vocab_size", bind="query-params", persist_state="session",
                    help="How many tokens the word and BPE tokenizers keep. Retrains them on the "
                         "corpus; the model uses it too when the sidebar tokenizer is word or bpe.")
-whitespace = controls[1].toggle("Show whitespace", key="tok_whitespace",
+# on at first: a word's leading space is part of its token (" keeper"), and hidden it read
+# "keeper" beside a lone space's empty chip
+whitespace = controls[1].toggle("Show whitespace", value=True, key="tok_whitespace",
                                 help="Draw spaces as ␣ (new lines are always ↵).")
 
 view = current_view()

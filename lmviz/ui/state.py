@@ -215,6 +215,8 @@ def release_page_controls() -> None:
 def use_copy_lesson() -> None:
     """A button's callback: the copy lesson's corpus, GPT training and repeating prompt."""
     apply_view(copy_lesson(current_view()))
+    st.toast("The copy lesson is loaded: corpus copy, its GPT trained 3,000 steps, a prompt that "
+             "repeats a span. The page above shows it now.", icon=":material/content_copy:")
 
 
 def set_prompt(text: str) -> None:

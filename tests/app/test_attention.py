@@ -56,6 +56,9 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert any("may not have learned to copy" in c.value for c in at.caption)
     at.button(key="attn_to_copy").click().run()
     assert not at.exception and not at.warning
+    assert [t.value for t in at.toast] == ["The copy lesson is loaded: corpus copy, its GPT trained "
+                                           "3,000 steps, a prompt that repeats a span. The page above "
+                                           "shows it now."]  # the click was far below what changed
     state = at.session_state
     assert (state["corpus"], state["model"], state["hidden_size"], state["lr"], state["steps"]) == (
         "copy", "gpt", 128, COPY_LESSON["lr"], COPY_LESSON["steps"])
@@ -78,6 +81,7 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     at.button(key="attn_best").click().run()
     assert not at.exception
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+    assert f"Layer {layer}, head {head} is now the head in **One head** above." in [t.value for t in at.toast]
 
     at.switch_page("pages/training.py").run()  # the lesson's settings are the Training page's
     assert not at.exception and not at.warning

@@ -96,6 +96,7 @@ def test_brackets_switch_and_correlated_units() -> None:
     at.selectbox(key="lstm_probe_unit").set_value(chosen).run()
     at.button(key="lstm_probe_to_unit").click().run()
     assert not at.exception and at.number_input(key="lstm_unit").value == chosen
+    assert [t.value for t in at.toast] == [f"Unit {chosen} is now the unit in the equations above."]
 
     at.radio(key="lstm_measure").set_value("position in word").run()
     assert not at.exception and charts(at) == 9

@@ -49,12 +49,13 @@ def test_default_page_shows_chips_counts_and_stepper() -> None:
     assert "(this one's first: `h` + `e` and `␣` + `t`)" in intro and "`e` + `␣`" not in intro
 
 
-def test_whitespace_toggle_makes_spaces_visible() -> None:
+def test_whitespace_shows_at_first_and_the_toggle_hides_it() -> None:
+    """A word's leading space is part of its token: hidden, " keeper" read "keeper"."""
     at = open_page()
-    assert "> </span>" in chips(at)[0] and ">␣</span>" not in chips(at)[0]
-    at.toggle(key="tok_whitespace").set_value(True).run()
-    assert not at.exception
     assert ">␣</span>" in chips(at)[0] and "> </span>" not in chips(at)[0]
+    at.toggle(key="tok_whitespace").set_value(False).run()
+    assert not at.exception
+    assert "> </span>" in chips(at)[0] and ">␣</span>" not in chips(at)[0]
 
 
 def test_merge_stepper_extremes() -> None:
