@@ -120,14 +120,17 @@ def sample_signs(corpus: str) -> str:
     return SAMPLE_SIGNS.get(corpus, "the samples start to look like the text it trains on")
 
 
-def samples_heading(start: str, corpus: str) -> str:
+def samples_heading(start: str, corpus: str, usable: bool = True) -> str:
     """The heading of a training's evaluation samples (markdown): what each started from
-    (`training.sample_start`) and what to read for."""
+    (`training.sample_start`) and what to read for; for a run that blew up (not `usable`), that
+    it never learned to write."""
     origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
+    read = (f"read down the column as {sample_signs(corpus)}" if usable else
+            "the training blew up before the model learned to write, so it stays noise")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
-            f"{origin}): read down the column as {sample_signs(corpus)}.")
+            f"{origin}): {read}.")
 
 
 def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:

@@ -192,6 +192,8 @@ else:
             f"pays each token's predecessor {previous[0, prev_head]:.2f} of its attention on average "
             f"(uniform: {uniform:.2f}), so each position also carries the token before it; a "
             "layer-1 head can then look for the position whose previous token is the current one.")
-    st.button(f"Show layer {best_layer}, head {best_head} (highest score) above", key="attn_best",
+    # three decimals: two heads can both read 0.30 in the chart
+    st.button(f"Show layer {best_layer}, head {best_head} (highest score, "
+              f"{scores.scores[best_layer, best_head]:.3f}) above", key="attn_best",
               on_click=_show_head, args=(best_layer, best_head))
 next_step("pages/attention.py")

@@ -146,7 +146,7 @@ def comparison(runs: dict[str, Run | None]) -> None:
         return  # the settings above or the training at the top already say why
     st.subheader("Same prompt, two models: a recurrent model and a GPT")
     draw = view.draw
-    drawn = f", draw {draw + 1} (kept in the link)" if draw else ""
+    drawn = f", draw {draw} (draw={draw} in the link)" if draw else ""
     st.caption(f"Each model continues the prompt by {COMPARE_TOKENS} tokens, here at "
                f"{config.describe()}, seed {view.seed}{drawn}; it keeps them while the settings "
                f"above move, until the button below samples again. {SHADING} Average surprise (−log₂ p of the "

@@ -166,7 +166,7 @@ def show_result(current: StartedTraining) -> None:
     st.caption(history_caption(run, found))
     taken = evaluation_samples(job.events)
     if taken:
-        st.markdown(samples_heading(run.sample_start, run.corpus))
+        st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))
         st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
                      width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
     elif row["sample"] != "—":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from lmviz.attention_math import copy_distances, induction_targets
@@ -70,6 +72,7 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert any("8 and 13 tokens to its left on the example's two lines" in c.value for c in at.caption)
     label = at.button(key="attn_best").label
     layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
+    assert re.search(r"\(highest score, \d\.\d{3}\) above$", label)  # 0.30 can be a tie at two decimals
     assert layer == 1  # an induction head needs a layer before it
     # the lesson opens on that head: the map the captions describe
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)

@@ -94,7 +94,7 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     assert "here at T = 0.3," in said.inner_text()
     with expect_rerun(page):
         page.get_by_role("button", name="Generate again with the settings above").click()
-    assert "here at T = 0.4," in said.inner_text() and "draw 2 (kept in the link)" in said.inner_text()
+    assert "here at T = 0.4," in said.inner_text() and "draw 1 (draw=1 in the link)" in said.inner_text()
     assert_no_exception(page)
     # the draw is in the address and in the link shown with the settings (another fragment)
     link = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
@@ -192,7 +192,7 @@ def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_s
     assert_no_exception(page)
     assert page.get_by_text("the copy head forming", exact=False).count() == 1
     with expect_rerun(page):  # the head that copies, in the one-head map
-        page.get_by_role("button", name="(highest score) above", exact=False).click()
+        page.get_by_role("button", name="(highest score, ", exact=False).click()
     assert_no_exception(page)
     shot(page, "attention_copy", tmp_path)
     query = parse_qs(urlparse(page.url).query)

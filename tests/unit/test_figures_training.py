@@ -296,3 +296,5 @@ def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> No
     assert sample_start(train_tokenizer(flat, TokenizerConfig("word", 64)), flat) == "The"
     assert "each after “The”, the text's first token: this tokenizer has no line break token" in (
         samples_heading("The", "story"))
+    blown = samples_heading("\n", "story", usable=False)  # above a row of gibberish
+    assert "read down the column" not in blown and "blew up before the model learned to write" in blown
