@@ -72,16 +72,19 @@ def settings() -> None:
                    help="Then keep the fewest most likely tokens whose probabilities add up to p (counted over what top-k left, rescaled to sum to 1). 1 = off.")
 
 
-def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> None:
-    """The next-token bars at these settings, their entropy, and one token's numbers."""
+def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
+    """The next-token bars at these settings right under them (a move must show the bars
+    change: below the metrics they started at the window's bottom edge), then one token's
+    numbers and the entropy."""
     logits, read = logits_for(run, prompt)
-    if read.truncated:
-        st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
-                "the model reads only its end.")
-    if read.unknown:
-        st.info(f"{read.unknown} token(s) of the prompt are not in the vocabulary and read as <unk>.")
-    st.subheader(f"The next token after your prompt — {MODEL_LABELS[model]}")
     bars = token_bars(logits, run.tokenizer.vocab, config)
+    log_y = bool(st.session_state.get("sampling_log"))  # its toggle sits under the chart
+    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch", config=CHART_CONFIG,
+                    key="sampling_bars")
+    st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
+    ex = temperature_example(logits, run.tokenizer.vocab, config.temperature, config)
+    st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,
+                            markdown_piece(ex.piece)))
     metrics = st.columns(3)
     change = bars.entropy_bits - bars.base_entropy_bits
     metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
@@ -90,12 +93,11 @@ def next_token(run: Run, prompt: str, config: SamplingConfig, model: str) -> Non
     metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
                       help="The model's own distribution, before any sampling setting.")
     metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}")
-    log_y = st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
-    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch", config=CHART_CONFIG,
-                    key="sampling_bars")
-    ex = temperature_example(logits, run.tokenizer.vocab, config.temperature, config)
-    st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,
-                            markdown_piece(ex.piece)))
+    if read.truncated:
+        st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
+                "the model reads only its end.")
+    if read.unknown:
+        st.info(f"{read.unknown} token(s) of the prompt are not in the vocabulary and read as <unk>.")
 
 
 @st.fragment
@@ -179,16 +181,17 @@ def comparison(runs: dict[str, Run | None]) -> None:
 def sampling_view(run: Run | None) -> None:
     """The settings and the distribution they shape. A fragment: moving one reruns this part
     only, not the sidebar, the comparison or the stepper, so a move redraws fast. The sidebar's
-    link would go stale here, so this page shows the link itself (share_box), under the settings."""
+    link would go stale here, so this page shows the link itself (share_box), at its end."""
+    if run is not None:
+        st.subheader(f"The next token after your prompt — {MODEL_LABELS[current_view().model]}")
     settings()
     release_page_controls()  # this fragment reruns alone: its controls let go here too (app.py)
     view = current_view()
-    share_box(view)
     config = sampling_config(view.temperature, view.top_k, view.top_p)
     prompt = ensure_prompt(view)
-    if run is None or config is None or prompt is None:
-        return
-    next_token(run, prompt, config, view.model)
+    if run is not None and config is not None and prompt is not None:
+        next_token(run, prompt, config)
+    share_box(view)
 
 
 # trained at the top, and the runs handed to the fragments: a Cancel in a fragment waits for the
