@@ -19,8 +19,10 @@ from lmviz.run_compare import training_changes, view_changes
 from lmviz.tokenizers import MAX_CHARS
 from lmviz.ui.state import (
     MODEL_LABELS,
+    apply_view,
     corpus_text,
     finished_run,
+    hidden_sizes,
     recurrent_family,
     session_holder,
     store_for,
@@ -198,5 +200,25 @@ def click_note(view: View, family: str | None, why: str, device: str = "auto") -
                 f"trainings of {AUTO_TRAIN_WORDS} or less. Train it (you can cancel), or choose "
                 f"smaller settings{where}.", icon=":material/hourglass_top:")
         button = f"Train the {label.split(' (')[0]} ({took})"  # the GPT's, not "GPT (transformer)"
-    st.button(button, key=f"lesson-train-{key}", on_click=ask_to_train, args=(key,),
-              icon=":material/play_arrow:")
+    row = st.container(horizontal=True)
+    row.button(button, key=f"lesson-train-{key}", on_click=ask_to_train, args=(key,),
+               icon=":material/play_arrow:")
+    quicker = quicker_size(view, family, device)
+    if quicker is not None:  # one press, not a hunt for the sidebar (behind » on a phone)
+        size, words = quicker
+        row.button(f"Use hidden size {size} ({words})", key=f"lesson-smaller-{key}",
+                   on_click=apply_view, args=(replace(view, hidden_size=size),),
+                   icon=":material/compress:")
+
+
+def quicker_size(view: View, family: str | None, device: str = "auto") -> tuple[int, str] | None:
+    """The largest Hidden size below the view's that this page would train by itself, and how
+    soon it shows ("ready now" where it is trained already); None if there is none."""
+    for size in sorted((n for n in hidden_sizes() if n < view.hidden_size), reverse=True):
+        smaller = replace(view, hidden_size=size)
+        seconds = training_seconds(smaller, family, device)
+        if seconds <= AUTO_TRAIN_SECONDS:
+            key = view_key(smaller, family)
+            ready = key is not None and finished_run(smaller, key) is not None
+            return size, "ready now" if ready else duration_words(seconds)
+    return None

@@ -43,6 +43,20 @@ def test_a_long_training_waits_for_a_click_that_says_how_long(page: str | None,
     assert [b.label for b in at.button if b.key.startswith("lesson-train-")] == [
         "Train the LSTM (about 2 minutes)"]
     assert not started(key_of(view, "lstm")) and not started(key_of(view, "gpt"))
+    # one press to a size this page trains by itself, with how soon it shows
+    (smaller,) = [b for b in at.button if b.key.startswith("lesson-smaller-")]
+    assert smaller.label == "Use hidden size 256 (about 35 seconds)"
+
+
+def test_the_quicker_size_is_ready_now_where_it_is_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lesson_runs, "pick_device", lambda requested: torch.device("cpu"))
+    monkeypatch.setattr(lesson_runs, "AUTO_TRAIN_SECONDS", 20.0)  # 256 is over: 128, shipped
+    at = open_app_page("pages/lstm.py", hidden_size="512")
+    (smaller,) = [b for b in at.button if b.key.startswith("lesson-smaller-")]
+    assert smaller.label == "Use hidden size 128 (ready now)"
+    smaller.click().run()
+    assert not at.exception and at.session_state["hidden_size"] == 128
+    assert len(at.get("plotly_chart")) == 7 and "takes about" not in notes(at)
 
 
 def test_the_click_trains_it_and_the_page_draws(monkeypatch: pytest.MonkeyPatch) -> None:
