@@ -5,7 +5,13 @@ import streamlit as st
 from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import CHART_CONFIG, show_whitespace
-from lmviz.next_token import mean_log_probability_bits, step_rows, temperature_example, token_bars
+from lmviz.next_token import (
+    mean_log_probability_bits,
+    step_rows,
+    temperature_example,
+    token_bars,
+    unknown_picks_note,
+)
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
@@ -170,6 +176,11 @@ def comparison(runs: dict[str, Run | None]) -> None:
                                          mean_log_probability_bits(result.steps))
             show_generation(result, heading)  # one element per model: each one costs a redraw
             results[MODEL_LABELS[family]] = result
+    trained = next(r for r in runs.values() if r is not None)
+    picks = [step for result in results.values() for step in result.steps]
+    if (note := unknown_picks_note(sum(s.id == trained.tokenizer.unk_id for s in picks), len(picks),
+                                   trained)) is not None:
+        st.info(note, icon=":material/help:")
     if results and st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
         for n, (column, (label, result)) in enumerate(zip(st.columns(2), results.items(), strict=False)):
             column.markdown(f"**{label}**")

@@ -241,3 +241,12 @@ def test_generate_again_after_the_last_draw_a_link_can_carry_starts_over() -> No
     at.button(key="sampling_compare_generate").click().run()
     assert not at.exception and "draw" not in at.query_params  # draw 0, the default
     assert compared(at) != last and compared(at) == compared(open_page(temperature="1.5"))
+
+
+def test_unknown_picks_of_a_word_model_are_explained() -> None:
+    """A 256-word vocabulary leaves a quarter of story outside it: the models pick <unk> often,
+    and the page says what that token is."""
+    at = open_page(tokenizer="word", steps="40", hidden_size="32", seed="3")
+    assert not at.exception
+    notes = [i.value for i in at.info if "picks are `<unk>`" in i.value]
+    assert len(notes) == 1 and "every word outside the 256-token vocabulary" in notes[0]

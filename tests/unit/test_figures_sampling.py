@@ -22,6 +22,7 @@ from lmviz.next_token import (
     step_rows,
     temperature_example,
     token_bars,
+    unknown_picks_note,
 )
 from lmviz.run import Run
 from lmviz.sampling import SamplingConfig, distribution, entropy_bits, generate, softmax
@@ -195,3 +196,11 @@ def test_model_heading_and_settings_in_words() -> None:
     assert "<b>—</b>" in model_heading_html("LSTM", 1, None)
     assert SamplingConfig(0.8, 20, 1.0).describe() == "T = 0.8, top-k 20, top-p off"
     assert SamplingConfig(0.0, 0, 0.9).describe() == "T = 0, top-k off, top-p 0.9"
+
+
+def test_unknown_picks_are_explained_as_a_real_prediction(lstm_run: Run) -> None:
+    assert unknown_picks_note(0, 80, lstm_run) is None
+    note = unknown_picks_note(12, 80, lstm_run)
+    assert note is not None and note.startswith("**12 of the 80 picks are `<unk>`.**")
+    assert f"every character outside the {lstm_run.tokenizer.vocab_size}-token vocabulary" in note
+    assert "<unk>" not in note.replace("`<unk>`", "")  # markdown would take a bare one for a tag
