@@ -48,8 +48,9 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tupl
 
 
 def token_kind(piece: str) -> str:
-    """letter, word (more than one letter: a word or a piece of one), digit, space, punctuation
-    or other (mixed pieces go by their first visible char)."""
+    """letter, word (more than one letter: a word or a piece of one; or one letter after a
+    space, a whole word like " a"), digit, space, punctuation or other (mixed pieces go by their
+    first visible char)."""
     visible = piece.strip() or piece
     if not visible:
         return "other"
@@ -57,7 +58,7 @@ def token_kind(piece: str) -> str:
         return "space"
     ch = visible[0]
     if ch.isalpha():
-        return "word" if sum(c.isalpha() for c in visible) > 1 else "letter"
+        return "word" if sum(c.isalpha() for c in visible) > 1 or piece[0].isspace() else "letter"
     if ch.isdigit():
         return "digit"
     if unicodedata.category(ch).startswith("P") or unicodedata.category(ch).startswith("S"):

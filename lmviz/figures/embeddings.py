@@ -205,6 +205,9 @@ def agreement_text(agreement: KindAgreement, shown: str) -> str:
     if agreement.telling:
         return (f"{alike}; {agreement.total} tokens picked at random would give about "
                 f"{agreement.expected:.1f}.")
+    closer = (" Most of this vocabulary is words, so read the neighbours themselves: do they play "
+              "the same part in a sentence?"
+              if agreement.kind == "word" and agreement.expected >= agreement.total / 2 else "")
     return (f"{alike}, within what {agreement.total} tokens picked at random would give "
             f"({agreement.expected:.1f}, give or take {agreement.margin:.1f}): their kind alone "
-            "does not set them apart.")
+            f"does not set them apart.{closer}")

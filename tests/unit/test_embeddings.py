@@ -92,7 +92,7 @@ def test_nearest_neighbours_with_k_beyond_the_rows() -> None:
 
 @pytest.mark.parametrize(
     ("piece", "kind"),
-    [("a", "letter"), (" a", "letter"), (" the", "word"), ("don't", "word"), ("É", "letter"), ("7", "digit"), (" 42", "digit"),
+    [("a", "letter"), (" a", "word"), ("\nI", "word"), (" the", "word"), ("don't", "word"), ("É", "letter"), ("7", "digit"), (" 42", "digit"),
      (" ", "space"), ("\n", "space"), ("  \t", "space"), (".", "punctuation"),
      (" (", "punctuation"), ("+", "punctuation"), ("", "other"), ("\u0301", "other")],
 )
@@ -112,8 +112,8 @@ def test_kind_agreement_words_unknown_and_chance() -> None:
     vocab = ["<unk>", " the", " a", " keeper", " of", ".", "(", " sea"]
     found = kind_agreement(vocab, 1, [(3, 0.9), (4, 0.8), (7, 0.7), (0, 0.6)])
     assert (found.kind, found.same, found.total) == ("word", 3, 4)  # '<unk>' is no punctuation
-    # 3 of 4 against 1.7 by chance: within two spreads of a random draw's count (2 x 0.99)
-    assert found.expected == pytest.approx(4 * 3 / 7) and not found.telling
+    # 3 of 4 against 2.3 by chance (" a" is a word too): within two spreads of a random draw's count
+    assert found.expected == pytest.approx(4 * 4 / 7) and not found.telling
     assert KindAgreement("letter", 9, 10, 3.1).telling  # 5.9 over, a spread of 1.5
     assert not KindAgreement("letter", 5, 10, 7.1).telling  # 2.1 under, a spread of 1.4
     assert kind_agreement(vocab, 5, [(0, 0.9), (6, 0.8)]).same == 1  # '(' only, not '<unk>'

@@ -155,7 +155,11 @@ def test_agreement_text_compares_with_chance_only_when_it_differs() -> None:
     words = agreement_text(KindAgreement("word", 9, 10, 9.3), "␣the")
     assert words.startswith("Here 9 of the 10 are a word like “␣the”, within what 10 tokens picked at "
                             "random would give (9.3, give or take 1.6)")
-    assert words.endswith("1.6): their kind alone does not set them apart.")
+    assert words.endswith("1.6): their kind alone does not set them apart. Most of this vocabulary is "
+                          "words, so read the neighbours themselves: do they play the same part in a "
+                          "sentence?")
+    assert agreement_text(KindAgreement("letter", 3, 10, 3.1), "e").endswith("does not set them apart.")
+    assert agreement_text(KindAgreement("word", 3, 10, 3.1), "e").endswith("does not set them apart.")
     assert agreement_text(KindAgreement("digit", 1, 10, 0.2), "7").startswith("Here 1 of the 10 is a digit")
     fewer = agreement_text(KindAgreement("letter", 2, 10, 7.1), "e")
     assert fewer == ("Here 2 of the 10 are a letter like “e”, fewer than 10 tokens picked at random "
