@@ -28,7 +28,7 @@ from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
-from lmviz.text import markdown_text
+from lmviz.text import counted, markdown_text
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
@@ -89,7 +89,9 @@ gpt_layers, gpt_heads = right_trace.trace.attention.shape[:2]
 controls = st.columns(3)
 keep_choice(LAYER, range(layer_count), layer_count - 1, made_for=recurrent.key)
 layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
-                              format_func=lambda i: f"layer {i}", disabled=layer_count == 1)
+                              format_func=lambda i: f"layer {i}", disabled=layer_count == 1,
+                              help=f"This {names[0]} has {counted(layer_count, 'layer')} (Layers on the "
+                                   "Training page).")
 best_layer, best_head = gpt_layers - 1, ALL_HEADS
 lesson = is_copy_lesson(view)
 if lesson:  # open on the copy head, the one this lesson is about
@@ -98,7 +100,8 @@ if lesson:  # open on the copy head, the one this lesson is about
         best_layer, best_head = scores.best
 keep_choice(GPT_LAYER, range(gpt_layers), best_layer, made_for=gpt.key)
 gpt_layer = controls[1].selectbox("GPT layer", range(gpt_layers), key=GPT_LAYER,
-                                  format_func=lambda i: f"layer {i}", disabled=gpt_layers == 1)
+                                  format_func=lambda i: f"layer {i}", disabled=gpt_layers == 1,
+                                  help=f"This GPT has {counted(gpt_layers, 'layer')}.")
 keep_choice(HEAD, [ALL_HEADS, *range(gpt_heads)], best_head, made_for=gpt.key)
 head = controls[2].selectbox("GPT head", [ALL_HEADS, *range(gpt_heads)], key=HEAD,
                              format_func=lambda h: "all heads (their mean)" if h == ALL_HEADS else f"head {h}",
