@@ -104,6 +104,13 @@ def evaluation_samples(events: Sequence[Event]) -> list[tuple[int, str]]:
     return [(e.step, e.sample) for e in events if e.sample]
 
 
+def samples_block(taken: Sequence[tuple[int, str]]) -> str:
+    """The samples as lines of a code block, "step  60 │ text", a line break in a sample drawn
+    as ↵: wrapped, a phone reads them whole (a table cut each at ~35 characters)."""
+    width = max((len(str(step)) for step, _ in taken), default=1)
+    return "\n".join(f"step {step:>{width}} │ {sample.replace(chr(10), '↵')}" for step, sample in taken)
+
+
 # what to watch for in the samples a training writes, corpus by corpus
 SAMPLE_SIGNS = {
     "story": "real words and sentence shapes appear",

@@ -15,6 +15,7 @@ from lmviz.run_compare import (
     evaluation_samples,
     history_caption,
     plan_summary,
+    samples_block,
     samples_heading,
     target_loss,
     unknown_note,
@@ -41,9 +42,6 @@ BOUND = {"bind": "query-params", "persist_state": "session"}
 RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
              "val loss", "bits/char", "seconds", "device", "parameters", "sample", "corpus",
              "tokenizer", "seed")
-# the step is a short number: the sample takes the rest of the row
-SAMPLE_COLUMNS = {"step": st.column_config.NumberColumn(width=60),
-                  "sample": st.column_config.TextColumn(width=800)}
 RUN_COLUMNS = {
     "lr": st.column_config.NumberColumn(format="%g"),
     "sample": st.column_config.TextColumn(width="large"),
@@ -167,8 +165,7 @@ def show_result(current: StartedTraining) -> None:
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))
-        st.dataframe([{"step": step, "sample": text} for step, text in taken], hide_index=True,
-                     width="stretch", key="train_samples", column_config=SAMPLE_COLUMNS)
+        st.code(samples_block(taken), language=None, wrap_lines=True)
     elif row["sample"] != "—":
         st.markdown(f"**A sample from this run** (temperature {SAMPLE_TEMPERATURE:g}, after your prompt):")
         st.code(row["sample"], language=None, wrap_lines=True)

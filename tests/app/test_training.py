@@ -29,6 +29,13 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def samples(at: AppTest) -> list[tuple[int, str]]:
+    """What the model wrote at each evaluation, from the code block: (step, sample)."""
+    block = next(c.value for c in at.code if c.value.startswith("step "))
+    rows = [line.removeprefix("step ").split(" │ ", 1) for line in block.split("\n")]
+    return [(int(step), text) for step, text in rows]
+
+
 def runs_table(at: AppTest):
     return at.dataframe[-1].value
 
@@ -128,9 +135,7 @@ def test_an_existing_run_shows_before_train_is_pressed() -> None:
         assert metric(at, label) == metric(home, label)
     assert not any(h.value.startswith("Runs you trained") for h in at.subheader)  # nothing trained yet
     assert at.button(key="train_cancel").disabled
-    # the samples table: a narrow step column, the sample takes the rest (widths were spread evenly)
-    widths = {name: column.get("width") for name, column in json.loads(at.dataframe[0].proto.columns).items()}
-    assert widths["step"] <= 80 < widths["sample"]
+    assert [step for step, _ in samples(at)] == list(range(60, 601, 60))
 
 
 def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> None:
@@ -147,6 +152,8 @@ def test_the_samples_say_what_to_read_for_on_this_corpus() -> None:
     at = open_page(**to_params(copy_lesson(View())))  # shipped: shown without training
     said = next(m.value for m in at.markdown if m.value.startswith("**What the model wrote"))
     assert "repeat the words before it" in said and "sentence shapes" not in said
+    # wrapped lines a phone reads whole, one per evaluation (a table cut each at ~35 characters)
+    assert [step for step, _ in samples(at)] == list(range(300, 3001, 300))
 
 
 def test_train_shows_an_existing_run_instantly() -> None:
@@ -158,8 +165,8 @@ def test_train_shows_an_existing_run_instantly() -> None:
     assert len(at.get("plotly_chart")) == 2  # loss with its target line + gradient norm / lr
     table = runs_table(at)
     assert len(table) == 1 and table["outcome"][0] == "finished" and table["steps"][0] == 600
-    samples = at.dataframe[0].value  # what the shipped model wrote at each evaluation
-    assert list(samples["step"]) == list(range(60, 601, 60)) and all(len(t) == 80 for t in samples["sample"])
+    written = samples(at)  # what the shipped model wrote at each evaluation
+    assert [step for step, _ in written] == list(range(60, 601, 60)) and all(len(t) == 80 for _, t in written)
 
 
 def test_a_short_training_runs_live_then_lands_in_the_table() -> None:
@@ -168,8 +175,7 @@ def test_a_short_training_runs_live_then_lands_in_the_table() -> None:
     assert not at.exception
     assert not any("Already trained" in s.value for s in at.success)
     assert metric(at, "Validation loss") != "—" and metric(at, "Device") == "cpu"
-    samples = at.dataframe[0].value
-    assert list(samples["step"]) == list(range(3, 31, 3))  # one sample per evaluation
+    assert [step for step, _ in samples(at)] == list(range(3, 31, 3))  # one sample per evaluation
     table = runs_table(at)
     assert list(table["seed"]) == [11] and list(table["steps"]) == [30]
     at.button(key="train").click().run()  # the same settings again: found, not retrained

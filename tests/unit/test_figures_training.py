@@ -23,6 +23,7 @@ from lmviz.run_compare import (
     run_row,
     run_sample,
     sample_signs,
+    samples_block,
     samples_heading,
     steepest_drop,
     target_loss,
@@ -298,3 +299,9 @@ def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> No
         samples_heading("The", "story"))
     blown = samples_heading("\n", "story", usable=False)  # above a row of gibberish
     assert "read down the column" not in blown and "blew up before the model learned to write" in blown
+
+
+def test_samples_read_as_one_wrapped_line_each() -> None:
+    assert samples_block([(60, "the cat\nsat"), (600, "a dog ran")]) == (
+        "step  60 │ the cat↵sat\nstep 600 │ a dog ran")
+    assert samples_block([]) == ""
