@@ -108,8 +108,15 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     memory = "cell_state" if "cell_state" in values else "hidden_state"
     keep_choice(UNIT, range(units), most_varying_unit(values[memory]), made_for=(run.key, layer))
     st.subheader("One step, one unit, with its numbers")
-    unit = st.number_input("Unit", 0, units - 1, key=UNIT,
-                           help="Which unit's equations to show (the default changes most along the prompt).")
+    controls = st.container(horizontal=True, vertical_alignment="bottom")
+    unit = controls.number_input("Unit", 0, units - 1, key=UNIT,
+                                 help="Which unit's equations to show (the default changes most along the prompt).")
+    # the step's arrows again, by the equations they change: on a phone the ones above are
+    # six heatmaps away
+    controls.button("◀", key="lstm_prev_eq", on_click=_move, args=(-1, last), disabled=t == 0,
+                    width=48, help="Previous token")
+    controls.button("▶", key="lstm_next_eq", on_click=_move, args=(1, last), disabled=t == last,
+                    width=48, help="Next token")
     step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
     rnn = family == "rnn"  # no gates: no σ, no ⊙
     first = ("" if t or last == 0 else " At step 0 there is no past yet: the previous states are 0, "

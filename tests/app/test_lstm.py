@@ -47,10 +47,15 @@ def test_default_page_steps_and_equations() -> None:
     assert not at.exception and at.session_state["lstm_t"] == 1
     assert "no past yet" not in " ".join(m.value for m in at.markdown)
     assert at.select_slider(key="lstm_step").value == 1 and at.latex[0].value != latex
+    # the same arrows by the equations (on a phone the ones above are far): back, then on again
+    at.button(key="lstm_prev_eq").click().run()
+    assert not at.exception and at.session_state["lstm_t"] == 0 and at.button(key="lstm_prev_eq").disabled
+    at.button(key="lstm_next_eq").click().run()
+    assert at.session_state["lstm_t"] == 1 and at.select_slider(key="lstm_step").value == 1
 
     last = len(CORPUS_PROMPTS["story"]) - 1
     at.select_slider(key="lstm_step").set_value(last).run()
-    assert not at.exception and at.button(key="lstm_next").disabled
+    assert not at.exception and at.button(key="lstm_next").disabled and at.button(key="lstm_next_eq").disabled
     for unit in (0, 127):
         at.number_input(key="lstm_unit").set_value(unit).run()
         assert not at.exception

@@ -250,7 +250,7 @@ def test_the_lstm_stepper_stays_one_row_on_a_phone(page, app_server) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     open_app(page, f"{app_server}/lstm")
     assert_no_exception(page)
-    back, forward = (page.get_by_role("button", name=name, exact=True).bounding_box() for name in ("◀", "▶"))
+    back, forward = (page.get_by_role("button", name=name, exact=True).first.bounding_box() for name in ("◀", "▶"))
     track = find_slider(page, "Timestep").locator('input[type="range"]').bounding_box()
     assert back["y"] == forward["y"] and back["x"] < forward["x"] < track["x"]
     assert track["y"] < back["y"] + back["height"] and track["x"] + track["width"] <= 390
