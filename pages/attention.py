@@ -136,6 +136,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
                    "line (the most attended keys, each already times its weight) add up, with the rest, "
                    "to the last row.")
     with right:
+        st.space()  # on a phone the columns stack: the table's toolbar covered the caption above
         st.dataframe(query_rows(step, labels), hide_index=True, height=320, key="attn_table",
                      column_config={c: st.column_config.NumberColumn(format="%.4f")
                                     for c in ("q·k", "q·k / √d", "weight", "‖v‖")})

@@ -63,6 +63,7 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
                 "character. Move k to merge the most frequent pairs.")
         st.caption(made)
     with right:
+        st.space()  # on a phone the columns stack: the table's toolbar covered the caption above
         st.dataframe(merge_rows(tokenizer.merges, k, pieces=step.pieces), hide_index=True,
                      width="stretch", column_config=MERGE_COLUMNS)
 
