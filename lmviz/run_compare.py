@@ -4,6 +4,7 @@ samples taken during training, and where a diverged training blew up."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -104,11 +105,14 @@ def evaluation_samples(events: Sequence[Event]) -> list[tuple[int, str]]:
     return [(e.step, e.sample) for e in events if e.sample]
 
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Windows text (an upload) keeps its \r\n
+
+
 def samples_block(taken: Sequence[tuple[int, str]]) -> str:
     """The samples as lines of a code block, "step  60 │ text", a line break in a sample drawn
     as ↵: wrapped, a phone reads them whole (a table cut each at ~35 characters)."""
     width = max((len(str(step)) for step, _ in taken), default=1)
-    return "\n".join(f"step {step:>{width}} │ {sample.replace(chr(10), '↵')}" for step, sample in taken)
+    return "\n".join(f"step {step:>{width}} │ {LINE_BREAK.sub('↵', sample)}" for step, sample in taken)
 
 
 # what to watch for in the samples a training writes, corpus by corpus
@@ -129,13 +133,12 @@ def sample_signs(corpus: str) -> str:
 
 def samples_heading(start: str, corpus: str, usable: bool = True) -> str:
     """The heading of a training's evaluation samples (markdown): what each started from
-    (`training.sample_start`) and what to read for; for a run that blew up (not `usable`), that
-    it never learned to write."""
+    (`training.sample_start`) and what to read for; for a run that blew up (not `usable`), up to
+    when."""
     origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
-    read = (f"read down the column as {sample_signs(corpus)}" if usable else
-            "the training blew up before the model learned to write, so it stays noise")
+    read = f"read down the column as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
             f"{origin}): {read}.")
 

@@ -67,8 +67,8 @@ if view.model not in SPLITTABLE:
                "both trained on the same corpus.")
 names = (MODEL_LABELS[family], "GPT")
 
-recurrent = run_for(view, family)
-gpt = run_for(view, "gpt") if recurrent is not None else None  # not while one is missing
+recurrent = run_for(view, family, beside=["gpt"])
+gpt = run_for(view, "gpt", beside=[family]) if recurrent is not None else None  # not while one is missing
 prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()
@@ -90,8 +90,7 @@ controls = st.columns(3)
 keep_choice(LAYER, range(layer_count), layer_count - 1, made_for=recurrent.key)
 layer = controls[0].selectbox(f"{names[0]} layer", range(layer_count), key=LAYER,
                               format_func=lambda i: f"layer {i}", disabled=layer_count == 1,
-                              help=f"This {names[0]} has {counted(layer_count, 'layer')} (Layers on the "
-                                   "Training page).")
+                              help=f"This {names[0]} has {counted(layer_count, 'layer')}.")
 best_layer, best_head = gpt_layers - 1, ALL_HEADS
 lesson = is_copy_lesson(view)
 if lesson:  # open on the copy head, the one this lesson is about

@@ -147,7 +147,7 @@ def comparison(runs: dict[str, Run | None]) -> None:
     generating is an action (the button), so moving the settings stays fast; the text says which
     settings it was sampled with, and the button samples again with the settings as they are."""
     if drew():
-        st.rerun()  # the whole page: the link under the settings (another fragment) shows the draw
+        st.rerun()  # the whole page: the link under the chart (another fragment) shows the draw
     view = current_view()
     config = sampling_config(view.temperature, view.top_k, view.top_p, quiet=True)
     if config is None or not any(runs.values()):

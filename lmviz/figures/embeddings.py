@@ -207,7 +207,7 @@ def agreement_text(agreement: KindAgreement, shown: str) -> str:
                 f"{agreement.expected:.1f}.")
     closer = (" Most of this vocabulary is words, so read the neighbours themselves: do they play "
               "the same part in a sentence?"
-              if agreement.kind == "word" and agreement.expected >= agreement.total / 2 else "")
+              if agreement.kind == "word" and agreement.expected > agreement.total / 2 else "")
     return (f"{alike}, within what {agreement.total} tokens picked at random would give "
             f"({agreement.expected:.1f}, give or take {agreement.margin:.1f}): their kind alone "
             f"does not set them apart.{closer}")

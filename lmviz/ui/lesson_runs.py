@@ -6,6 +6,7 @@ click too: else the rerun the click causes would start the training again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import streamlit as st
@@ -21,6 +22,7 @@ from lmviz.ui.state import (
     MODEL_LABELS,
     apply_view,
     corpus_text,
+    current_view,
     finished_run,
     hidden_sizes,
     recurrent_family,
@@ -62,14 +64,14 @@ def training_seconds(view: View, family: str | None = None, device: str = "auto"
     return estimated_seconds(replace(model, vocab_size=vocab), train, vocab, pick_device(device).type)
 
 
-def trained_in(container, run: Run, view: View) -> None:
+def trained_in(container, run: Run, view: View, device: str = "auto") -> None:
     """The run's training time as a metric in `container`; for a run shipped with the app, said
     to be the machine's that built it (under its load then: one took 82 s that trains here in
     about 10), with this machine's estimate beside it."""
     if not (SHIPPED_RUNS / run.key).is_dir():
         container.metric("Trained in", f"{run.seconds:.1f} s", help=f"on {run.device}, on this server")
         return
-    here = duration_words(training_seconds(view, run.model_config.family))
+    here = duration_words(training_seconds(view, run.model_config.family, device))
     container.metric("Trained in (shipped)", f"{run.seconds:.1f} s",
                      help=f"This run ships with the app: timed on the {run.device} of the machine "
                           f"that built it, under its load then. Here it would take {here}.")
@@ -97,11 +99,12 @@ def waits_for_a_click(view: View, family: str | None = None, device: str = "auto
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto",
-            quiet: bool = False, said: set[str] | None = None) -> Run | None:
+            quiet: bool = False, said: set[str] | None = None, beside: Sequence[str] = ()) -> Run | None:
     """The finished run for a view, training it first (with progress) if no one has yet; None
     when training failed or diverged, or waits for a click, which is said on the page unless
     `quiet` (a part of the page below one that already said it). A failure's message in `said`
-    is not said again (two models of one text fail alike), and goes there once said."""
+    is not said again (two models of one text fail alike), and goes there once said. `beside`:
+    the other families the page trains (a smaller size offered must suit them too)."""
     label = MODEL_LABELS[family or view.model]
     why = waits_for_a_click(view, family, device)
     # a running training is only joined: stopped since (its last holder let go), it is not
@@ -109,7 +112,7 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     job = submit(view, family, device, start=False) if why == "join" else None
     if why is not None and job is None:
         if not quiet:
-            click_note(view, family, "long" if why == "join" else why, device)
+            click_note(view, family, "long" if why == "join" else why, device, beside)
         return None
     job = job or submit(view, family, device)
     if job is None:
@@ -156,12 +159,12 @@ def train_with_the_gpt(view: View) -> dict[str, Run | None]:
     if not view.prompt.strip():
         return runs
     said: set[str] = set()
-    runs[view.model] = run_for(view, said=said)
+    runs[view.model] = run_for(view, said=said, beside=list(families))
     if runs[view.model] is None and (corpus_text(view) is None or waits_for_a_click(view)):
         return runs  # nothing to train on, or waiting: the others too
     for family in families:
         if family != view.model:
-            runs[family] = run_for(view, family, said=said)
+            runs[family] = run_for(view, family, said=said, beside=list(families))
     return runs
 
 
@@ -177,7 +180,8 @@ def ask_to_train(key: str) -> None:
     st.session_state.setdefault(ASKED_KEY, set()).add(key)
 
 
-def click_note(view: View, family: str | None, why: str, device: str = "auto") -> None:
+def click_note(view: View, family: str | None, why: str, device: str = "auto",
+               beside: Sequence[str] = ()) -> None:
     """What a lesson page shows in place of a model it waits to be asked to train: why, how to
     make it smaller, and the button that trains it."""
     label = MODEL_LABELS[family or view.model]
@@ -203,22 +207,30 @@ def click_note(view: View, family: str | None, why: str, device: str = "auto") -
     row = st.container(horizontal=True)
     row.button(button, key=f"lesson-train-{key}", on_click=ask_to_train, args=(key,),
                icon=":material/play_arrow:")
-    quicker = quicker_size(view, family, device)
+    quicker = quicker_size(view, [family or view.model, *beside], device)
     if quicker is not None:  # one press, not a hunt for the sidebar (behind » on a phone)
         size, words = quicker
         row.button(f"Use hidden size {size} ({words})", key=f"lesson-smaller-{key}",
-                   on_click=apply_view, args=(replace(view, hidden_size=size),),
-                   icon=":material/compress:")
+                   on_click=use_hidden_size, args=(size,), icon=":material/compress:")
 
 
-def quicker_size(view: View, family: str | None, device: str = "auto") -> tuple[int, str] | None:
-    """The largest Hidden size below the view's that this page would train by itself, and how
-    soon it shows ("ready now" where it is trained already); None if there is none."""
+def use_hidden_size(size: int) -> None:
+    """The smaller size's button: the view as it is at the click (a fragment's sliders may have
+    moved since the page drew the button), with that Hidden size."""
+    apply_view(replace(current_view(), hidden_size=size))
+
+
+def quicker_size(view: View, families: Sequence[str], device: str = "auto") -> tuple[int, str] | None:
+    """The largest Hidden size below the view's at which the page would train each of its
+    `families` by itself, and how soon the slowest shows ("ready now" where each is trained
+    already, and usable); None if there is none."""
     for size in sorted((n for n in hidden_sizes() if n < view.hidden_size), reverse=True):
         smaller = replace(view, hidden_size=size)
-        seconds = training_seconds(smaller, family, device)
-        if seconds <= AUTO_TRAIN_SECONDS:
-            key = view_key(smaller, family)
-            ready = key is not None and finished_run(smaller, key) is not None
-            return size, "ready now" if ready else duration_words(seconds)
+        seconds = [training_seconds(smaller, family, device) for family in dict.fromkeys(families)]
+        if max(seconds) > AUTO_TRAIN_SECONDS:
+            continue
+        keys = [view_key(smaller, family) for family in dict.fromkeys(families)]
+        found = [finished_run(smaller, key) if key is not None else None for key in keys]
+        ready = all(run is not None and run.usable for run in found)
+        return size, "ready now" if ready else duration_words(sum(seconds))
     return None

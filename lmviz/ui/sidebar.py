@@ -66,7 +66,7 @@ def sidebar(share: bool = True) -> View:
         if share:
             share_box(view)
         else:
-            st.caption("The link to this view is on the page, under its settings.")
+            st.caption("The link to this view is on the page, under the next-token chart.")
     return view
 
 

@@ -200,7 +200,15 @@ def test_model_heading_and_settings_in_words() -> None:
 
 def test_unknown_picks_are_explained_as_a_real_prediction(lstm_run: Run) -> None:
     assert unknown_picks_note(0, 80, lstm_run) is None
-    note = unknown_picks_note(12, 80, lstm_run)
-    assert note is not None and note.startswith("**12 of the 80 picks are `<unk>`.**")
-    assert f"every character outside the {lstm_run.tokenizer.vocab_size}-token vocabulary" in note
+    # a char model of a text with no unknown character: not yet learned, not "a good guess"
+    note = unknown_picks_note(1, 80, lstm_run)
+    assert note is not None and note.startswith("**1 of the 80 picks is `<unk>`**, the token for anything")
+    assert "(0.0% of the validation text's characters): the model has not yet learned" in note
+    assert "good guess" not in note and "Vocabulary size" not in note
+    wordy = replace(lstm_run, unknown_char_share=0.28,
+                    tokenizer_config=replace(lstm_run.tokenizer_config, kind="word"))
+    note = unknown_picks_note(12, 80, wordy)
+    assert note is not None and note.startswith("**12 of the 80 picks are `<unk>`**. It is one token")
+    assert f"every word outside the {lstm_run.tokenizer.vocab_size}-token vocabulary (28% of" in note
+    assert "A larger Vocabulary size" in note
     assert "<unk>" not in note.replace("`<unk>`", "")  # markdown would take a bare one for a tag
