@@ -33,6 +33,20 @@ CORPUS_PROMPTS = {
     "copy": "fu gip | fu gip\nkqz bol ent | kqz bol",
     "agreement": "the dogs that the cat sees",
 }
+# Word tokens read whole words: story's example, which stops mid-word for the char and BPE
+# models, ends on a word there ("st" alone is <unk>, and the models then mostly wrote <unk>).
+WORD_PROMPTS = {"story": "The keeper climbed the"}
+
+
+def example_prompt(corpus: str, tokenizer: str) -> str | None:
+    """The sidebar's example prompt for this corpus and tokenizer (None for an uploaded text)."""
+    return WORD_PROMPTS.get(corpus) if tokenizer == "word" and corpus in WORD_PROMPTS else CORPUS_PROMPTS.get(corpus)
+
+
+def is_example_prompt(prompt: str) -> bool:
+    return prompt in CORPUS_PROMPTS.values() or prompt in WORD_PROMPTS.values()
+
+
 # Recurrent models learn one layer well in seconds; the GPT needs two layers for induction heads.
 DEFAULT_LAYERS = {"lstm": 1, "gru": 1, "rnn": 1, "gpt": 2}
 DEFAULT_STEPS = {"lstm": 600, "gru": 600, "rnn": 600, "gpt": 600}

@@ -11,11 +11,12 @@ import streamlit as st
 from lmviz.corpora import VAL_FRACTION, CorpusError, min_chars, read_user_text
 from lmviz.presets import (
     CHOICES,
-    CORPUS_PROMPTS,
     FAMILY_DEFAULTS,
     MAX_PROMPT_CHARS,
     UPLOAD,
     View,
+    example_prompt,
+    is_example_prompt,
     long_prompt_note,
     spells_family_default,
     to_params,
@@ -37,11 +38,12 @@ def sidebar(share: bool = True) -> View:
     with st.sidebar:
         st.subheader("Model")
         st.selectbox("Corpus", CHOICES["corpus"], key="corpus", bind="query-params",
-                     on_change=_corpus_changed,
+                     on_change=_example_changed,
                      help="The text the model learns from; 'upload' trains on your own text.")
         if st.session_state.get("corpus") == UPLOAD:
             _upload_box()
         st.selectbox("Tokenizer", CHOICES["tokenizer"], key="tokenizer", bind="query-params",
+                     on_change=_example_changed,
                      help="char: one token per character; word: whole words; bpe: learned pieces.")
         st.selectbox("Model family", CHOICES["model"], key="model", bind="query-params",
                      on_change=_family_changed,
@@ -59,7 +61,7 @@ def sidebar(share: bool = True) -> View:
         if cut == st.session_state.get("prompt"):
             st.warning(note, icon=":material/content_cut:")
         view = current_view()
-        example = CORPUS_PROMPTS.get(view.corpus)
+        example = example_prompt(view.corpus, view.tokenizer)
         if example and example != view.prompt:
             st.button("Use an example prompt for this corpus", on_click=set_prompt, args=(example,))
         _training_settings(view)
@@ -70,11 +72,13 @@ def sidebar(share: bool = True) -> View:
     return view
 
 
-def _corpus_changed() -> None:
-    """The corpus box's callback: a prompt still at some corpus's example becomes the new
-    corpus's example (story's words on `brackets` would be mostly <unk>); a typed one stays."""
-    example = CORPUS_PROMPTS.get(st.session_state.get("corpus"))
-    if example and st.session_state.get("prompt", View().prompt) in CORPUS_PROMPTS.values():
+def _example_changed() -> None:
+    """The corpus and tokenizer boxes' callback: a prompt still at an example becomes the new
+    corpus's (story's words on `brackets` would be mostly <unk>), as the tokenizer reads it
+    (word tokens: one that ends on a word); a typed one stays."""
+    view = current_view()
+    example = example_prompt(view.corpus, view.tokenizer)
+    if example and is_example_prompt(st.session_state.get("prompt", View().prompt)):
         st.session_state.prompt = example
 
 

@@ -7,7 +7,7 @@ from itertools import pairwise
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lmviz.presets import CORPUS_PROMPTS, View
+from lmviz.presets import CORPUS_PROMPTS, WORD_PROMPTS, View
 from lmviz.ui.lesson import LESSON
 from tests.app.apptest import open_app_page
 
@@ -78,6 +78,22 @@ def test_example_prompt_button_sets_the_prompt() -> None:
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert at.session_state["prompt"].startswith("out = f(")
+
+
+def test_word_tokens_bring_an_example_that_ends_on_a_word() -> None:
+    """Story's example stops mid-word ("the st"): word tokens read "st" as <unk>, and the models
+    then mostly wrote <unk>. Back to char tokens, the example comes back; a typed prompt stays."""
+    at = open_home(steps="20", hidden_size="16")  # each tokenizer trains a model: tiny ones
+    at.selectbox(key="tokenizer").set_value("word").run()
+    assert not at.exception and at.session_state["prompt"] == WORD_PROMPTS["story"]
+    at.selectbox(key="tokenizer").set_value("char").run()
+    assert at.session_state["prompt"] == CORPUS_PROMPTS["story"]
+    at.selectbox(key="corpus").set_value("brackets").run()
+    at.selectbox(key="tokenizer").set_value("word").run()  # brackets has no word example of its own
+    assert at.session_state["prompt"] == CORPUS_PROMPTS["brackets"]
+    at.text_area(key="prompt").input("my own words").run()
+    at.selectbox(key="tokenizer").set_value("bpe").run()
+    assert at.session_state["prompt"] == "my own words"
 
 
 def test_a_new_corpus_brings_its_example_prompt_unless_one_was_typed() -> None:

@@ -18,8 +18,10 @@ from lmviz.presets import (
     cli_args,
     configs,
     copy_lesson,
+    example_prompt,
     family_options,
     is_copy_lesson,
+    is_example_prompt,
     parse_params,
     to_params,
 )
@@ -204,3 +206,11 @@ def test_the_sampling_draw_travels_in_the_link_within_its_range() -> None:
     assert parse_params({"draw": "3"})[0].draw == 3
     view, notes = parse_params({"draw": "10000"})
     assert view.draw == 0 and notes and notes[0].startswith("ignored draw=")
+
+
+def test_the_example_prompt_suits_the_tokenizer() -> None:
+    assert example_prompt("story", "char") == example_prompt("story", "bpe") == CORPUS_PROMPTS["story"]
+    assert example_prompt("story", "word") == "The keeper climbed the"  # ends on a word
+    assert example_prompt("brackets", "word") == CORPUS_PROMPTS["brackets"]
+    assert example_prompt("upload", "char") is None
+    assert is_example_prompt("The keeper climbed the") and not is_example_prompt("my own words")
