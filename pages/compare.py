@@ -56,11 +56,15 @@ st.markdown(
     f"**{MODEL_LABELS[family]} cannot look back**: all it knows of the past is {STATE_WORDS[family]} "
     "Because that state is a sum, it splits exactly into what each earlier step wrote, faded by "
     "every step since, so for every token both models get a row of shares over the tokens so "
-    f"far, computed from the same text. The rows measure different things: the {MODEL_LABELS[family]}'s, where the "
-    "content of its memory was written (a unit that counts gives old steps a share), each write "
-    "computed from the state before it, which already holds the past; the GPT's, where its "
-    "attention reads, from positions that the layers below may already have mixed. So each row "
-    "says where the past came from in one step, not how far a fact has travelled.")
+    "far, computed from the same text.")
+# the fine print, folded: on a phone the whole paragraph was 19 lines before the first chart
+with st.expander("What exactly do the two rows measure?"):
+    st.markdown(
+        f"Different things. The {MODEL_LABELS[family]}'s row: where the content of its memory was "
+        "written (a unit that counts gives old steps a share), each write computed from the state "
+        "before it, which already holds the past. The GPT's row: where its attention reads, from "
+        "positions that the layers below may already have mixed. So each row says where the past "
+        "came from in one step, not how far a fact has travelled.")
 if view.model not in SPLITTABLE:
     st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page sets an LSTM "
                f"beside the GPT{', since an RNN rewrites its whole memory at every step' if view.model == 'rnn' else ''}, "
