@@ -142,7 +142,7 @@ def show_result(current: StartedTraining) -> None:
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
                    help="Nats per token on text the model never trained on.")
     cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—")
-    trained_in(cols[2], run, view, st.session_state.get("device") or "auto")
+    trained_in(cols[2], run, view, device)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
     if (note := unknown_note(run)) is not None:

@@ -224,12 +224,13 @@ def quicker_size(view: View, families: Sequence[str], device: str = "auto") -> t
     """The largest Hidden size below the view's at which the page would train each of its
     `families` by itself, and how soon the slowest shows ("ready now" where each is trained
     already, and usable); None if there is none."""
+    families = list(dict.fromkeys(families))
     for size in sorted((n for n in hidden_sizes() if n < view.hidden_size), reverse=True):
         smaller = replace(view, hidden_size=size)
-        seconds = [training_seconds(smaller, family, device) for family in dict.fromkeys(families)]
+        seconds = [training_seconds(smaller, family, device) for family in families]
         if max(seconds) > AUTO_TRAIN_SECONDS:
             continue
-        keys = [view_key(smaller, family) for family in dict.fromkeys(families)]
+        keys = [view_key(smaller, family) for family in families]
         found = [finished_run(smaller, key) if key is not None else None for key in keys]
         ready = all(run is not None and run.usable for run in found)
         return size, "ready now" if ready else duration_words(sum(seconds))
