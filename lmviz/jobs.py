@@ -143,7 +143,7 @@ class RunStore:
             if key in self.runs:
                 self.runs.move_to_end(key)
                 return self.runs[key]
-        if self.shipped is not None and (self.shipped / key).is_dir():
+        if self.is_shipped(key):
             try:
                 run = load_run(self.shipped / key)
             except RunError:
@@ -151,6 +151,10 @@ class RunStore:
             self._keep(run)
             return run
         return None
+
+    def is_shipped(self, key: str) -> bool:
+        """Whether this run ships with the app (assets/runs), built on another machine."""
+        return self.shipped is not None and (self.shipped / key).is_dir()
 
     def running(self, key: str) -> Job | None:
         """The training in flight for this key, if one is (queued or training, not stopping)."""

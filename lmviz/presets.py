@@ -43,6 +43,12 @@ def example_prompt(corpus: str, tokenizer: str) -> str | None:
     return WORD_PROMPTS.get(corpus) if tokenizer == "word" and corpus in WORD_PROMPTS else CORPUS_PROMPTS.get(corpus)
 
 
+def opening_prompt(corpus: str, tokenizer: str) -> str:
+    """The prompt a link without one opens on: its corpus's example as its tokenizer reads it (a
+    link to `brackets` had opened on story's words, mostly <unk> there)."""
+    return example_prompt(corpus, tokenizer) or DEFAULT_PROMPT
+
+
 def is_example_prompt(prompt: str) -> bool:
     return prompt in CORPUS_PROMPTS.values() or prompt in WORD_PROMPTS.values()
 
@@ -119,7 +125,8 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
     (lr=10.0 becomes lr=10), and a note for each change of value: a repeated parameter keeps its
     last value, a bad value is dropped (a control bound to the link then starts from its default
     instead of reading the value its own way), a long prompt is cut, GPU sizes are dropped
-    without a GPU. Parameters that are not a View's are kept as they are."""
+    without a GPU. A link without a prompt gets its corpus's example (`opening_prompt`).
+    Parameters that are not a View's are kept as they are."""
     default = View()
     single: dict[str, str] = {}
     cleaned: dict[str, str | list[str]] = {}
@@ -151,6 +158,11 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
                 notes.append(long_prompt_note(len(raw), "from the link"))
             cleaned[name] = link_value(value)
+    if "prompt" not in cleaned:
+        opens_on = opening_prompt(str(cleaned.get("corpus", default.corpus)),
+                                  str(cleaned.get("tokenizer", default.tokenizer)))
+        if opens_on != default.prompt:
+            cleaned["prompt"] = opens_on
     return cleaned, notes
 
 
@@ -253,13 +265,16 @@ def is_copy_lesson(view: View) -> bool:
 
 def to_params(view: View) -> dict[str, str]:
     """Query parameters for the values that differ from the defaults (for a copy-link), but for an
-    uploaded corpus and an empty prompt, which a link cannot carry."""
+    uploaded corpus and an empty prompt, which a link cannot carry. The prompt is left out where
+    the link opens on it anyway (`opening_prompt`), and kept where it would not (story's example
+    on `brackets`)."""
     default = asdict(View())
-    params = {k: link_value(v) for k, v in asdict(view).items() if v != default[k]}
+    params = {k: link_value(v) for k, v in asdict(view).items() if v != default[k] or k == "prompt"}
     if view.corpus == UPLOAD:  # a visitor's text never leaves their session
         del params["corpus"]
-    if not view.prompt.strip():  # a link's empty prompt would be refused (parse_params)
-        params.pop("prompt", None)
+    opens_on = opening_prompt(params.get("corpus", default["corpus"]), view.tokenizer)
+    if not view.prompt.strip() or view.prompt == opens_on:  # a link's empty prompt would be refused
+        del params["prompt"]
     return params
 
 

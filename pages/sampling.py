@@ -46,7 +46,7 @@ require_app()
 
 SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
            "for p and its rank, at these settings): deep blue = p near 1, pale = one of many; "
-           "the prompt is grey.")
+           "a picked space shows as ·; the prompt is grey.")
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 
 st.title(heading("pages/sampling.py"))

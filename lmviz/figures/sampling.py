@@ -94,16 +94,22 @@ def _shade(probability: float) -> str:
 
 def generation_html(prompt: str, steps: Sequence[Step]) -> str:
     """The prompt in grey, then each generated token shaded by the probability the model gave it
-    (hover: p and rank). Spaces keep their width, a newline shows as ↵ and breaks the line.
+    (hover: p and rank). Spaces keep their width, a newline shows as ↵ and breaks the line; a
+    picked token of spaces shows a faint · per space (shaded blank, it read as a missing letter).
 
     Safe for `st.markdown(..., unsafe_allow_html=True)`: every piece is escaped and the result has
     no newline (a blank line would end the HTML block)."""
     def text(piece: str) -> str:
         return escape_html(piece).replace("\n", "↵<br>").replace("\t", "⇥")
 
+    def picked(piece: str) -> str:
+        if piece and not piece.strip(" "):
+            return f'<span style="opacity:0.5">{"·" * len(piece)}</span>'
+        return text(piece) or "∅"
+
     spans = "".join(
         f'<span title="p = {s.probability:.3f} · rank {s.rank}" style="background:{_shade(s.probability)};'
-        f'border-radius:3px">{text(s.token) or "∅"}</span>' for s in steps)
+        f'border-radius:3px">{picked(s.token)}</span>' for s in steps)
     return ('<div class="lmviz-generation" style="font-family:monospace;white-space:pre-wrap;'
             'line-height:1.8;padding:8px 10px;border:1px solid #e2e8f0;border-radius:6px">'
             f'<span style="color:#64748b">{text(prompt)}</span>{spans}</div>')

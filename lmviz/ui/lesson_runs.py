@@ -13,7 +13,7 @@ import streamlit as st
 
 from lmviz.cost import duration_words, estimated_seconds
 from lmviz.device import pick_device
-from lmviz.jobs import SHIPPED_RUNS, Job
+from lmviz.jobs import Job
 from lmviz.presets import View, configs
 from lmviz.run import Run
 from lmviz.run_compare import training_changes, view_changes
@@ -68,7 +68,7 @@ def trained_in(container, run: Run, view: View, device: str = "auto") -> None:
     """The run's training time as a metric in `container`; for a run shipped with the app, said
     to be the machine's that built it (under its load then: one took 82 s that trains here in
     about 10), with this machine's estimate beside it."""
-    if not (SHIPPED_RUNS / run.key).is_dir():
+    if not store_for(view).is_shipped(run.key):
         container.metric("Trained in", f"{run.seconds:.1f} s", help=f"on {run.device}, on this server")
         return
     here = duration_words(training_seconds(view, run.model_config.family, device))

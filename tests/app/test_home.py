@@ -74,7 +74,7 @@ def test_a_long_prompt_in_the_link_is_cut_with_a_note() -> None:
 
 
 def test_example_prompt_button_sets_the_prompt() -> None:
-    at = open_home(corpus="brackets")
+    at = open_home(corpus="brackets", prompt="my own words")
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert at.session_state["prompt"].startswith("out = f(")
@@ -100,7 +100,8 @@ def test_a_new_corpus_brings_its_example_prompt_unless_one_was_typed() -> None:
     at = open_home()
     at.selectbox(key="corpus").set_value("brackets").run()
     assert not at.exception and at.session_state["prompt"] == CORPUS_PROMPTS["brackets"]
-    assert "prompt=" in at.sidebar.code[0].value  # the link follows
+    assert at.query_params["prompt"] == CORPUS_PROMPTS["brackets"]  # the address follows
+    assert "prompt=" not in at.sidebar.code[0].value  # a link to brackets opens on it anyway
     at.selectbox(key="corpus").set_value("copy").run()
     assert at.session_state["prompt"] == CORPUS_PROMPTS["copy"]
     at.text_area(key="prompt").input("my own words").run()

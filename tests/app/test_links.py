@@ -71,3 +71,12 @@ def test_a_long_typed_prompt_is_cut_like_a_link_s_with_a_note() -> None:
     assert f"only its first {MAX_PROMPT_CHARS} are used" in " ".join(notes(at))
     at.text_area(key="prompt").set_value("the keeper").run()
     assert at.session_state["prompt"] == "the keeper" and notes(at) == []
+
+
+def test_a_link_without_a_prompt_opens_on_its_corpus_s_example_prompt() -> None:
+    """A link to word tokens opened on story's mid-word prompt, whose "st" was <unk>."""
+    at = open_app_page("pages/tokenization.py", tokenizer="word")
+    assert at.text_area(key="prompt").value == "The keeper climbed the" and notes(at) == []
+    assert at.query_params["prompt"] == "The keeper climbed the"
+    (link,) = [c.value for c in at.sidebar.code]
+    assert parse_qs(urlsplit(link).query) == {"tokenizer": ["word"]}  # it opens on that prompt anyway

@@ -125,7 +125,7 @@ def test_extreme_top_k_and_top_p_cut_the_tail() -> None:
 
 def test_gpt_model_reads_only_the_end_of_a_long_prompt() -> None:
     prompt = "x = f([a, (b, {c: 1}), \"d\"])" * 4  # 120 characters > the GPT's 64
-    at = open_page(state={"prompt": prompt}, model="gpt", corpus="brackets")
+    at = open_page(model="gpt", corpus="brackets", prompt=prompt)
     assert any("GPT" in s.value for s in at.subheader)
     assert any("longer than the model's context (64 tokens)" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 1 and len(compared(at)) == 2

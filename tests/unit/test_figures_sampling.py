@@ -212,3 +212,13 @@ def test_unknown_picks_are_explained_as_a_real_prediction(lstm_run: Run) -> None
     assert f"every word outside the {lstm_run.tokenizer.vocab_size}-token vocabulary (28% of" in note
     assert "A larger Vocabulary size" in note
     assert "<unk>" not in note.replace("`<unk>`", "")  # markdown would take a bare one for a tag
+
+
+def test_a_picked_space_shows_as_a_dot_and_the_prompt_s_spaces_stay(lstm_run: Run) -> None:
+    """A shaded blank read as a missing letter: a token of spaces shows one · per space; spaces
+    inside a word's token and the prompt's stay spaces."""
+    step = generate(lstm_run.model, lstm_run.tokenizer, "The ", SamplingConfig(1.0), 1, seed=1).steps[0]
+    page = generation_html("a b", [replace(step, token=" "), replace(step, token="  "),
+                                   replace(step, token=" the")])
+    assert page.count(">·</span>") == 1 and page.count(">··</span>") == 1
+    assert "> the</span>" in page and ">a b</span>" in page

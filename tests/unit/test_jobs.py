@@ -261,3 +261,10 @@ def test_submit_without_start_only_joins_or_finds(store: RunStore, story: str) -
     done = finish(store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a"))
     found = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="c", start=False)
     assert found is not None and found.run is done.run
+
+
+def test_a_shipped_run_is_one_in_the_shipped_folder(tmp_path) -> None:
+    (tmp_path / "abc").mkdir()
+    assert RunStore(threading.Semaphore(1), shipped=tmp_path).is_shipped("abc")
+    assert not RunStore(threading.Semaphore(1), shipped=tmp_path).is_shipped("abd")
+    assert not RunStore(threading.Semaphore(1), shipped=None).is_shipped("abc")  # a visitor's own store

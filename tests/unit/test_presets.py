@@ -54,7 +54,8 @@ def test_a_link_is_cleaned_of_what_this_machine_cannot_use() -> None:
     assert "only on a machine with a GPU" in notes[3] and "first 500 are used" in notes[5]
     on_a_gpu, gpu_notes = clean_link({"hidden_size": "1024", "context": "256"}, gpu=True)
     assert on_a_gpu == {"hidden_size": "1024", "context": "256"} and gpu_notes == []
-    assert clean_link(to_params(copy_lesson(View()))) == (to_params(copy_lesson(View())), [])
+    lesson = to_params(copy_lesson(View()))  # its prompt is copy's example: the link opens on it
+    assert clean_link(lesson) == ({**lesson, "prompt": CORPUS_PROMPTS["copy"]}, [])
     # Steps moves by 10 on the Training page: 25 would show as the default there yet train 25
     assert clean_link({"steps": "25"})[0] == {} and clean_link({"steps": "30"})[0] == {"steps": "30"}
 
@@ -214,3 +215,28 @@ def test_the_example_prompt_suits_the_tokenizer() -> None:
     assert example_prompt("brackets", "word") == CORPUS_PROMPTS["brackets"]
     assert example_prompt("upload", "char") is None
     assert is_example_prompt("The keeper climbed the") and not is_example_prompt("my own words")
+
+
+@pytest.mark.parametrize(("params", "prompt"), [
+    ({"corpus": "brackets"}, CORPUS_PROMPTS["brackets"]),
+    ({"tokenizer": "word"}, "The keeper climbed the"),
+    ({"corpus": "agreement", "tokenizer": "word"}, CORPUS_PROMPTS["agreement"]),
+    ({"corpus": "brackets", "prompt": " "}, CORPUS_PROMPTS["brackets"]),  # refused: the example
+    ({"corpus": "brackets", "prompt": "x = 1"}, "x = 1"),
+    ({"corpus": "upload"}, View().prompt),
+    ({}, View().prompt),
+])
+def test_a_link_without_a_prompt_opens_on_its_corpus_s_example(params: dict, prompt: str) -> None:
+    """Story's words on `brackets` were mostly <unk>, and its mid-word "st" was <unk> to a word
+    tokenizer."""
+    assert parse_params(params)[0].prompt == prompt
+
+
+@pytest.mark.parametrize("view", [View(corpus="brackets"), View(corpus="brackets", prompt=View().prompt),
+                                  View(tokenizer="word", prompt="The keeper climbed the"),
+                                  View(tokenizer="word"), View(corpus="copy", prompt="abc abc"), View()])
+def test_a_view_s_link_opens_on_its_prompt(view: View) -> None:
+    """The link leaves the prompt out only where it opens on it anyway."""
+    params = to_params(view)
+    assert parse_params(params) == (view, [])
+    assert ("prompt" in params) == (view.prompt != parse_params({**params, "prompt": " "})[0].prompt)
