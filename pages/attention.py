@@ -21,11 +21,11 @@ from lmviz.figures.attention import (
     stripes_sentence,
 )
 from lmviz.figures.labels import current_token_html, short_labels
-from lmviz.figures.style import CHART_CONFIG
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import heads_note, steepest_drop
 from lmviz.text import counted, markdown_text
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
@@ -84,9 +84,8 @@ opening_query = clearest_copy(trace, *opening, run.tokenizer.unk_id) if lesson e
 st.subheader("All heads at once")
 keep_choice(LAYER, range(layers), opening[0], made_for=run.key)
 keep_choice(HEAD, range(heads), opening[1], made_for=run.key)
-st.plotly_chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER],
-                                                            st.session_state[HEAD])),
-                width="stretch", config=CHART_CONFIG, key="attn_grid")
+chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER], st.session_state[HEAD])),
+      key="attn_grid")
 st.caption("One square per head, rows are layers: a bright diagonal looks at the token itself, a "
            "bright first column at the first token, a stripe just left of the diagonal at the "
            "previous token. Grey cells are the future, masked out.")
@@ -112,15 +111,15 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     else:
         query = 0
     st.markdown(current_token_html(text_trace.encoding, text_trace.text, query), unsafe_allow_html=True)
-    st.plotly_chart(figure_attention(trace.attention[layer, head], labels,
-                                     f"Layer {layer}, head {head}: who looks at whom", query=query),
-                    width="stretch", config=CHART_CONFIG, key="attn_head_map")
+    chart(figure_attention(trace.attention[layer, head], labels,
+                           f"Layer {layer}, head {head}: who looks at whom", query=query),
+          key="attn_head_map")
     st.caption("Each row is a query token, each column a key it may look at; each row's weights add up "
                "to 1. The outlined row is the query taken apart below.")
 
     st.subheader(f"Query {markdown_text(labels[query])}, step by step")
     step = query_step(trace, layer, head, query)
-    st.plotly_chart(figure_query_steps(step, labels), width="stretch", config=CHART_CONFIG, key="attn_steps")
+    chart(figure_query_steps(step, labels), key="attn_steps")
     st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
                "softmax turns them into positive weights that add up to 1 — the highest score wins most.")
     # the key followed starts at this query's top key whenever the query or the head changes
@@ -131,7 +130,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     st.latex(query_latex(step, key))
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(figure_weighted_sum(step, labels), width="stretch", config=CHART_CONFIG, key="attn_sum")
+        chart(figure_weighted_sum(step, labels), key="attn_sum")
         st.caption("The head's output is the weighted sum of the value vectors: the rows above the "
                    "line (the most attended keys, each already times its weight) add up, with the rest, "
                    "to the last row.")
@@ -165,7 +164,7 @@ elif view.prompt != example:
 if scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
 else:
-    st.plotly_chart(figure_induction(scores), width="stretch", config=CHART_CONFIG, key="attn_induction")
+    chart(figure_induction(scores), key="attn_induction")
     best_layer, best_head = scores.best
     drop = steepest_drop(run.history) if lesson else None
     if drop is not None:

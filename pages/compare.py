@@ -9,7 +9,7 @@ from lmviz.attention_math import induction_scores
 from lmviz.figures.attention import figure_attention
 from lmviz.figures.compare import figure_distance_back, figure_rows
 from lmviz.figures.labels import current_token_html, markdown_piece, short_labels
-from lmviz.figures.style import CHART_CONFIG, show_whitespace
+from lmviz.figures.style import show_whitespace
 from lmviz.memory import (
     MEMORY_NAME,
     SPLITTABLE,
@@ -29,6 +29,7 @@ from lmviz.run import Run
 from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
 from lmviz.text import counted, markdown_text
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
@@ -143,24 +144,23 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     st.markdown(current_token_html(left_trace.encoding, left_trace.text, token), unsafe_allow_html=True)
     top = shared_color_top(sources.shares, attention)
     left, right = st.columns(2)
-    left.plotly_chart(figure_attention(sources.shares, labels, f"{names[0]}: who wrote the {memory_word}",
-                                       token, axes=("written at step", f"{memory_word} at step"),
-                                       value="share", hover="memory at %{y} ← written at %{x}", zmax=top),
-                      width="stretch", config=CHART_CONFIG, key="cmp_memory_map")
+    chart(figure_attention(sources.shares, labels, f"{names[0]}: who wrote the {memory_word}",
+                           token, axes=("written at step", f"{memory_word} at step"),
+                           value="share", hover="memory at %{y} ← written at %{x}", zmax=top),
+          key="cmp_memory_map", where=left)
     left.caption(f"Row t: of the absolute amounts in the {memory_word}'s units after token t, the "
                  f"share each earlier step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
                  f"(largest difference {sources.max_error:.1e}). Both maps share one color scale, up to "
                  f"{top:.2f} (the largest share from the fourth token on: the first rows, with a token "
                  "or two to share among, saturate).")
-    right.plotly_chart(figure_attention(attention, labels, f"GPT: layer {gpt_layer}, {heads_named}", token,
-                                        zmax=top),
-                       width="stretch", config=CHART_CONFIG, key="cmp_attention_map")
+    chart(figure_attention(attention, labels, f"GPT: layer {gpt_layer}, {heads_named}", token,
+                           zmax=top), key="cmp_attention_map", where=right)
     right.caption("Row t: how token t's attention spreads over the tokens so far (each row adds up "
                   "to 1); grey cells are the future, masked out.")
 
     st.subheader(f"Token {markdown_text(labels[token])}: where each one's past comes from")
     rows = {names[0]: sources.shares[token], names[1]: attention[token]}
-    st.plotly_chart(figure_rows(rows, labels, token), width="stretch", config=CHART_CONFIG, key="cmp_rows")
+    chart(figure_rows(rows, labels, token), key="cmp_rows")
     metrics = st.columns(4)
     for index, name in enumerate(names):
         metrics[2 * index].metric(f"{name}: tokens back", f"{back[name][token]:.1f}",
@@ -201,8 +201,7 @@ if lesson and repeats:
 elif not lesson:
     st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
               key="cmp_to_copy", on_click=use_copy_lesson, icon=":material/content_copy:")
-st.plotly_chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), width="stretch", config=CHART_CONFIG,
-                key="cmp_distance")
+chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), key="cmp_distance")
 means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in back.items())
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
            f"{means}. A row can only reach as far back as the token's position, so every line "

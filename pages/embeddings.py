@@ -21,8 +21,9 @@ from lmviz.figures.embeddings import (
     scatter_caption,
 )
 from lmviz.figures.labels import markdown_piece
-from lmviz.figures.style import CHART_CONFIG, show_whitespace, token_labels
+from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
@@ -81,13 +82,11 @@ token_id = st.selectbox("Token", range(len(vocab)), index=pick_token(vocab),
                         key="emb_token", help="Any token of the vocabulary.")
 neighbours = nearest_neighbours(tokens, token_id, NEIGHBOURS)
 coords, ratio = pca(tokens, dims)
-scatter.plotly_chart(figure_embedding_scatter(coords, vocab, ratio, chosen=token_id,
-                                              neighbours=[i for i, _ in neighbours]),
-                     width="stretch", config=CHART_CONFIG, key="emb_scatter")
+chart(figure_embedding_scatter(coords, vocab, ratio, chosen=token_id,
+                               neighbours=[i for i, _ in neighbours]), key="emb_scatter", where=scatter)
 scatter.caption(scatter_caption(tokens.shape[1], ratio, vocab[token_id], len(neighbours), len(vocab)))
 left, right = st.columns([3, 2])
-left.plotly_chart(figure_neighbours(neighbours, vocab, token_id), width="stretch", config=CHART_CONFIG,
-                  key="emb_neighbours")
+chart(figure_neighbours(neighbours, vocab, token_id), key="emb_neighbours", where=left)
 right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch")
 agreement = kind_agreement(vocab, token_id, neighbours)
 st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
@@ -101,7 +100,7 @@ if trace is not None:
     ids = trace.trace.ids[:MAX_HEATMAP_TOKENS]
     sims = cosine_matrix(trace.trace.embeddings[ids])
     labels = token_labels(trace.tokens[:MAX_HEATMAP_TOKENS])
-    st.plotly_chart(figure_cosine_heatmap(sims, labels), width="stretch", config=CHART_CONFIG, key="emb_prompt_cosine")
+    chart(figure_cosine_heatmap(sims, labels), key="emb_prompt_cosine")
     shown = f"the first {MAX_HEATMAP_TOKENS} of {len(trace.trace.ids)}" if len(trace.trace.ids) > len(ids) else "all"
     st.caption(f"Token embeddings only, {shown} tokens, no position added. A repeated token is a "
                "dark red 1 off the diagonal; blue cells are tokens the model keeps apart.")
@@ -113,15 +112,13 @@ if family == "gpt" and positions is not None:
                 "keeps its weight. "
                 "The GPT learns one more vector per position and adds it to the token's embedding.")
     left, right = st.columns([3, 2])
-    left.plotly_chart(figure_positional(positions, "Position × dimension"), width="stretch", config=CHART_CONFIG,
-                      key="emb_positional")
+    chart(figure_positional(positions, "Position × dimension"), key="emb_positional", where=left)
     left.caption("One row per position, one column per dimension: a column whose color drifts "
                  "from top to bottom is a dimension that tracks where a token sits.")
     position_labels = [str(p) for p in range(len(positions))]
-    right.plotly_chart(figure_cosine_heatmap(cosine_matrix(positions), position_labels,
-                                             "Cosine between positions", axis_title="position",
-                                             height=420),
-                       width="stretch", config=CHART_CONFIG, key="emb_position_cosine")
+    chart(figure_cosine_heatmap(cosine_matrix(positions), position_labels,
+                                "Cosine between positions", axis_title="position", height=420),
+          key="emb_position_cosine", where=right)
     similar = position_similarity(positions)
     if similar is not None:
         near, far = similar

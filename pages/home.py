@@ -3,9 +3,9 @@
 import streamlit as st
 
 from lmviz.corpora import list_corpora
-from lmviz.figures.style import CHART_CONFIG
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import learning_story, unknown_note
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
 from lmviz.ui.lesson_runs import run_for, trained_in
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app
@@ -50,6 +50,6 @@ with right:
         trained_in(cols[2], run, view)
         if (note := unknown_note(run)) is not None:
             st.warning(note, icon=":material/help:")
-        st.plotly_chart(figure_loss(run.history, title="How this model learned"), width="stretch", config=CHART_CONFIG)
+        chart(figure_loss(run.history, title="How this model learned"))
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")

@@ -17,13 +17,13 @@ from lmviz.figures.lstm import (
     gate_title,
     unit_line_caption,
 )
-from lmviz.figures.style import CHART_CONFIG
 from lmviz.lstm_math import most_varying_unit, recurrent_step
 from lmviz.models import GATE_NAMES
 from lmviz.presets import CORPUS_PROMPTS
 from lmviz.probes import MEASURES, TextTrace, correlated_units
 from lmviz.run import Run
 from lmviz.text import markdown_text
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
 from lmviz.ui.state import (
@@ -99,9 +99,8 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     for first in range(0, len(names), 2):  # a row per pair: at phone width they stack in gate order
         for column, name in zip(st.columns(2), names[first:first + 2], strict=False):
             with column:
-                st.plotly_chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
-                                                    title=gate_title(family, name)),
-                                width="stretch", config=CHART_CONFIG, key=f"lstm_heat_{name}")
+                chart(figure_gate_heatmap(values[name], labels, name, current=t, height=280,
+                                          title=gate_title(family, name)), key=f"lstm_heat_{name}")
                 st.caption(NOTES[family][name])
 
     units = values["hidden_state"].shape[1]
@@ -126,8 +125,8 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
                 f"from the model's own weights{symbols}.{first}")
     st.latex(equations_latex(step))
-    st.plotly_chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
-                                     current=t), width="stretch", config=CHART_CONFIG, key="lstm_unit_line")
+    chart(figure_unit_line(values[memory][:, unit], labels, f"{TITLES[memory]}, unit {unit}",
+                           current=t), key="lstm_unit_line")
     st.caption(unit_line_caption(values, unit, tokens))
 
     if playing:
@@ -158,7 +157,7 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
         return
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(figure_correlations(top, measure_name), width="stretch", config=CHART_CONFIG, key="lstm_corr")
+        chart(figure_correlations(top, measure_name), key="lstm_corr")
         st.caption(f"Pearson r between each unit's {TITLES[memory].lower()} and the {measure_name}, "
                    "over this prompt: near ±1 means the unit follows it.")
         keep_choice(PROBE_UNIT, [u for u, _ in top], top[0][0],
@@ -169,10 +168,8 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
                   on_click=_set_unit, args=(chosen,))
     with right:
         labels = short_labels(text_trace.tokens)
-        st.plotly_chart(figure_unit_line(values[memory][:, chosen], labels,
-                                         f"{TITLES[memory]}, unit {chosen}", measure=measure,
-                                         measure_name=measure_name),
-                        width="stretch", config=CHART_CONFIG, key="lstm_probe_line")
+        chart(figure_unit_line(values[memory][:, chosen], labels, f"{TITLES[memory]}, unit {chosen}",
+                               measure=measure, measure_name=measure_name), key="lstm_probe_line")
         st.caption(f"Solid: the unit; dashed: the {measure_name}. Over one short prompt a high r "
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
-from lmviz.figures.style import CHART_CONFIG, show_whitespace
+from lmviz.figures.style import show_whitespace
 from lmviz.next_token import (
     mean_log_probability_bits,
     step_rows,
@@ -15,6 +15,7 @@ from lmviz.next_token import (
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
+from lmviz.ui.charts import chart
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
     MAX_TOKENS,
@@ -85,8 +86,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
     logits, read = logits_for(run, prompt)
     bars = token_bars(logits, run.tokenizer.vocab, config)
     log_y = bool(st.session_state.get("sampling_log"))  # its toggle sits under the chart
-    st.plotly_chart(figure_next_token(bars, config.temperature, log_y), width="stretch", config=CHART_CONFIG,
-                    key="sampling_bars")
+    chart(figure_next_token(bars, config.temperature, log_y), key="sampling_bars")
     st.toggle("Log scale", key="sampling_log", help="Shows the small probabilities too.")
     ex = temperature_example(logits, run.tokenizer.vocab, config.temperature, config)
     st.markdown(ex.sentence(len(bars.pieces), run.tokenizer.vocab_size,

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lmviz.figures.labels import markdown_piece
-from lmviz.figures.style import CHART_CONFIG, TOKEN_PALETTE
+from lmviz.figures.style import TOKEN_PALETTE
 from lmviz.figures.tokens import (
     chips_html,
     count_tokens,
@@ -19,6 +19,7 @@ from lmviz.figures.tokens import (
 )
 from lmviz.presets import RANGES, View
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
 from lmviz.ui.tokens import MERGE_COLUMNS, trained_tokenizer
@@ -127,7 +128,7 @@ for column, (kind, item) in zip(st.columns(3), trained.items(), strict=True):
                    f"{item.corpus.chars_per_token:.2f} on the whole corpus · vocabulary "
                    f"{item.tokenizer.vocab_size:,}" + (f" · {count.unknown} <unk>" if count.unknown else ""))
         show_chips(chips_html(encoding_chips(encodings[kind], prompt), whitespace))
-st.plotly_chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"), width="stretch", config=CHART_CONFIG)
+chart(figure_tokenizer_comparison(counts, "Tokens for this prompt"))
 
 st.subheader("BPE merges, one at a time")
 bpe = trained["bpe"].tokenizer

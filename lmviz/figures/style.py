@@ -67,12 +67,6 @@ def layout(title: str | None = None, height: int = 360, **extra: object) -> dict
     return {**base, **extra}
 
 
-# How every chart is drawn (st.plotly_chart's config): without Plotly's toolbar, which a touch
-# screen shows at all times, over the chart's title and legend (a phone hid "1 · raw score q·k");
-# dragging still zooms and a double tap resets, and Streamlit's own fullscreen button stays.
-CHART_CONFIG = {"displayModeBar": False}
-
-
 def figure(traces: list[dict], title: str | None = None, height: int = 360,
            **layout_extra: object) -> go.Figure:
     """A figure built in one step from plain dicts (each trace names its "type").

@@ -8,18 +8,18 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from lmviz.figures.style import CHART_CONFIG
 from lmviz.figures.training import figure_grad_lr, figure_loss
 from lmviz.jobs import Job
 from lmviz.run import Event
 from lmviz.run_compare import time_left
+from lmviz.ui.charts import chart
 
 
 def live_training(job: Job, label: str, compact: bool = False) -> None:
     """Watch a job until it ends. Any click reruns the page and stops watching, not training."""
     status = st.empty()
     bar = st.progress(0.0)
-    chart = st.empty()
+    loss_box = st.empty()
     sample_box = st.empty()
     drawn = -1
     for events in job.looks():  # drawing never waits on training: we only look at its events
@@ -33,7 +33,7 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
                               f"{last.tokens_per_second:,.0f} tokens/s"
                               + (f", {left}" if (left := time_left(last)) else ""))
             if not compact:
-                chart.plotly_chart(figure_loss(events), width="stretch", config=CHART_CONFIG, key=f"live-{time.monotonic()}")
+                chart(figure_loss(events), key=f"live-{time.monotonic()}", where=loss_box)
                 samples = [e for e in events if e.sample]
                 if samples:  # the latest text the model wrote, as it arrives
                     sample_box.code(f"step {samples[-1].step}: {samples[-1].sample}",
@@ -43,7 +43,7 @@ def live_training(job: Job, label: str, compact: bool = False) -> None:
             status.info(f"{label}: starting…")
     status.empty()
     bar.empty()
-    chart.empty()  # the page draws the finished curves (render_history)
+    loss_box.empty()  # the page draws the finished curves (render_history)
     sample_box.empty()
 
 
@@ -54,6 +54,5 @@ def render_history(events: Sequence[Event], target: float | None = None, key: st
     if not events:
         return
     left, right = st.columns(2)
-    chart = figure_loss(events, target) if loss_chart is None else loss_chart
-    left.plotly_chart(chart, width="stretch", config=CHART_CONFIG, key=f"{key}-loss")
-    right.plotly_chart(figure_grad_lr(events), width="stretch", config=CHART_CONFIG, key=f"{key}-grad-lr")
+    chart(figure_loss(events, target) if loss_chart is None else loss_chart, key=f"{key}-loss", where=left)
+    chart(figure_grad_lr(events), key=f"{key}-grad-lr", where=right)
