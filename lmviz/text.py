@@ -7,11 +7,18 @@ import re
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:&")  # markup, `$` (LaTeX) and `&` (an HTML entity)
 
 
+# After a colon: Streamlit turns ":m:" into an emoji whatever is escaped (a label "14:m" before a
+# heading's colon read "Token 14Ⓜ️"); an invisible word joiner keeps the colon from starting one.
+WORD_JOINER = "\u2060"
+
+
 def markdown_text(text: str) -> str:
-    """`text` shown literally inside Streamlit markdown: markup, `$` (LaTeX) and `&` escaped. A
-    web address stays a link (GitHub-style markdown links it whatever is escaped): show text that
-    may hold one as a `code_span`."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
+    """`text` shown literally inside Streamlit markdown: markup, `$` (LaTeX) and `&` escaped, and
+    no emoji or icon shortcode (":m:", ":material/home:") made of its colons. A web address stays
+    a link (GitHub-style markdown links it whatever is escaped): show text that may hold one as a
+    `code_span`."""
+    return "".join("\\:" + WORD_JOINER if ch == ":" else "\\" + ch if ch in MARKDOWN_SPECIAL else ch
+                   for ch in text)
 
 
 def code_span(text: str) -> str:

@@ -134,20 +134,31 @@ UNIT_LINE_INTRO = {  # how to read a unit's line, by what it plots
 }
 
 
+STEADY = 0.8  # a line whose net change is this share of all its ups and downs is steady
+
+
 def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | None = None,
                     written: np.ndarray | None = None) -> str:
-    """One unit's line in words, with its numbers (markdown): where it starts and ends, its mean
-    change per step, and its biggest one, at which token (`pieces`: the tokens' text), called a
-    jump only when it is over twice the typical (median) step. Given an LSTM's forget gate and
-    what each step wrote (i·g), per step, the biggest change is split into the two: c_t − c_{t−1}
-    = (f_t − 1)·c_{t−1} + i_t·g_t. '' for fewer than two steps."""
+    """One unit's line in words, with its numbers (markdown): where it starts and ends; for a
+    steady climb or fall its mean change per step, else the range it swings over on the way (a
+    line that swung from -1 to 1 read "runs from 0.74 to -0.19"); and its biggest change, at which
+    token (`pieces`: the tokens' text), called a jump only when it is over twice the typical
+    (median) step. Given an LSTM's forget gate and what each step wrote (i·g), per step, the
+    biggest change is split into the two: c_t − c_{t−1} = (f_t − 1)·c_{t−1} + i_t·g_t. '' for
+    fewer than two steps."""
     if len(values) < 2:
         return ""
     change = np.diff(values)
     k = int(np.argmax(np.abs(change))) + 1  # the step that made the biggest change
     jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
-    words = (f"Here it runs from {values[0]:.2f} to {values[-1]:.2f}, {float(change.mean()):+.2f} a "
-             f"step on average; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at "
+    net, travel = float(values[-1] - values[0]), float(np.abs(change).sum())
+    if travel > 0 and abs(net) >= STEADY * travel:  # hardly ever turns back
+        shape = (f"Here it {'climbs' if net > 0 else 'falls'} steadily from {values[0]:.2f} to "
+                 f"{values[-1]:.2f}, {float(change.mean()):+.2f} a step on average")
+    else:
+        shape = (f"Here it starts at {values[0]:.2f}, ends at {values[-1]:.2f} and ranges from "
+                 f"{float(values.min()):.2f} to {float(values.max()):.2f} on the way")
+    words = (f"{shape}; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at "
              f"step {k} (“{markdown_piece(pieces[k])}”)")
     if forget is None or written is None:
         return words + "."
