@@ -35,7 +35,7 @@ CORPUS_PROMPTS = {
 }
 # Word tokens read whole words: story's example, which stops mid-word for the char and BPE
 # models, ends on a word there ("st" alone is <unk>, and the models then mostly wrote <unk>).
-WORD_PROMPTS = {"story": "The keeper climbed the"}
+WORD_PROMPTS = {"story": "The keeper went up to the"}
 
 
 def example_prompt(corpus: str, tokenizer: str) -> str | None:

@@ -179,7 +179,8 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: Sa
             pick = int(order[0])
         rank = int(np.nonzero(order == pick)[0][0]) + 1
         top = [TopEntry(tokenizer.vocab[i], int(i), float(probs[i])) for i in order[:top_n]]
-        steps.append(Step(tokenizer.vocab[pick], pick, float(probs[pick]), rank, top, logits, probs))
+        steps.append(Step(tokenizer.piece_after(stream.ids[-1], pick), pick, float(probs[pick]), rank, top,
+                          logits, probs))
         stream.append(pick)
     text = prompt + "".join(s.token for s in steps)
     return Generation(prompt, text, steps, truncated)

@@ -102,7 +102,11 @@ class Tokenizer:
         return Encoding(ids, pieces, offsets, unknown)
 
     def decode(self, ids: list[int]) -> str:
-        return "".join(self.vocab[i] if 0 <= i < len(self.vocab) else UNK for i in ids)
+        return "".join(self.piece_after(previous, i) for previous, i in zip([None, *ids[:-1]], ids, strict=True))
+
+    def piece_after(self, previous: int | None, token_id: int) -> str:
+        """The text token `token_id` adds after token `previous` (None: at the start)."""
+        return self.vocab[token_id] if 0 <= token_id < len(self.vocab) else UNK
 
     def to_json(self) -> str:
         return json.dumps({"kind": self.kind, "vocab": self.vocab})
@@ -128,21 +132,23 @@ class WordTokenizer(Tokenizer):
     @classmethod
     def train(cls, text: str, vocab_size: int) -> WordTokenizer:
         counts = Counter(m.group() for m in _WORD_RE.finditer(text))
-        counts.pop(" ", None)  # always in: an unknown word keeps its space (see _split)
-        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 2]
-        return cls([UNK, *sorted([" ", *common])])
+        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 1]
+        return cls([UNK, *sorted(common)])
 
     def _split(self, text: str) -> list[tuple[str, int, int]]:
-        """Words with their leading space; an unknown " word" splits into " " and the word (which
-        becomes <unk>), so its space survives: "the <unk>", not "the<unk>"."""
-        out = []
-        for match in _WORD_RE.finditer(text):
-            piece, start, end = match.group(), match.start(), match.end()
-            if len(piece) > 1 and piece[0] == " " and piece not in self.index and " " in self.index:
-                out += [(" ", start, start + 1), (piece[1:], start + 1, end)]
-            else:
-                out.append((piece, start, end))
-        return out
+        """Words with their leading space: an unknown " word" is one <unk>, space and all (split
+        into " " and <unk>, a bare space became the likeliest next token on story, standing for
+        "an unknown word follows")."""
+        return [(match.group(), match.start(), match.end()) for match in _WORD_RE.finditer(text)]
+
+    def piece_after(self, previous: int | None, token_id: int) -> str:
+        """<unk> after a word (or another <unk>) stood for a " word": it reads " <unk>", not
+        "the<unk>" (two runs of letters are one token unless a space parts them)."""
+        piece = super().piece_after(previous, token_id)
+        if token_id != self.unk_id or previous is None:
+            return piece
+        before = super().piece_after(None, previous)
+        return " " + piece if previous == self.unk_id or before[-1:].isalnum() or before[-1:] == "_" else piece
 
 
 class BPETokenizer(Tokenizer):

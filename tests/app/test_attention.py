@@ -99,7 +99,7 @@ def test_unknown_words_are_no_repeat_and_counts_are_worded_in_the_right_number()
     at = open_page(model="gpt", tokenizer="word", layers="1", heads="1", steps="20", hidden_size="32",
                    prompt="The keeper and the stairs and")
     captions = " ".join(c.value for c in at.caption)
-    assert "1 layer × 1 head, head size d = 32, 7 tokens" in captions  # " stairs": " " + <unk>
+    assert "1 layer × 1 head, head size d = 32, 6 tokens" in captions  # " stairs": one <unk>
     assert "Measured over 1 repeated token." in captions  # '␣and' (not 'The' and '␣the')
     at.text_area(key="prompt").set_value("zzqx blorf").run()  # two different unknown words
     assert not at.exception and any("nothing to copy" in i.value for i in at.info)

@@ -26,6 +26,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run import run_key
+from lmviz.tokenizers import TokenizerConfig, train_tokenizer
 
 
 def test_context_and_precision_come_from_the_link_and_reach_the_configs() -> None:
@@ -211,15 +212,15 @@ def test_the_sampling_draw_travels_in_the_link_within_its_range() -> None:
 
 def test_the_example_prompt_suits_the_tokenizer() -> None:
     assert example_prompt("story", "char") == example_prompt("story", "bpe") == CORPUS_PROMPTS["story"]
-    assert example_prompt("story", "word") == "The keeper climbed the"  # ends on a word
+    assert example_prompt("story", "word") == "The keeper went up to the"  # ends on a word
     assert example_prompt("brackets", "word") == CORPUS_PROMPTS["brackets"]
     assert example_prompt("upload", "char") is None
-    assert is_example_prompt("The keeper climbed the") and not is_example_prompt("my own words")
+    assert is_example_prompt("The keeper went up to the") and not is_example_prompt("my own words")
 
 
 @pytest.mark.parametrize(("params", "prompt"), [
     ({"corpus": "brackets"}, CORPUS_PROMPTS["brackets"]),
-    ({"tokenizer": "word"}, "The keeper climbed the"),
+    ({"tokenizer": "word"}, "The keeper went up to the"),
     ({"corpus": "agreement", "tokenizer": "word"}, CORPUS_PROMPTS["agreement"]),
     ({"corpus": "brackets", "prompt": " "}, CORPUS_PROMPTS["brackets"]),  # refused: the example
     ({"corpus": "brackets", "prompt": "x = 1"}, "x = 1"),
@@ -233,10 +234,17 @@ def test_a_link_without_a_prompt_opens_on_its_corpus_s_example(params: dict, pro
 
 
 @pytest.mark.parametrize("view", [View(corpus="brackets"), View(corpus="brackets", prompt=View().prompt),
-                                  View(tokenizer="word", prompt="The keeper climbed the"),
+                                  View(tokenizer="word", prompt="The keeper went up to the"),
                                   View(tokenizer="word"), View(corpus="copy", prompt="abc abc"), View()])
 def test_a_view_s_link_opens_on_its_prompt(view: View) -> None:
     """The link leaves the prompt out only where it opens on it anyway."""
     params = to_params(view)
     assert parse_params(params) == (view, [])
     assert ("prompt" in params) == (view.prompt != parse_params({**params, "prompt": " "})[0].prompt)
+
+
+@pytest.mark.parametrize("corpus", ["story", "agreement"])  # the others: random names and symbols
+def test_the_word_example_has_no_unknown_word_at_the_default_vocabulary(corpus: str) -> None:
+    """"The keeper climbed the" read "climbed" as <unk> at 256 words: every page then warned."""
+    tokenizer = train_tokenizer(load_corpus(corpus), TokenizerConfig("word", View().vocab_size))
+    assert tokenizer.encode(example_prompt(corpus, "word")).unknown == []

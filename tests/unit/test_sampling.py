@@ -22,7 +22,7 @@ from lmviz.sampling import (
     ranked,
     softmax,
 )
-from lmviz.tokenizers import CharTokenizer
+from lmviz.tokenizers import CharTokenizer, WordTokenizer
 
 LOGITS = np.array([2.0, -1.0, 0.5, 3.5, 0.0, 1.2, -2.5, 3.4, 0.7, -0.3])
 HAND_PROBS = np.array([0.5, 0.3, 0.15, 0.05])
@@ -269,3 +269,17 @@ def test_a_tiny_temperature_is_greedy_not_nan() -> None:
     """?temperature=1e-320 in a link: logits / T overflowed to inf and inf − inf gave NaN."""
     probs = softmax(np.array([2.0, 1.0, 2.0 - 1e-3]), 1e-320)
     assert np.all(np.isfinite(probs)) and probs.tolist() == [1.0, 0.0, 0.0]
+
+
+def test_a_word_model_s_unknown_word_reads_with_its_space(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A word tokenizer's <unk> stands for a " word": after a word it adds " <unk>", and the
+    generated text is the decoded ids."""
+    tokenizer = WordTokenizer.train("the cat sat. the cat sat.", 8)
+    logits = np.full(tokenizer.vocab_size, -50.0, dtype=np.float32)
+    logits[tokenizer.unk_id] = 0.0  # always <unk>
+    monkeypatch.setattr(sampling._LogitStream, "current", lambda self: logits)
+    model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, embed_size=2, hidden_size=2))
+    generation = generate(model, tokenizer, "the cat", SamplingConfig(temperature=1.0), 2)
+    assert [s.token for s in generation.steps] == [" <unk>", " <unk>"]
+    assert generation.text == "the cat <unk> <unk>" == tokenizer.decode(
+        tokenizer.encode("the cat").ids + [s.id for s in generation.steps])
