@@ -110,7 +110,7 @@ SHAREABLE = tuple(f.name for f in fields(View))
 LinkParams = Mapping[str, str | list[str]]  # a repeated parameter: the list of its values
 
 
-def parse_params(params: LinkParams, gpu: bool = True) -> tuple[View, list[str]]:
+def parse_params(params: LinkParams, gpu: bool = True) -> tuple[View, list[LinkNote]]:
     """A View from URL query parameters: what `clean_link` drops falls back to the default, with
     its note."""
     cleaned, notes = clean_link(params, gpu)
@@ -120,7 +120,18 @@ def parse_params(params: LinkParams, gpu: bool = True) -> tuple[View, list[str]]
     return replace(default, **values), notes
 
 
-def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | list[str]], list[str]]:
+class LinkNote(str):
+    """A change the app made to a link's value, in words (a str), and the `setting` it is about."""
+
+    setting: str
+
+    def __new__(cls, text: str, setting: str) -> LinkNote:
+        note = super().__new__(cls, text)
+        note.setting = setting
+        return note
+
+
+def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | list[str]], list[LinkNote]]:
     """The link's parameters as this machine can use them, each spelled as its control spells it
     (lr=10.0 becomes lr=10), and a note for each change of value: a repeated parameter keeps its
     last value, a bad value is dropped (a control bound to the link then starts from its default
@@ -130,7 +141,7 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
     default = View()
     single: dict[str, str] = {}
     cleaned: dict[str, str | list[str]] = {}
-    notes: list[str] = []
+    notes: list[LinkNote] = []
     for name, raw in params.items():
         if name not in SHAREABLE:
             cleaned[name] = raw
@@ -140,23 +151,23 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             single[name] = raw[-1]
             shown = [quoted(value) for value in raw[:3]] + ([f"… {len(raw) - 4:,} more …"] if len(raw) > 4 else [])
             shown += [quoted(value) for value in raw[3:][-1:]]  # and the last, which is used
-            notes.append(f"the link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last")
+            notes.append(LinkNote(f"the link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last", name))
     family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))
         using = f"using {default_words(name, family)}"
         if value is None and name == "prompt":  # the address bar of a page whose prompt was emptied
-            notes.append("the link's prompt is empty: using the default prompt")
+            notes.append(LinkNote("the link's prompt is empty: using the default prompt", name))
         elif value is None:
-            notes.append(f"ignored {name}={quoted(raw)} from the link (not an allowed value); {using}")
+            notes.append(LinkNote(f"ignored {name}={quoted(raw)} from the link (not an allowed value); {using}", name))
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
-            notes.append(f"ignored {name}={value} from the link: a size offered only on a machine "
-                         f"with a GPU, and this one has none; {using}")
+            notes.append(LinkNote(f"ignored {name}={value} from the link: a size offered only on a machine "
+                                  f"with a GPU, and this one has none; {using}", name))
         elif spells_family_default(name, value, family):
             continue  # 0 says it, and stays out of the link
         else:
             if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
-                notes.append(long_prompt_note(len(raw), "from the link"))
+                notes.append(LinkNote(long_prompt_note(len(raw), "from the link"), name))
             cleaned[name] = link_value(value)
     if "prompt" not in cleaned:
         opens_on = opening_prompt(str(cleaned.get("corpus", default.corpus)),

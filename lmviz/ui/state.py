@@ -112,8 +112,8 @@ def require_app() -> None:
 
 def init_session() -> None:
     """Before any control reads the link. First run of a session: drop the values this machine
-    cannot use from it (so the address bar shows the view on screen), say which and why, and keep
-    it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`):
+    cannot use from it (so the address bar shows the view on screen), say which and why (until
+    that setting changes), and keep it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`):
     the browser carries only the values of controls it has drawn, so a link's Temperature opened
     on the Training page leaves at the first page change, and comes back here (one more entry in
     the history, until the Sampling page has drawn its slider once)."""
@@ -121,7 +121,11 @@ def init_session() -> None:
         # as the address has them: a repeated parameter as the list of its values
         raw = {k: values[0] if len(values) == 1 else values
                for k in st.query_params for values in [st.query_params.get_all(k)]}
-        cleaned, st.session_state.lmviz_notes = clean_link(raw, gpu=has_cuda())
+        cleaned, notes = clean_link(raw, gpu=has_cuda())
+        opened = parse_params(cleaned, gpu=has_cuda())[0]
+        # each with the value it announced: said until its setting changes ("using 1.0" was
+        # still said after the Temperature moved)
+        st.session_state.lmviz_notes = [(note, note.setting, getattr(opened, note.setting)) for note in notes]
         # kept for the session: a page change drops the link's values that no control on the
         # new page has taken up yet (a Temperature in a link to the Training page)
         st.session_state[LINK_KEY] = {k: v for k, v in cleaned.items() if k in SHAREABLE}
@@ -130,8 +134,10 @@ def init_session() -> None:
             _seed_controls_from_the_link()
     elif keep_view_in_address():  # a page change dropped some: the page's controls read them back
         _seed_controls_from_the_link()
-    for note in st.session_state.lmviz_notes:
-        st.warning(note, icon=":material/link_off:")
+    view = current_view() if st.session_state.lmviz_notes else None
+    for note, setting, announced in st.session_state.lmviz_notes:
+        if getattr(view, setting) == announced:
+            st.warning(note, icon=":material/link_off:")
 
 
 def _seed_controls_from_the_link() -> None:

@@ -80,3 +80,16 @@ def test_a_link_without_a_prompt_opens_on_its_corpus_s_example_prompt() -> None:
     assert at.query_params["prompt"] == "The keeper went up to the"
     (link,) = [c.value for c in at.sidebar.code]
     assert parse_qs(urlsplit(link).query) == {"tokenizer": ["word"]}  # it opens on that prompt anyway
+
+
+def test_a_link_s_note_is_said_until_its_setting_changes() -> None:
+    """"using 1.0" was still said on every page after the Temperature moved, and "only its first
+    500 are used" after the prompt was emptied."""
+    at = open_app_page("pages/sampling.py", temperature="abc", prompt="ab" * 300)
+    assert any(note.startswith("ignored temperature=") for note in notes(at))
+    assert any("only its first 500 are used" in note for note in notes(at))
+    at.slider(key="temperature").set_value(0.95).run()
+    assert not any(note.startswith("ignored temperature=") for note in notes(at))
+    assert any("only its first 500 are used" in note for note in notes(at))  # the prompt is as cut
+    at.text_area(key="prompt").input("my own words").run()
+    assert not at.exception and notes(at) == []
