@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -183,7 +184,12 @@ def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
     if not whole:
         return said + f" {'is' if words == 1 else 'are'} a single token yet: a bigger vocabulary merges further"
     shown = ", ".join(_code(word) for word in whole)
-    return said + f" {'is' if len(whole) == 1 else 'are'} a single token ({shown})"
+    said += f" {'is' if len(whole) == 1 else 'are'} a single token ({shown})"
+    runs = re.findall(r"[^\W_]+", prompt)
+    if re.search(r"[^\W_]$", prompt) and runs[-1] in whole and runs.count(runs[-1]) == 1:
+        # the prompt stops in it: maybe only a word's start, as "st" of the default prompt
+        said += f"; the last, {_code(runs[-1])}, may be only the start of a longer word"
+    return said
 
 
 def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,

@@ -65,16 +65,16 @@ def training_seconds(view: View, family: str | None = None, device: str = "auto"
 
 
 def trained_in(container, run: Run, view: View, device: str = "auto") -> None:
-    """The run's training time as a metric in `container`; for a run shipped with the app, said
-    to be the machine's that built it (under its load then: one took 82 s that trains here in
+    """The run's training time as a metric in `container`; for a run shipped with the app, its
+    help says it is the machine's that built it (under its load then: one took 82 s that trains here in
     about 10), with this machine's estimate beside it."""
     if not store_for(view).is_shipped(run.key):
         container.metric("Trained in", f"{run.seconds:.1f} s", help=f"on {run.device}, on this server")
         return
     here = duration_words(training_seconds(view, run.model_config.family, device))
-    container.metric("Trained in (shipped)", f"{run.seconds:.1f} s",
-                     help=f"This run ships with the app: timed on the {run.device} of the machine "
-                          f"that built it, under its load then. Here it would take {here}.")
+    container.metric("Trained in", f"{run.seconds:.1f} s",  # "Trained in (shipped)" was cut on Home
+                     help=f"Shipped with the app, not trained here: timed on the {run.device} of the "
+                          f"machine that built it, under its load then. Here it would take {here}.")
 
 
 def waits_for_a_click(view: View, family: str | None = None, device: str = "auto") -> str | None:

@@ -26,7 +26,8 @@ def test_default_home_shows_the_shipped_model() -> None:
     assert any("LSTM, hidden size 128" in m.value for m in at.markdown)
     assert [s.label for s in at.sidebar.selectbox] == ["Corpus", "Tokenizer", "Model family"]
     # its time is the build machine's (under its load then), with this machine's estimate beside
-    shipped = next(m for m in at.metric if m.label == "Trained in (shipped)")
+    shipped = next(m for m in at.metric if m.label == "Trained in")
+    assert shipped.proto.help.startswith("Shipped with the app, not trained here")
     assert "timed on the cpu of the machine that built it" in shipped.proto.help
     assert "Here it would take about" in shipped.proto.help
     fresh = open_home(steps="20", hidden_size="16")  # trained here, now

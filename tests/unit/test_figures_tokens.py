@@ -169,5 +169,9 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     words = train_tokenizer(story, TokenizerConfig("word", 256))  # 'zebra': one <unk> token
     assert words.encode("a zebra").unknown and whole_words(words.encode("a zebra"), "a zebra") == ([], 1)
     assert merges_outcome(big, "!! a") == ""
+    # a prompt that stops in a word: its last run may be a word's start ("st" of "stairs")
+    cut = merges_outcome(big, "The keeper climbed the st")
+    assert "`st`" in cut and cut.endswith("; the last, `st`, may be only the start of a longer word")
+    assert "start of a longer word" not in merges_outcome(big, "the st st")  # whole elsewhere too
     none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv")
     assert "none of the prompt's 1 different word is a single token yet" in none
