@@ -29,7 +29,8 @@ with left:
     st.subheader("The lesson path")
     for step in LESSON:
         step_link(step)
-    st.caption("The sidebar's model, corpus and prompt are shared by every page and by the link.")
+    st.caption("The sidebar's model, corpus and prompt are shared by every page and by the link "
+               "(on a phone, the sidebar opens from the top-left corner).")
 
 with right:
     st.subheader("The model on screen")

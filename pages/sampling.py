@@ -45,8 +45,8 @@ from lmviz.ui.state import (
 
 require_app()
 
-SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover "
-           "for p and its rank, at these settings): deep blue = p near 1, pale = one of many; "
+SHADING = ("Each picked token is shaded by the probability it had when it was picked (hover for "
+           "p and its rank at these settings; on a touch screen, the steps' table gives them): deep blue = p near 1, pale = one of many; "
            "a picked space shows as ·; the prompt is grey.")
 DRAW_STRIDE = 10_000  # seeds are < 10,000: seed + stride × draw never meets another seed's draw
 

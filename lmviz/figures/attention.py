@@ -169,8 +169,9 @@ def figure_induction(scores: InductionScores) -> go.Figure:
     layers, heads = scores.scores.shape
     heatmap = {"type": "heatmap", "z": scores.scores, "x": [f"head {h}" for h in range(heads)],
                "y": [f"layer {ly}" for ly in range(layers)], "colorscale": GATE_SCALE, "zmin": 0,
-               # two decimals always (0.10, not 0.1): the numbers line up
-               "zmax": 1, "texttemplate": "%{z:.2f}",
+               # three decimals always (0.100, not 0.1): the numbers line up, and the button
+               # that picks the highest says it so (two heads read 0.30, one "highest (0.305)")
+               "zmax": 1, "texttemplate": "%{z:.3f}",
                "colorbar": {"thickness": 12}, "hovertemplate": "%{y} %{x}: %{z:.3f}<extra></extra>"}
     # two lines: on one, a phone cut the title at "the token after the earlier occ…"
     return figure([heatmap], f"Induction score: attention to the token<br>after the earlier "

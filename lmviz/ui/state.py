@@ -308,6 +308,7 @@ def keep_choice(key: str, options: Sequence, default: object, made_for: object =
 def ensure_prompt(view: View) -> str | None:
     if not view.prompt.strip():
         blank = "blank (only spaces, tabs or line breaks)" if view.prompt else "empty"
-        st.warning(f"The prompt is {blank}: type a few words in the sidebar.")
+        st.warning(f"The prompt is {blank}: type a few words in the sidebar's Prompt box (on a phone, the "
+                   "sidebar opens from the top-left corner).")
         return None
     return view.prompt

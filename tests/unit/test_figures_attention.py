@@ -240,4 +240,4 @@ def test_induction_figure() -> None:
     fig = figure_induction(induction_scores(fake_trace([1, 2, 1, 2], attention)))
     assert np.asarray(fig.data[0].z).shape == (2, 3)
     # every cell with two decimals, "0.10" beside "0.15" (rounded numbers printed "0.1")
-    assert fig.data[0].texttemplate == "%{z:.2f}" and fig.data[0].text is None
+    assert fig.data[0].texttemplate == "%{z:.3f}" and fig.data[0].text is None
