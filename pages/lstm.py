@@ -40,6 +40,7 @@ from lmviz.ui.traces import trace_for
 require_app()
 
 PLAY_SECONDS = 1.0
+CHIPS_AROUND = 24  # tokens shown each side of the current one: a long prompt is a screen of chips
 STEP, SLIDER, PLAYING = "lstm_t", "lstm_step", "lstm_playing"  # STEP: the step on screen
 ADVANCE = "lstm_advance"  # while playing: the next run shows the next step
 UNIT, LAYER, MEASURE, PROBE_UNIT = "lstm_unit", "lstm_layer", "lstm_measure", "lstm_probe_unit"
@@ -93,7 +94,8 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     elif last > 0:
         row.select_slider("Timestep", range(last + 1), key=SLIDER, format_func=labels.__getitem__,
                           on_change=_slider_moved)
-    st.markdown(current_token_html(text_trace.encoding, text_trace.text, t), unsafe_allow_html=True)
+    st.markdown(current_token_html(text_trace.encoding, text_trace.text, t, around=CHIPS_AROUND),
+                unsafe_allow_html=True)
 
     names = GATE_NAMES[family]
     for first in range(0, len(names), 2):  # a row per pair: at phone width they stack in gate order

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from lmviz.figures.style import show_whitespace
 from lmviz.figures.tokens import chips_html, encoding_chips
-from lmviz.text import markdown_text
+from lmviz.text import counted, markdown_text
 from lmviz.tokenizers import Encoding
 
 MAX_LABEL_CHARS = 8
@@ -42,10 +42,22 @@ def token_axis(labels: Sequence[str]) -> dict[str, object]:
             "labelalias": {str(i): plotly_label(label) for i, label in enumerate(labels)}}
 
 
-def current_token_html(encoding: Encoding, text: str, current: int | None) -> str:
-    """The prompt as the shared token chips (escaped HTML), the token at `current` outlined."""
+def current_token_html(encoding: Encoding, text: str, current: int | None,
+                       around: int | None = None) -> str:
+    """The prompt as the shared token chips (escaped HTML), the token at `current` outlined; with
+    `around`, only the tokens that near it and a count of the others (a 500-character prompt
+    put 1.5 laptop screens of chips above the charts)."""
     chips = [replace(chip, highlight=i == current) for i, chip in enumerate(encoding_chips(encoding, text))]
-    return chips_html(chips, whitespace=True)
+    if around is None or current is None or len(chips) <= 2 * around + 1:
+        return chips_html(chips, whitespace=True)
+    start = max(0, min(current - around, len(chips) - 2 * around - 1))
+    end = start + 2 * around + 1
+    shown = chips_html(chips[start:end], whitespace=True)
+    def note(words: str) -> str:
+        return f'<div style="color:#64748b;font-size:0.85em">{words}</div>'
+
+    return ((note(f"… {counted(start, 'token')} before") if start else "") + shown
+            + (note(f"{counted(len(chips) - end, 'more token')} …") if end < len(chips) else ""))
 
 
 def markdown_piece(piece: str) -> str:

@@ -179,6 +179,19 @@ def test_current_token_chips_escape_user_text(lstm_run: Run) -> None:
     assert out.count('class="lmviz-chip"') == len(encoding.ids)
 
 
+@pytest.mark.parametrize(("current", "before", "after"), [(0, 0, 89), (50, 45, 44), (99, 89, 0)])
+def test_a_long_prompt_shows_the_chips_around_the_current_token(lstm_run: Run, current: int,
+                                                                before: int, after: int) -> None:
+    """A 500-character prompt put 1.5 laptop screens of chips above the LSTM's charts."""
+    text = "ab" * 50
+    encoding = lstm_run.tokenizer.encode(text)
+    out = current_token_html(encoding, text, current, around=5)
+    assert out.count('class="lmviz-chip"') == 11 and out.count("2px solid") == 1
+    assert (f"… {before} tokens before" in out) == (before > 0)
+    assert (f"{after} more tokens …" in out) == (after > 0)
+    assert current_token_html(encoding, text[:11], 3, around=5).count('class="lmviz-chip"') == 11
+
+
 def test_labels_and_ticks() -> None:
     labels = short_labels(["a", " verylongpiece", "\n", "\r\n"])
     assert labels == ["0:a", "1:␣verylo…", "2:↵", "3:␍↵"]  # a Windows line break: both seen
