@@ -138,7 +138,7 @@ def samples_heading(start: str, corpus: str, usable: bool = True) -> str:
     origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
-    read = f"read down the column as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
+    read = f"read them from top to bottom as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
             f"{origin}): {read}.")
 

@@ -289,7 +289,7 @@ def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> No
     train = split_text(story)[0]
     char, word = (train_tokenizer(train, TokenizerConfig(kind, 256)) for kind in ("char", "word"))
     assert sample_start(char, train) == "\n"
-    assert "each from the start of a line): read down the column as real words" in samples_heading(
+    assert "each from the start of a line): read them from top to bottom as real words" in samples_heading(
         sample_start(char, train), "story")
     assert sample_start(word, train) == "\n\n"  # no "\n" alone in its vocabulary: a blank line
     assert "(temperature 0.8, each after a blank line)" in samples_heading("\n\n", "story")
@@ -298,7 +298,7 @@ def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> No
     assert "each after “The”, the text's first token: this tokenizer has no line break token" in (
         samples_heading("The", "story"))
     blown = samples_heading("\n", "story", usable=False)  # early or late: true up to the blow-up
-    assert blown.endswith("read down the column as real words and sentence shapes appear, until the "
+    assert blown.endswith("read them from top to bottom as real words and sentence shapes appear, until the "
                           "training blew up.")
 
 
