@@ -112,12 +112,14 @@ LinkParams = Mapping[str, str | list[str]]  # a repeated parameter: the list of 
 
 def parse_params(params: LinkParams, gpu: bool = True) -> tuple[View, list[LinkNote]]:
     """A View from URL query parameters: what `clean_link` drops falls back to the default, with
-    its note."""
+    its note; without a prompt, the corpus's example (`opening_prompt`, the sidebar's Prompt box
+    opens on it too)."""
     cleaned, notes = clean_link(params, gpu)
     default = View()
     values = {name: _parse_value(name, raw, type(getattr(default, name)))
               for name, raw in cleaned.items() if name in SHAREABLE}
-    return replace(default, **values), notes
+    view = replace(default, **values)
+    return (view if "prompt" in values else replace(view, prompt=opening_prompt(view.corpus, view.tokenizer))), notes
 
 
 class LinkNote(str):
@@ -130,14 +132,16 @@ class LinkNote(str):
         note.setting = setting
         return note
 
+    def __getnewargs__(self) -> tuple[str, str]:  # copy and pickle
+        return str(self), self.setting
+
 
 def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | list[str]], list[LinkNote]]:
     """The link's parameters as this machine can use them, each spelled as its control spells it
     (lr=10.0 becomes lr=10), and a note for each change of value: a repeated parameter keeps its
     last value, a bad value is dropped (a control bound to the link then starts from its default
     instead of reading the value its own way), a long prompt is cut, GPU sizes are dropped
-    without a GPU. A link without a prompt gets its corpus's example (`opening_prompt`).
-    Parameters that are not a View's are kept as they are."""
+    without a GPU. Parameters that are not a View's are kept as they are."""
     default = View()
     single: dict[str, str] = {}
     cleaned: dict[str, str | list[str]] = {}
@@ -157,7 +161,7 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
         value = _parse_value(name, raw, type(getattr(default, name)))
         using = f"using {default_words(name, family)}"
         if value is None and name == "prompt":  # the address bar of a page whose prompt was emptied
-            notes.append(LinkNote("the link's prompt is empty: using the default prompt", name))
+            notes.append(LinkNote("the link's prompt is empty: using the corpus's example prompt", name))
         elif value is None:
             notes.append(LinkNote(f"ignored {name}={quoted(raw)} from the link (not an allowed value); {using}", name))
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
@@ -169,11 +173,6 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             if name == "prompt" and len(raw) > MAX_PROMPT_CHARS:
                 notes.append(LinkNote(long_prompt_note(len(raw), "from the link"), name))
             cleaned[name] = link_value(value)
-    if "prompt" not in cleaned:
-        opens_on = opening_prompt(str(cleaned.get("corpus", default.corpus)),
-                                  str(cleaned.get("tokenizer", default.tokenizer)))
-        if opens_on != default.prompt:
-            cleaned["prompt"] = opens_on
     return cleaned, notes
 
 

@@ -102,7 +102,7 @@ class Tokenizer:
         return Encoding(ids, pieces, offsets, unknown)
 
     def decode(self, ids: list[int]) -> str:
-        return "".join(self.piece_after(previous, i) for previous, i in zip([None, *ids[:-1]], ids, strict=True))
+        return "".join(self.piece_after(previous, i) for previous, i in zip([None, *ids], ids, strict=False))
 
     def piece_after(self, previous: int | None, token_id: int) -> str:
         """The text token `token_id` adds after token `previous` (None: at the start)."""
@@ -132,8 +132,9 @@ class WordTokenizer(Tokenizer):
     @classmethod
     def train(cls, text: str, vocab_size: int) -> WordTokenizer:
         counts = Counter(m.group() for m in _WORD_RE.finditer(text))
-        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 1]
-        return cls([UNK, *sorted(common)])
+        counts.pop(" ", None)  # always in: a prompt that ends in a space ends in a known token
+        common = sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 2]
+        return cls([UNK, *sorted([" ", *common])])
 
     def _split(self, text: str) -> list[tuple[str, int, int]]:
         """Words with their leading space: an unknown " word" is one <unk>, space and all (split
@@ -142,13 +143,13 @@ class WordTokenizer(Tokenizer):
         return [(match.group(), match.start(), match.end()) for match in _WORD_RE.finditer(text)]
 
     def piece_after(self, previous: int | None, token_id: int) -> str:
-        """<unk> after a word (or another <unk>) stood for a " word": it reads " <unk>", not
-        "the<unk>" (two runs of letters are one token unless a space parts them)."""
+        """<unk> most often stood for a " word": it reads " <unk>" ("the <unk>", "cat, <unk>"),
+        but at the start, after whitespace and after an opening bracket or quote."""
         piece = super().piece_after(previous, token_id)
         if token_id != self.unk_id or previous is None:
             return piece
         before = super().piece_after(None, previous)
-        return " " + piece if previous == self.unk_id or before[-1:].isalnum() or before[-1:] == "_" else piece
+        return piece if before[-1:].isspace() or before[-1:] in "([{\"'" else " " + piece
 
 
 class BPETokenizer(Tokenizer):

@@ -152,7 +152,9 @@ def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | 
     k = int(np.argmax(np.abs(change))) + 1  # the step that made the biggest change
     jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
     net, travel = float(values[-1] - values[0]), float(np.abs(change).sum())
-    if travel > 0 and abs(net) >= STEADY * travel:  # hardly ever turns back
+    if f"{float(values.min()):.2f}" == f"{float(values.max()):.2f}":
+        return f"Here it stays at {values[0]:.2f}."
+    if abs(net) >= STEADY * travel:  # hardly ever turns back
         shape = (f"Here it {'climbs' if net > 0 else 'falls'} steadily from {values[0]:.2f} to "
                  f"{values[-1]:.2f}, {float(change.mean()):+.2f} a step on average")
     else:

@@ -18,6 +18,7 @@ from lmviz.presets import (
     example_prompt,
     is_example_prompt,
     long_prompt_note,
+    opening_prompt,
     spells_family_default,
     to_params,
 )
@@ -54,7 +55,11 @@ def sidebar(share: bool = True) -> View:
                          bind="query-params", help="Units per LSTM layer, or the GPT's width.")
         st.number_input("Seed", 0, 9999, View().seed, key="seed", bind="query-params")
         # No max_chars: the browser would refuse a longer paste without a word; it is cut here
-        st.text_area("Prompt", View().prompt, key="prompt", bind="query-params", height=90,
+        # opening on the corpus's example, as a link without a prompt does (`parse_params`): the
+        # box leaves the link while it holds it, and Back to such a link brings it back
+        opens_on = opening_prompt(st.session_state.get("corpus", View().corpus),
+                                  st.session_state.get("tokenizer", View().tokenizer))
+        st.text_area("Prompt", opens_on, key="prompt", bind="query-params", height=90,
                      on_change=_cut_typed_prompt,
                      help=f"Shared by every page; up to {MAX_PROMPT_CHARS} characters.")
         cut, note = st.session_state.get(PROMPT_NOTE_KEY, (None, ""))

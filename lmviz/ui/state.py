@@ -134,10 +134,13 @@ def init_session() -> None:
             _seed_controls_from_the_link()
     elif keep_view_in_address():  # a page change dropped some: the page's controls read them back
         _seed_controls_from_the_link()
-    view = current_view() if st.session_state.lmviz_notes else None
-    for note, setting, announced in st.session_state.lmviz_notes:
-        if getattr(view, setting) == announced:
-            st.warning(note, icon=":material/link_off:")
+    if st.session_state.lmviz_notes:
+        view = current_view()  # a note goes for good once its setting has changed
+        st.session_state.lmviz_notes = [(note, setting, announced)
+                                        for note, setting, announced in st.session_state.lmviz_notes
+                                        if getattr(view, setting) == announced]
+    for note, _, _ in st.session_state.lmviz_notes:
+        st.warning(note, icon=":material/link_off:")
 
 
 def _seed_controls_from_the_link() -> None:

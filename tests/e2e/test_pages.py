@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from playwright.sync_api import Locator
 
+from lmviz.presets import CORPUS_PROMPTS, DEFAULT_PROMPT
 from tests.e2e.browser import (
     SLIDER,
     assert_no_exception,
@@ -348,3 +349,19 @@ def test_back_returns_to_the_page_before_with_its_settings(page, app_server) -> 
     assert urlparse(page.url).path == "/training"
     assert parse_qs(urlparse(page.url).query) == {"steps": ["30"], "dropout": ["0.1"]}
     assert find_slider(page, "Dropout").locator('input[type="range"]').input_value() == "0.1"
+
+
+def test_a_link_without_a_prompt_opens_on_its_corpus_s_example_and_back_keeps_it(page, app_server) -> None:
+    """The Prompt box opens on the corpus's example, as a link without a prompt means: its default
+    was story's, so the address dropped story's prompt on brackets and Back brought story's back."""
+    def prompt() -> str:
+        return page.locator('[data-testid="stTextArea"] textarea').first.input_value()
+
+    open_app(page, f"{app_server}/?corpus=brackets")
+    assert prompt() == CORPUS_PROMPTS["brackets"] and "prompt" not in parse_qs(urlparse(page.url).query)
+    go_to(page, "Tokenization")
+    with expect_rerun(page, timeout_ms=180_000):
+        page.go_back()
+    assert urlparse(page.url).path == "/" and prompt() == CORPUS_PROMPTS["brackets"]
+    open_app(page, f"{app_server}/?corpus=brackets&prompt={quote(DEFAULT_PROMPT)}")  # story's, kept
+    assert prompt() == DEFAULT_PROMPT and parse_qs(urlparse(page.url).query)["prompt"] == [DEFAULT_PROMPT]

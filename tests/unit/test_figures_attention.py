@@ -239,5 +239,5 @@ def test_induction_figure() -> None:
     attention = np.ones((2, 3, 4, 4)) / 4
     fig = figure_induction(induction_scores(fake_trace([1, 2, 1, 2], attention)))
     assert np.asarray(fig.data[0].z).shape == (2, 3)
-    # every cell with two decimals, "0.10" beside "0.15" (rounded numbers printed "0.1")
+    # every cell with three decimals, "0.100" beside "0.150" (rounded numbers printed "0.1")
     assert fig.data[0].texttemplate == "%{z:.3f}" and fig.data[0].text is None

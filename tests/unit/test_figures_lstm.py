@@ -131,6 +131,7 @@ def test_unit_line_words_use_its_numbers() -> None:
     swing = unit_line_words(np.array([0.74, -1.0, 1.0, -1.0, 1.0, -0.19]), list("abcdef"))
     assert swing.startswith("Here it starts at 0.74, ends at -0.19 and ranges from -1.00 to 1.00")
     assert "on average" not in swing
+    assert unit_line_words(np.array([0.5, 0.5, 0.501]), list("abc")) == "Here it stays at 0.50."
     assert unit_line_words(np.array([0.3]), ["a"]) == ""
 
 

@@ -56,7 +56,7 @@ def test_a_link_is_cleaned_of_what_this_machine_cannot_use() -> None:
     on_a_gpu, gpu_notes = clean_link({"hidden_size": "1024", "context": "256"}, gpu=True)
     assert on_a_gpu == {"hidden_size": "1024", "context": "256"} and gpu_notes == []
     lesson = to_params(copy_lesson(View()))  # its prompt is copy's example: the link opens on it
-    assert clean_link(lesson) == ({**lesson, "prompt": CORPUS_PROMPTS["copy"]}, [])
+    assert clean_link(lesson) == (lesson, []) and "prompt" not in lesson
     # Steps moves by 10 on the Training page: 25 would show as the default there yet train 25
     assert clean_link({"steps": "25"})[0] == {} and clean_link({"steps": "30"})[0] == {"steps": "30"}
 
@@ -179,7 +179,7 @@ def test_a_link_leaves_an_empty_prompt_out(prompt: str) -> None:
 
 def test_an_empty_prompt_in_a_link_is_said_plainly() -> None:
     view, notes = parse_params({"prompt": "  "})
-    assert view.prompt == View().prompt and notes == ["the link's prompt is empty: using the default prompt"]
+    assert view.prompt == View().prompt and notes == ["the link's prompt is empty: using the corpus's example prompt"]
 
 
 def test_layers_and_steps_put_the_family_default_where_its_number_would_be() -> None:
@@ -248,3 +248,13 @@ def test_the_word_example_has_no_unknown_word_at_the_default_vocabulary(corpus: 
     """"The keeper climbed the" read "climbed" as <unk> at 256 words: every page then warned."""
     tokenizer = train_tokenizer(load_corpus(corpus), TokenizerConfig("word", View().vocab_size))
     assert tokenizer.encode(example_prompt(corpus, "word")).unknown == []
+
+
+def test_a_link_note_names_its_setting_and_survives_a_copy() -> None:
+    import copy
+    import pickle
+
+    (note,) = clean_link({"temperature": "abc"})[1]
+    assert note.setting == "temperature" and note.startswith("ignored temperature=")
+    for twin in (copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
+        assert twin == note and twin.setting == "temperature"
