@@ -95,7 +95,8 @@ def _shade(probability: float) -> str:
 def generation_html(prompt: str, steps: Sequence[Step]) -> str:
     """The prompt in grey, then each generated token shaded by the probability the model gave it
     (hover: p and rank). Spaces keep their width, a newline shows as ↵ and breaks the line; a
-    picked token of spaces shows a faint · per space (shaded blank, it read as a missing letter).
+    picked token of spaces shows a faint · per space (shaded blank, it read as a missing letter),
+    where a line may break as at a space.
 
     Safe for `st.markdown(..., unsafe_allow_html=True)`: every piece is escaped and the result has
     no newline (a blank line would end the HTML block)."""
@@ -103,8 +104,8 @@ def generation_html(prompt: str, steps: Sequence[Step]) -> str:
         return escape_html(piece).replace("\n", "↵<br>").replace("\t", "⇥")
 
     def picked(piece: str) -> str:
-        if piece and not piece.strip(" "):
-            return f'<span style="opacity:0.5">{"·" * len(piece)}</span>'
+        if piece and not piece.strip(" "):  # <wbr>: a line may still break there, as at a space
+            return f'<span style="opacity:0.5">{"·" * len(piece)}</span><wbr>'
         return text(piece) or "∅"
 
     spans = "".join(
