@@ -25,14 +25,15 @@ from lmviz.ui.state import apply_view, current_view
 MAX_TOKENS = 200  # the stepper's longest generation
 # tables of generated steps (step_rows); pixel widths that fit side by side on a desktop
 # (about 460 px each), which the default widths overflowed
-STEP_COLUMNS = {
-    "step": st.column_config.NumberColumn(width=44),
+STEP_COLUMNS = {  # under 360 px in all: a phone shows every column
+    "step": st.column_config.NumberColumn(width=40),
     "token": st.column_config.TextColumn(width=66),
     "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0.0,
-                                                   max_value=1.0, width=110),
-    "rank": st.column_config.NumberColumn(width=46),
-    "most likely": st.column_config.TextColumn(width=70),
-    "bits of surprise": st.column_config.NumberColumn(format="%.2f", width=108),
+                                                   max_value=1.0, width=90),
+    "rank": st.column_config.NumberColumn(width=44),
+    "most likely": st.column_config.TextColumn("top", width=56, help="The likeliest token at that step"),
+    "bits of surprise": st.column_config.NumberColumn("bits", format="%.2f", width=56,
+                                                      help="Bits of surprise: −log₂ p of the pick"),
 }
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for

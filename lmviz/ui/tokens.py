@@ -12,10 +12,14 @@ from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
 from lmviz.ui.state import corpus_text, upload_label
 
 # the BPE merge table's (merge_rows) pixel widths: it shares a desktop row with the chips
-# (about 460 px) and every column must show, which the default widths overflowed
-MERGE_COLUMNS = {name: st.column_config.Column(width=width) for name, width in (
-    ("merge", 52), ("left", 42), ("right", 44), ("new token", 76), ("learned (≤ k)", 92),
-    ("in the prompt", 96))}
+# (about 460 px) and every column must show, which the default widths overflowed; under 360 px
+# in all, a phone's width (two long labels, shortened, say the rest on hover)
+MERGE_COLUMNS = {name: st.column_config.Column(label, help=help_text, width=width)
+                 for name, label, help_text, width in (
+    ("merge", None, None, 52), ("left", None, None, 42), ("right", None, None, 44),
+    ("new token", None, None, 76),
+    ("learned (≤ k)", "learned", "Among the first k merges (the slider's k)", 66),
+    ("in the prompt", "in prompt", "A token of the prompt as split after the first k merges", 74))}
 
 
 @dataclass(frozen=True)
