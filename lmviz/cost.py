@@ -67,8 +67,11 @@ def estimated_seconds(model: ModelConfig, train: TrainConfig, vocab: int, device
 
 
 def duration_words(seconds: float) -> str:
-    """A duration as a person says it, rounded: "about 40 seconds", "about a minute", "about 3
-    minutes"; from 90 seconds on, at least "about 2 minutes"."""
+    """A duration as a person says it, rounded: "a few seconds" (a tiny run estimated at "about
+    5 seconds" took 0.8), "about 40 seconds", "about a minute", "about 3 minutes"; from 90
+    seconds on, at least "about 2 minutes"."""
+    if seconds < 7.5:
+        return "a few seconds"
     if seconds < 55:
         return f"about {max(5, round(seconds / 5) * 5)} seconds"
     if seconds < 90:

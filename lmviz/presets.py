@@ -303,7 +303,8 @@ def configs(view: View, family: str | None = None,
     family = family or view.model
     layers = view.layers if view.layers and family == view.model else DEFAULT_LAYERS[family]
     width = view.hidden_size
-    heads = heads_for(width, view.heads)
+    # heads are the GPT's only: a recurrent model with the view's heads in its key trained again
+    heads = heads_for(width, view.heads) if family == "gpt" else View().heads
     tokenizer = TokenizerConfig(view.tokenizer, view.vocab_size if view.tokenizer != "char" else 256)
     model = ModelConfig(family=family, hidden_size=width, embed_size=32, layers=layers,
                         heads=heads, context=view.context, dropout=view.dropout)

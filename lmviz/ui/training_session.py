@@ -11,6 +11,7 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
+from lmviz.ui.lesson_runs import ASKED_KEY, CANCELLED_KEY, ask_to_train
 from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, view_key
 
 JOB_KEY = "training_job"
@@ -32,6 +33,7 @@ def start_training(view: View, device: str) -> StartedTraining | None:
     job = submit(view, device=device)
     if job is None:
         return None
+    ask_to_train(job.key)  # asked for: a lesson page follows it, however long, not waiting
     started = StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}",
                               already=job.done and job.run is not None)
     st.session_state[JOB_KEY] = started
@@ -58,10 +60,14 @@ def shown_training(view: View) -> StartedTraining | None:
 
 def cancel_training() -> None:
     """Cancel button callback: this session lets go of its training, which stops at its next
-    step unless another session is training the same settings (then it goes on for them)."""
+    step unless another session is training the same settings (then it goes on for them), and
+    the lesson pages train these settings again only when asked."""
     started = started_training()
     if started is None or started.job.done or started.left:
         return
+    # a lesson page then waits for a click too (it restarted the cancelled training unasked)
+    st.session_state.setdefault(CANCELLED_KEY, set()).add(started.job.key)
+    st.session_state.get(ASKED_KEY, set()).discard(started.job.key)
     if not started.job.release(session_holder()):
         st.session_state[JOB_KEY] = replace(started, left=True)
 

@@ -69,7 +69,7 @@ def test_the_click_trains_it_and_the_page_draws(monkeypatch: pytest.MonkeyPatch)
     view = View(hidden_size=16, steps=20, seed=22)
     key = key_of(view, "lstm")
     at = open_app_page("pages/lstm.py", hidden_size="16", steps="20", seed="22")
-    assert "takes about 5 seconds" in notes(at) and not started(key)
+    assert "takes a few seconds" in notes(at) and not started(key)
     assert "Hidden size below" not in notes(at)  # 16 is the smallest
     at.button(key=f"lesson-train-{key}").click().run()
     assert not at.exception and len(at.get("plotly_chart")) == 7
@@ -100,7 +100,7 @@ def test_a_running_training_that_stops_is_not_started_again_without_a_click(
     key = key_of(view, "lstm")
     monkeypatch.setattr(type(_shared_store()), "running", lambda self, k: object() if k == key else None)
     at = open_app_page("pages/lstm.py", hidden_size="16", steps="20", seed="25")
-    assert not at.exception and not at.get("plotly_chart") and "takes about 5 seconds" in notes(at)
+    assert not at.exception and not at.get("plotly_chart") and "takes a few seconds" in notes(at)
     assert not started(key)
 
 

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from lmviz.corpora import load_corpus
 from lmviz.jobs import Job, RunStore
 from lmviz.presets import View, configs, copy_lesson, to_params
+from lmviz.ui.lesson_runs import CANCELLED_KEY
 from lmviz.ui.state import session_holder
 from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
 from tests.app.apptest import open_app_page, plotly_array
@@ -257,8 +258,11 @@ def test_cancel_callback_stops_a_training_only_this_session_wants() -> None:
     try:
         cancel_training()
         assert job.cancel.is_set() and not st.session_state[JOB_KEY].left
+        # the lesson pages wait for a click: one restarted it, unasked
+        assert "k" in st.session_state[CANCELLED_KEY]
     finally:
         del st.session_state[JOB_KEY]
+        st.session_state.pop(CANCELLED_KEY, None)
 
 
 def test_cancel_leaves_a_training_another_session_wants_running() -> None:

@@ -68,7 +68,7 @@ def test_every_device_has_a_speed() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "words"), [
-    (0.3, "about 5 seconds"), (12, "about 10 seconds"), (49.5, "about 50 seconds"),
+    (0.3, "a few seconds"), (7.4, "a few seconds"), (7.6, "about 10 seconds"), (12, "about 10 seconds"), (49.5, "about 50 seconds"),
     (60, "about a minute"), (89, "about a minute"), (90, "about 2 minutes"), (125, "about 2 minutes"),
     (150, "about 3 minutes"),
     (17_000, "about 5 hours"), (3_600, "about an hour"),

@@ -292,6 +292,9 @@ def test_the_samples_heading_says_what_each_sample_starts_from(story: str) -> No
     assert "each from the start of a line): read them from top to bottom as real words" in samples_heading(
         sample_start(char, train), "story")
     assert sample_start(word, train) == "\n\n"  # no "\n" alone in its vocabulary: a blank line
+    # BPE has a lone "\n" token, seen once in 69,624: samples started from it began mid-word
+    bpe = train_tokenizer(train, TokenizerConfig("bpe", 256))
+    assert len(bpe.encode("\n").ids) == 1 and sample_start(bpe, train) == "\n\n"
     assert "(temperature 0.8, each after a blank line)" in samples_heading("\n\n", "story")
     flat = "The cat sat. The dog ran. " * 20  # no line break at all
     assert sample_start(train_tokenizer(flat, TokenizerConfig("word", 64)), flat) == "The"

@@ -258,3 +258,11 @@ def test_a_link_note_names_its_setting_and_survives_a_copy() -> None:
     assert note.setting == "temperature" and note.startswith("ignored temperature=")
     for twin in (copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
         assert twin == note and twin.setting == "temperature"
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru", "rnn"])
+def test_heads_train_the_gpt_only(family: str) -> None:
+    """heads=2 in a link retrained an identical LSTM, and hid its shipped run."""
+    text = load_corpus("story")
+    assert run_key(text, *configs(View(heads=2), family)) == run_key(text, *configs(View(), family))
+    assert run_key(text, *configs(View(heads=2), "gpt")) != run_key(text, *configs(View(), "gpt"))
