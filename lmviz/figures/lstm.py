@@ -165,6 +165,7 @@ def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | 
     if forget is None or written is None:
         return words + "."
     erased = (forget[k] - 1.0) * values[k - 1]
+    erased = erased if abs(erased) >= 0.005 else 0.0  # "-0.00" read as a move
     return (words + f": forgetting (f = {forget[k]:.2f}) moved it {erased:+.2f} toward 0 and "
             f"writing (i·g) {written[k]:+.2f}.")
 

@@ -46,7 +46,7 @@ def test_default_page_shows_chips_counts_and_stepper() -> None:
     assert len(at.dataframe) == 1
     # the merges named are this BPE's first ones (a space starts a word), not a fixed example
     intro = next(m.value for m in at.markdown if "learns one merge per step" in m.value)
-    assert "(this one's first: `h` + `e` and `␣` + `t`)" in intro and "`e` + `␣`" not in intro
+    assert "(this one's first two: `h` + `e` and `␣` + `t`)" in intro and "`e` + `␣`" not in intro
 
 
 def test_whitespace_shows_at_first_and_the_toggle_hides_it() -> None:
