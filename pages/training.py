@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from lmviz.corpora import min_chars
 from lmviz.cost import duration_words
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
@@ -22,7 +23,7 @@ from lmviz.run_compare import (
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
-from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, trained_in, training_seconds
+from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, run_source, trained_in, training_seconds
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -104,7 +105,10 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
                              "fp32). Can be faster on a GPU with bf16 units; at these "
                              "sizes often not, and on a CPU usually slower.")
 no_text = corpus_text(view) is None  # the upload corpus, before a usable text is in
-if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:", disabled=no_text):
+# an upload the sidebar already calls too short for this Context: Train would only fail
+too_short = not no_text and len(corpus_text(view) or "") < min_chars(view.context)
+if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:",
+                    disabled=no_text or too_short):
     start_training(view, device)
 current = shown_training(view)
 cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
@@ -130,14 +134,12 @@ def show_result(current: StartedTraining) -> None:
         return
     row = remember(run, view.prompt, keep=current.asked)
     if not current.asked:
-        st.info("**Already trained:** a run with exactly the settings above exists (shipped with "
-                "the app or trained by an earlier visitor), so here it is without pressing "
-                "Train. Change a setting and press **Train** to train a new one.",
-                icon=":material/bolt:")
+        st.info(f"**Already trained:** a run with exactly the settings above exists ({run_source(view, run)}), "
+                "so here it is without pressing Train. Change a setting and press **Train** to "
+                "train a new one.", icon=":material/bolt:")
     elif current.already:
-        st.success("Already trained: a run with exactly these settings exists (shipped with the "
-                   "app or trained by an earlier visitor), so it is shown instantly — identical "
-                   "settings train once.", icon=":material/bolt:")
+        st.success(f"Already trained: a run with exactly these settings exists ({run_source(view, run)}), so "
+                   "it is shown instantly — identical settings train once.", icon=":material/bolt:")
     cols = st.columns(5)
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
                    help="Nats per token on text the model never trained on.")
@@ -175,6 +177,10 @@ if no_text:
     st.info("There is no text to train on yet: upload or paste your own in the sidebar (a UTF-8 "
             "text file, at least a paragraph), or choose a built-in corpus there.",
             icon=":material/upload_file:")
+elif too_short and current is None:
+    st.warning(f"Your text is too short to train with a Context of {view.context} tokens (at "
+               f"least {min_chars(view.context):,} characters): add text in the sidebar, or choose a "
+               "shorter Context above.", icon=":material/short_text:")
 elif current is None and started_training() is not None:
     st.info("The settings have changed since your last training: press **Train** to train these. "
             "Your earlier runs are in the table below.", icon=":material/tune:")

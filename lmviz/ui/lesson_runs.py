@@ -14,7 +14,7 @@ import streamlit as st
 from lmviz.cost import duration_words, estimated_seconds
 from lmviz.device import pick_device
 from lmviz.jobs import Job
-from lmviz.presets import View, configs
+from lmviz.presets import UPLOAD, View, configs
 from lmviz.run import Run
 from lmviz.run_compare import training_changes, view_changes
 from lmviz.tokenizers import MAX_CHARS
@@ -75,6 +75,16 @@ def trained_in(container, run: Run, view: View, device: str = "auto") -> None:
     container.metric("Trained in", f"{run.seconds:.1f} s",  # "Trained in (shipped)" was cut on Home
                      help=f"Shipped with the app, not trained here: timed on the {run.device} of the "
                           f"machine that built it, under its load then. Here it would take {here}.")
+
+
+def run_source(view: View, run: Run) -> str:
+    """Where a finished run came from, in words: a visitor's upload never leaves their session
+    (it read "shipped with the app or trained by an earlier visitor")."""
+    if store_for(view).is_shipped(run.key):
+        return "it ships with the app"
+    if view.corpus == UPLOAD:
+        return "trained on your text earlier in this session, here or for another page"
+    return "trained earlier, for another page or by another visitor"
 
 
 def waits_for_a_click(view: View, family: str | None = None, device: str = "auto") -> str | None:

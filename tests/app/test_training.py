@@ -127,7 +127,8 @@ def test_gpu_sizes_in_a_link_fall_back_on_a_cpu() -> None:
 
 def test_an_existing_run_shows_before_train_is_pressed() -> None:
     at = open_page()  # the default settings ship with the app
-    assert any("Already trained" in i.value and "without pressing" in i.value for i in at.info)
+    assert any("Already trained" in i.value and "without pressing" in i.value and "(it ships with the app)"
+               in i.value for i in at.info)
     assert metric(at, "Validation loss") != "—" and len(at.get("plotly_chart")) == 2
     # the model's own figures, as Home shows them (the runs table's 3-digit rounding read 2.0253
     # as 2.025, then 2.02 beside Home's 2.03)
@@ -144,6 +145,9 @@ def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> Non
     assert at.button(key="train").disabled
     assert any("no text to train on yet" in i.value for i in at.info)
     assert not any("press **Train**" in i.value for i in at.info)  # it would have trained nothing
+    at.text_area(key="lmviz_upload_paste").input("Too short for a Context of 64 tokens.").run()
+    assert not at.exception and at.button(key="train").disabled  # it could only fail
+    assert any("too short to train with a Context of 64" in w.value for w in at.warning)
     at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 8).run()
     assert not at.exception and not at.button(key="train").disabled
     assert any("not trained yet" in i.value for i in at.info)
