@@ -160,13 +160,17 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
 
 
 def run_row(run: Run, sample: str | None) -> dict:
-    """One row of the runs table: settings, cost and results of the final weights."""
+    """One row of the runs table: every setting in its key (runs that differed only in context,
+    precision or vocabulary looked the same), cost and results of the final weights."""
     model, train = run.model_config, run.train_config
     return {
         "key": run.key, "corpus": run.corpus, "tokenizer": run.tokenizer_config.kind,
         "model": model.family, "hidden": model.hidden_size, "layers": model.layers,
-        "heads": str(model.heads) if model.family == "gpt" else "—", "steps": train.steps,
-        "lr": train.lr, "dropout": model.dropout, "clip": train.clip, "seed": train.seed,
+        "heads": str(model.heads) if model.family == "gpt" else "—", "context": model.context,
+        "steps": train.steps, "lr": train.lr, "dropout": model.dropout, "clip": train.clip,
+        "precision": train.precision, "seed": train.seed,
+        # a char vocabulary is the text's characters: the setting is the word or BPE size
+        "vocab": str(run.tokenizer_config.vocab_size) if run.tokenizer_config.kind != "char" else "—",
         "parameters": run.parameters, "seconds": round(run.seconds, 1), "device": run.device,
         # a diverged run's final weights are broken: an earlier validation loss would mislead
         "val loss": _rounded(run.val_loss) if run.usable else None,

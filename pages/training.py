@@ -40,9 +40,9 @@ from lmviz.ui.training_session import (
 require_app()
 
 BOUND = {"bind": "query-params", "persist_state": "session"}
-RUN_ORDER = ("model", "hidden", "layers", "heads", "steps", "lr", "clip", "dropout", "outcome",
-             "val loss", "bits/char", "seconds", "device", "parameters", "sample", "corpus",
-             "tokenizer", "seed")
+RUN_ORDER = ("model", "hidden", "layers", "heads", "context", "steps", "lr", "clip", "dropout",
+             "precision", "outcome", "val loss", "bits/char", "seconds", "device", "parameters",
+             "sample", "corpus", "tokenizer", "vocab", "seed")
 RUN_COLUMNS = {
     "lr": st.column_config.NumberColumn(format="%g"),
     "sample": st.column_config.TextColumn(width="large"),
@@ -149,9 +149,11 @@ def show_result(current: StartedTraining) -> None:
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
     if (note := unknown_note(run)) is not None:
         st.warning(note, icon=":material/help:")
-    st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), "
-               f"{row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, dropout "
-               f"{row['dropout']:g}, seed {row['seed']}, corpus {row['corpus']}.")
+    vocab = f" (vocabulary {row['vocab']})" if row["vocab"] != "—" else ""
+    st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), context "
+               f"{row['context']}, {row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, "
+               f"dropout {row['dropout']:g}, {row['precision']}, seed {row['seed']}, corpus "
+               f"{row['corpus']}, {row['tokenizer']} tokens{vocab}.")
     found = blowup(run)
     if found:
         diverged_lesson(found)

@@ -105,6 +105,9 @@ def test_run_row_and_sample(lstm_run: Run) -> None:
     assert run_sample(with_samples, "The ") == "abc"  # the last evaluation's sample
     row = run_row(lstm_run, sample)
     assert row["key"] == lstm_run.key and row["model"] == "lstm" and row["heads"] == "—"
+    # every setting of the key: runs that differed only in these looked the same
+    assert (row["context"], row["precision"]) == (lstm_run.model_config.context, lstm_run.train_config.precision)
+    assert row["vocab"] == ("—" if lstm_run.tokenizer_config.kind == "char" else str(lstm_run.tokenizer_config.vocab_size))
     assert training_budget(lstm_run) == (f"{lstm_run.train_config.steps} steps at learning rate "
                                          f"{lstm_run.train_config.lr:g}, validation loss {lstm_run.val_loss:.2f}")
     assert row["parameters"] == lstm_run.parameters and row["device"] == lstm_run.device
