@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
-from lmviz.corpora import corpus_names
+from lmviz.corpora import corpus_names, split_text
 from lmviz.models import MODEL_FAMILIES, ModelConfig
 from lmviz.run import PRECISIONS, TrainConfig
 from lmviz.text import code_span
@@ -47,6 +47,19 @@ def opening_prompt(corpus: str, tokenizer: str) -> str:
     """The prompt a link without one opens on: its corpus's example as its tokenizer reads it (a
     link to `brackets` had opened on story's words, mostly <unk> there)."""
     return example_prompt(corpus, tokenizer) or DEFAULT_PROMPT
+
+
+def text_prompt(text: str, tokenizer: str, length: int = 40) -> str:
+    """An example prompt from a visitor's own text (story's words on a CSV or a German text were
+    mostly <unk>): the first whole line of its validation part, which the model never trains on
+    (else of the text), up to `length` characters; cut on a space for word tokens, anywhere for
+    char and BPE (mid-word, the next character is a real choice)."""
+    validation = split_text(text)[1].splitlines()[1:]  # its first line may start mid-line
+    line = next((ln.strip() for ln in [*validation, *text.splitlines()] if ln.strip()), "")
+    if len(line) <= length:
+        return line
+    cut = line[:length]
+    return cut.rsplit(" ", 1)[0] if tokenizer == "word" and " " in cut else cut
 
 
 def is_example_prompt(prompt: str) -> bool:

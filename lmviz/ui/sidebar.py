@@ -20,6 +20,7 @@ from lmviz.presets import (
     long_prompt_note,
     opening_prompt,
     spells_family_default,
+    text_prompt,
     to_params,
 )
 from lmviz.run_compare import TRAINING_LABELS, training_changes
@@ -31,6 +32,8 @@ from lmviz.ui.state import (
     hidden_sizes,
     set_prompt,
 )
+
+UPLOAD_PROMPT_KEY = "lmviz_upload_prompt"  # the prompt the last uploaded text brought
 
 
 def sidebar(share: bool = True) -> View:
@@ -78,13 +81,24 @@ def sidebar(share: bool = True) -> View:
 
 
 def _example_changed() -> None:
-    """The corpus and tokenizer boxes' callback: a prompt still at an example becomes the new
-    corpus's (story's words on `brackets` would be mostly <unk>), as the tokenizer reads it
+    """The corpus and tokenizer boxes' callback: a prompt still at an example (or at an upload's)
+    becomes the new corpus's (story's words on `brackets` would be mostly <unk>), as the tokenizer reads it
     (word tokens: one that ends on a word); a typed one stays."""
     view = current_view()
     example = example_prompt(view.corpus, view.tokenizer)
-    if example and is_example_prompt(st.session_state.get("prompt", View().prompt)):
+    prompt = st.session_state.get("prompt", View().prompt)
+    if example and (is_example_prompt(prompt) or prompt == st.session_state.get(UPLOAD_PROMPT_KEY)):
         st.session_state.prompt = example
+
+
+def _prompt_from(text: str) -> None:
+    """An uploaded text brings a prompt of its own (story's words on a CSV or a German text were
+    mostly <unk>) where the prompt is still an example or the last upload's; a typed one stays."""
+    prompt = text_prompt(text, st.session_state.get("tokenizer", View().tokenizer))
+    current, previous = st.session_state.get("prompt", View().prompt), st.session_state.get(UPLOAD_PROMPT_KEY)
+    if prompt and prompt != current and (is_example_prompt(current) or current == previous):
+        st.session_state.prompt = prompt  # the Prompt box is drawn below: it shows it this run
+    st.session_state[UPLOAD_PROMPT_KEY] = prompt
 
 
 def _family_changed() -> None:
@@ -152,6 +166,7 @@ def _upload_box() -> None:
         st.session_state.pop(UPLOAD_KEY, None)
         st.error(str(err))
         return
+    _prompt_from(text)
     st.caption(f"{len(text):,} characters, kept in this session only.")
     context = current_view().context
     if len(text) < (needed := min_chars(context)):

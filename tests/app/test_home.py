@@ -7,7 +7,7 @@ from itertools import pairwise
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lmviz.presets import CORPUS_PROMPTS, WORD_PROMPTS, View
+from lmviz.presets import CORPUS_PROMPTS, WORD_PROMPTS, View, text_prompt
 from lmviz.ui.lesson import LESSON
 from tests.app.apptest import open_app_page
 
@@ -151,3 +151,17 @@ def test_the_lesson_path_and_every_page_s_next_step_follow_one_list() -> None:
         assert at.title[0].value.startswith(step.title)  # the page says the navigation's words
         assert [p.proto.label for p in at.get("page_link")] == [f"Next: {following.title} — {following.tagline}"]
     assert not open_app_page(LESSON[-1].path).get("page_link")  # the last step has no next
+
+
+def test_an_uploaded_text_brings_a_prompt_of_its_own_unless_one_was_typed() -> None:
+    """Story's prompt on a German text or a CSV was mostly <unk> on every page."""
+    german = "".join(f"Zeile {n}: Der Hafen lag still, und die Lampe brannte die ganze Nacht.\n" for n in range(12))
+    at = open_home(corpus="upload", steps="20", hidden_size="16")
+    at.text_area(key="lmviz_upload_paste").input(german).run()
+    assert not at.exception and at.session_state["prompt"] == text_prompt(german, "char")
+    assert at.session_state["prompt"].startswith("Zeile ")  # a whole line of its validation part
+    at.selectbox(key="corpus").set_value("story").run()  # not the visitor's words: story's example
+    assert at.session_state["prompt"] == CORPUS_PROMPTS["story"]
+    typed = open_home(corpus="upload", steps="20", hidden_size="16", prompt="Der Hafen")
+    typed.text_area(key="lmviz_upload_paste").input(german).run()
+    assert typed.session_state["prompt"] == "Der Hafen"

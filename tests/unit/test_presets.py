@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from lmviz.cli import build_parser, train_configs
-from lmviz.corpora import load_corpus
+from lmviz.corpora import load_corpus, split_text
 from lmviz.presets import (
     COPY_LESSON,
     CORPUS_PROMPTS,
@@ -23,6 +23,7 @@ from lmviz.presets import (
     is_copy_lesson,
     is_example_prompt,
     parse_params,
+    text_prompt,
     to_params,
 )
 from lmviz.run import run_key
@@ -266,3 +267,11 @@ def test_heads_train_the_gpt_only(family: str) -> None:
     text = load_corpus("story")
     assert run_key(text, *configs(View(heads=2), family)) == run_key(text, *configs(View(), family))
     assert run_key(text, *configs(View(heads=2), "gpt")) != run_key(text, *configs(View(), "gpt"))
+
+
+def test_an_uploaded_text_s_prompt_is_a_line_the_model_never_trained_on() -> None:
+    text = "".join(f"line {n} of the text, which goes on for a good while here\n" for n in range(40))
+    prompt = text_prompt(text, "char")
+    assert len(prompt) == 40 and prompt in split_text(text)[1] and prompt not in split_text(text)[0]
+    assert text_prompt(text, "word") == prompt.rsplit(" ", 1)[0]  # cut on a space for word tokens
+    assert text_prompt("a,b\n1,2\n", "char") == "a,b" and text_prompt("\n\n", "char") == ""
