@@ -153,6 +153,8 @@ class Run:
             "tokens_per_second": round(last.tokens_per_second, 1) if last else 0.0,
             "device": self.device, "parameters": self.parameters,
             "unigram_entropy": self.unigram_entropy,
+            # bits per character count an <unk> as one guess: 0.15 with a vocabulary of 3 words
+            "unknown_char_share": round(self.unknown_char_share, 4),
         }
 
 

@@ -124,7 +124,9 @@ def test_uploaded_text_trains_session_tokenizers() -> None:
     assert at.session_state[UPLOAD_KEY].startswith("zebra")
     assert not at.exception
     assert at.main.subheader[0].value == "The prompt as char tokens"
-    # the default prompt has letters this text never uses: they become <unk>
+    # the prompt comes from the text: no <unk>; a typed one with letters it never uses has them
+    assert at.session_state["prompt"].startswith("zebra") and not any("become <unk>" in i.value for i in at.info)
+    at.text_area(key="prompt").input("The keeper").run()
     assert any("become <unk>" in i.value for i in at.info)
 
 

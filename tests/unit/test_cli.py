@@ -114,6 +114,7 @@ def test_train_prints_json_and_saves(cli: dict) -> None:
     assert summary["steps"] == 20 and summary["outcome"] == "finished"
     assert summary["device"] in {"cpu", "cuda", "mps"}
     assert summary["parameters"] > 0 and summary["val_loss"] > 0
+    assert summary["unknown_char_share"] == 0.0  # char tokens: every character is known
     assert summary["out"] == str(cli["lstm"])
     assert [line["step"] for line in lines[:-1]] == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
     assert {p.name for p in cli["lstm"].iterdir()} == RUN_FILES
