@@ -178,7 +178,8 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: Sa
         if probs[pick] == 0.0:  # rounding at the very end of the cumulative sum
             pick = int(order[0])
         rank = int(np.nonzero(order == pick)[0][0]) + 1
-        top = [TopEntry(tokenizer.vocab[i], int(i), float(probs[i])) for i in order[:top_n]]
+        top = [TopEntry(tokenizer.piece_after(stream.ids[-1], int(i)), int(i), float(probs[i]))
+               for i in order[:top_n]]  # as the pick reads: a word model's <unk> is " <unk>"
         steps.append(Step(tokenizer.piece_after(stream.ids[-1], pick), pick, float(probs[pick]), rank, top,
                           logits, probs))
         stream.append(pick)

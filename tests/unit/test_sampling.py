@@ -281,5 +281,6 @@ def test_a_word_model_s_unknown_word_reads_with_its_space(monkeypatch: pytest.Mo
     model = build_model(ModelConfig(vocab_size=tokenizer.vocab_size, embed_size=2, hidden_size=2))
     generation = generate(model, tokenizer, "the cat", SamplingConfig(temperature=1.0), 2)
     assert [s.token for s in generation.steps] == [" <unk>", " <unk>"]
+    assert all(s.top[0].token == s.token for s in generation.steps)  # the alternatives read alike
     assert generation.text == "the cat <unk> <unk>" == tokenizer.decode(
         tokenizer.encode("the cat").ids + [s.id for s in generation.steps])
