@@ -80,8 +80,9 @@ def sample_start(tokenizer: Tokenizer, text: str, ids: Sequence[int] | None = No
     counts = Counter(ids)
     starts = [(counts[encoded.ids[0]], start) for start in ("\n", "\n\n")
               for encoded in [tokenizer.encode(start)] if len(encoded.ids) == 1 and not encoded.unknown]
-    if starts and max(starts)[0] > 0:
-        return max(starts)[1]
+    seen, start = max(starts, default=(0, ""))
+    if seen > 0:
+        return start
     encoded = tokenizer.encode(text[:64])
     unknown = set(encoded.unknown)
     known = [piece for n, piece in enumerate(encoded.pieces) if n not in unknown]

@@ -104,9 +104,10 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
                              "or RNN's cell stays fp32; weights, gradients and the optimizer stay "
                              "fp32). Can be faster on a GPU with bf16 units; at these "
                              "sizes often not, and on a CPU usually slower.")
-no_text = corpus_text(view) is None  # the upload corpus, before a usable text is in
+text = corpus_text(view)
+no_text = text is None  # the upload corpus, before a usable text is in
 # an upload the sidebar already calls too short for this Context: Train would only fail
-too_short = not no_text and len(corpus_text(view) or "") < min_chars(view.context)
+too_short = text is not None and len(text) < min_chars(view.context)
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:",
                     disabled=no_text or too_short):
     start_training(view, device)

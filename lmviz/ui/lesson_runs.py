@@ -182,7 +182,13 @@ def cancel_lesson_training(job: Job) -> None:
     """A lesson page's Cancel callback: this session lets go of the training (it stops unless
     another session still wants it) and the page trains these settings again only when asked."""
     job.release(session_holder())
-    st.session_state.setdefault(CANCELLED_KEY, set()).add(job.key)
+    mark_cancelled(job.key)
+
+
+def mark_cancelled(key: str) -> None:
+    """This session cancelled the training of `key`: lesson pages wait for a click before they
+    train it again (a rerun would start it at once). It outweighs an earlier ask (`ask_to_train`)."""
+    st.session_state.setdefault(CANCELLED_KEY, set()).add(key)
 
 
 def ask_to_train(key: str) -> None:
@@ -232,8 +238,8 @@ def use_hidden_size(size: int) -> None:
 
 def quicker_size(view: View, families: Sequence[str], device: str = "auto") -> tuple[int, str] | None:
     """The largest Hidden size below the view's at which the page would train each of its
-    `families` by itself, and how soon the slowest shows ("ready now" where each is trained
-    already, and usable); None if there is none."""
+    `families` by itself, and how soon they all show: the sum, as the page trains them one after
+    another ("ready now" where each is trained already, and usable); None if there is none."""
     families = list(dict.fromkeys(families))
     for size in sorted((n for n in hidden_sizes() if n < view.hidden_size), reverse=True):
         smaller = replace(view, hidden_size=size)

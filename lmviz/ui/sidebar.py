@@ -86,8 +86,7 @@ def _example_changed() -> None:
     (word tokens: one that ends on a word); a typed one stays."""
     view = current_view()
     example = example_prompt(view.corpus, view.tokenizer)
-    prompt = st.session_state.get("prompt", View().prompt)
-    if example and (is_example_prompt(prompt) or prompt == st.session_state.get(UPLOAD_PROMPT_KEY)):
+    if example and _not_typed(st.session_state.get("prompt", View().prompt)):
         st.session_state.prompt = example
 
 
@@ -95,10 +94,16 @@ def _prompt_from(text: str) -> None:
     """An uploaded text brings a prompt of its own (story's words on a CSV or a German text were
     mostly <unk>) where the prompt is still an example or the last upload's; a typed one stays."""
     prompt = text_prompt(text, st.session_state.get("tokenizer", View().tokenizer))
-    current, previous = st.session_state.get("prompt", View().prompt), st.session_state.get(UPLOAD_PROMPT_KEY)
-    if prompt and prompt != current and (is_example_prompt(current) or current == previous):
+    current = st.session_state.get("prompt", View().prompt)
+    if prompt and prompt != current and _not_typed(current):
         st.session_state.prompt = prompt  # the Prompt box is drawn below: it shows it this run
     st.session_state[UPLOAD_PROMPT_KEY] = prompt
+
+
+def _not_typed(prompt: str) -> bool:
+    """Whether the prompt is one the app put there (a corpus's example, or the last uploaded
+    text's), which a new corpus or text may replace; a typed one stays."""
+    return is_example_prompt(prompt) or prompt == st.session_state.get(UPLOAD_PROMPT_KEY)
 
 
 def _family_changed() -> None:

@@ -113,8 +113,8 @@ def require_app() -> None:
 def init_session() -> None:
     """Before any control reads the link. First run of a session: drop the values this machine
     cannot use from it (so the address bar shows the view on screen), say which and why (until
-    that setting changes), and keep it. Later runs: put back what a page change dropped from the address (`keep_view_in_address`):
-    the browser carries only the values of controls it has drawn, so a link's Temperature opened
+    that setting changes), and keep it. Later runs: put back what a page change dropped from the
+    address (`keep_view_in_address`): the browser carries only the values of controls it has drawn, so a link's Temperature opened
     on the Training page leaves at the first page change, and comes back here (one more entry in
     the history, until the Sampling page has drawn its slider once)."""
     if "lmviz_notes" not in st.session_state:

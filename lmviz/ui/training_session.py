@@ -11,7 +11,7 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
-from lmviz.ui.lesson_runs import ASKED_KEY, CANCELLED_KEY, ask_to_train
+from lmviz.ui.lesson_runs import ask_to_train, mark_cancelled
 from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, view_key
 
 JOB_KEY = "training_job"
@@ -65,9 +65,7 @@ def cancel_training() -> None:
     started = started_training()
     if started is None or started.job.done or started.left:
         return
-    # a lesson page then waits for a click too (it restarted the cancelled training unasked)
-    st.session_state.setdefault(CANCELLED_KEY, set()).add(started.job.key)
-    st.session_state.get(ASKED_KEY, set()).discard(started.job.key)
+    mark_cancelled(started.job.key)  # a lesson page restarted the cancelled training unasked
     if not started.job.release(session_holder()):
         st.session_state[JOB_KEY] = replace(started, left=True)
 
