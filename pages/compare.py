@@ -72,8 +72,9 @@ if view.model not in SPLITTABLE:
                "both trained on the same corpus.")
 names = (MODEL_LABELS[family], "GPT")
 
-recurrent = run_for(view, family, beside=["gpt"])
-gpt = run_for(view, "gpt", beside=[family]) if recurrent is not None else None  # not while one is missing
+said: set[str] = set()  # one note for both models where they fail alike or memorise
+recurrent = run_for(view, family, said=said, beside=["gpt"])
+gpt = run_for(view, "gpt", said=said, beside=[family]) if recurrent is not None else None  # not while one is missing
 prompt = ensure_prompt(view)
 if recurrent is None or gpt is None or prompt is None:
     st.stop()

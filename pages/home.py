@@ -4,10 +4,10 @@ import streamlit as st
 
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
-from lmviz.run_compare import learning_story, unknown_note
+from lmviz.run_compare import learning_story, overfitting, unknown_note
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
-from lmviz.ui.lesson_runs import run_for, trained_in
+from lmviz.ui.lesson_runs import OVERFIT_SAID, fewer_steps_button, run_for, trained_in
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app
 
 require_app()
@@ -34,7 +34,7 @@ with left:
 
 with right:
     st.subheader("The model on screen")
-    run = run_for(view)
+    run = run_for(view, said={OVERFIT_SAID})  # memorising: said under the loss chart
     st.markdown(f"**Corpus:** `{view.corpus}` — {descriptions.get(view.corpus, 'your own text')}")
     if run is not None:
         summary = run.summary()
@@ -54,3 +54,5 @@ with right:
         chart(figure_loss(run.history, title="How this model learned"))
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")
+        if (memorised := overfitting(run.history)) is not None:
+            fewer_steps_button(view, memorised)

@@ -15,6 +15,7 @@ from lmviz.run_compare import (
     blowup,
     evaluation_samples,
     history_caption,
+    overfitting,
     plan_summary,
     samples_block,
     samples_heading,
@@ -23,7 +24,13 @@ from lmviz.run_compare import (
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
-from lmviz.ui.lesson_runs import AUTO_TRAIN_WORDS, run_source, trained_in, training_seconds
+from lmviz.ui.lesson_runs import (
+    AUTO_TRAIN_WORDS,
+    fewer_steps_button,
+    run_source,
+    trained_in,
+    training_seconds,
+)
 from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
@@ -167,6 +174,8 @@ def show_result(current: StartedTraining) -> None:
     render_history(run.history, target_loss(run), key="train_history",
                    loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
     st.caption(history_caption(run, found))
+    if (memorised := overfitting(run.history)) is not None:
+        fewer_steps_button(view, memorised)
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))

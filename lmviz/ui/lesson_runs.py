@@ -16,7 +16,7 @@ from lmviz.device import pick_device
 from lmviz.jobs import Job
 from lmviz.presets import UPLOAD, View, configs
 from lmviz.run import Run
-from lmviz.run_compare import training_changes, view_changes
+from lmviz.run_compare import Overfit, overfitting, training_changes, view_changes
 from lmviz.tokenizers import MAX_CHARS
 from lmviz.ui.state import (
     MODEL_LABELS,
@@ -40,6 +40,7 @@ AUTO_TRAIN_SECONDS = 90.0
 AUTO_TRAIN_WORDS = "a minute and a half"
 CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
+OVERFIT_SAID = "overfit"  # in run_for's `said`: the note on memorising is on the page
 CHARS_KEY = "lmviz_chars"  # (the text, its number of different characters): 36 ms for 2 MB
 
 
@@ -113,8 +114,10 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     """The finished run for a view, training it first (with progress) if no one has yet; None
     when training failed or diverged, or waits for a click, which is said on the page unless
     `quiet` (a part of the page below one that already said it). A failure's message in `said`
-    is not said again (two models of one text fail alike), and goes there once said. `beside`:
-    the other families the page trains (a smaller size offered must suit them too)."""
+    is not said again (two models of one text fail alike), and goes there once said; so does the
+    note on a model that memorised its text (one note and one button serve both models: the
+    steps are every model's). `beside`: the other families the page trains (a smaller size
+    offered must suit them too)."""
     label = MODEL_LABELS[family or view.model]
     why = waits_for_a_click(view, family, device)
     # a running training is only joined: stopped since (its last holder let go), it is not
@@ -155,7 +158,49 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
                      f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
                      "the learning rate on the Training page.")
         return None
+    if not quiet and OVERFIT_SAID not in (said or ()) and overfit_note(view, run, label, family) \
+            and said is not None:
+        said.add(OVERFIT_SAID)
     return run
+
+
+def fewer_steps(found: Overfit) -> int:
+    """The steps to train instead of a run that memorised: as many as it had taken when its
+    validation loss was lowest, in the Steps slider's tens."""
+    return max(10, found.best_step // 10 * 10)
+
+
+def fewer_steps_button(view: View, found: Overfit, family: str | None = None, where=st) -> None:
+    """The button that sets the Training page's Steps to `fewer_steps` (every page's models train
+    with them), with how long the `family` model will take then."""
+    steps = fewer_steps(found)
+    took = duration_words(training_seconds(replace(view, steps=steps), family))
+    where.button(f"Train {steps:,} steps instead ({took})", key=f"fewer-steps-{family or view.model}",
+                 on_click=use_steps, args=(steps,), icon=":material/content_cut:")
+
+
+def use_steps(steps: int) -> None:
+    """The fewer-steps button's callback: the view as it is at the click, with those Steps."""
+    apply_view(replace(current_view(), steps=steps))
+
+
+def overfit_note(view: View, run: Run, label: str, family: str | None = None) -> bool:
+    """Under a model that memorised its text (its validation loss rose while its training loss
+    kept falling: lmviz.run_compare.overfitting), what that means for the page and a button that
+    trains it for fewer steps; whether it did."""
+    found = overfitting(run.history)
+    if found is None:
+        return False
+    text = corpus_text(view) or ""
+    st.info(f"**This {label} learned its training text by heart.** On text it never trained on, "
+            f"its loss was lowest at step {found.best_step:,} ({found.best_loss:.2f}) and rose to "
+            f"{found.last_loss:.2f} by step {found.last_step:,}, while its loss on the training "
+            f"text kept falling (overfitting: {len(text):,} characters is little to learn from). "
+            "What this page shows is this model's real behaviour, but it knows its training text "
+            "better than the language. Fewer steps, or more text, give a model that carries over.",
+            icon=":material/school:")
+    fewer_steps_button(view, found, family)
+    return True
 
 
 def train_with_the_gpt(view: View) -> dict[str, Run | None]:

@@ -7,6 +7,7 @@ from itertools import pairwise
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lmviz.corpora import load_corpus
 from lmviz.presets import CORPUS_PROMPTS, WORD_PROMPTS, View, text_prompt
 from lmviz.ui.lesson import LESSON
 from tests.app.apptest import open_app_page
@@ -165,3 +166,12 @@ def test_an_uploaded_text_brings_a_prompt_of_its_own_unless_one_was_typed() -> N
     typed = open_home(corpus="upload", steps="20", hidden_size="16", prompt="Der Hafen")
     typed.text_area(key="lmviz_upload_paste").input(german).run()
     assert typed.session_state["prompt"] == "Der Hafen"
+
+
+def test_home_tells_the_memorising_under_its_chart_and_offers_fewer_steps() -> None:
+    at = open_home(corpus="upload", steps="200", seed="31")
+    at.text_area(key="lmviz_upload_paste").input(load_corpus("story")[:1500]).run()
+    assert not at.exception and not [i for i in at.info if "by heart" in i.value]  # said once, below
+    assert any("Validation (red) was lowest at step 60" in c.value for c in at.caption)
+    assert [b.label.split(" (")[0] for b in at.button if b.key.startswith("fewer-steps-")] == [
+        "Train 60 steps instead"]
