@@ -38,6 +38,7 @@ from lmviz.ui.state import (
     MODEL_LABELS,
     current_view,
     ensure_prompt,
+    link_note_outdated,
     recurrent_family,
     release_page_controls,
     require_app,
@@ -198,6 +199,8 @@ def sampling_view(run: Run | None) -> None:
     settings()
     release_page_controls()  # this fragment reruns alone: its controls let go here too (app.py)
     view = current_view()
+    if link_note_outdated(view):
+        st.rerun()  # the whole page, once: the link's note on the setting just moved goes
     config = sampling_config(view.temperature, view.top_k, view.top_p)
     prompt = ensure_prompt(view)
     if run is not None and config is not None and prompt is not None:

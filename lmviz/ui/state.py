@@ -143,6 +143,14 @@ def init_session() -> None:
         st.warning(note, icon=":material/link_off:")
 
 
+def link_note_outdated(view: View) -> bool:
+    """Whether a link's note on screen is about a setting that has changed since: a fragment
+    that moved it reruns the whole page, whose init_session drops the note ("using 1.0" stayed
+    above the page while the Temperature read 0.3)."""
+    return any(getattr(view, setting) != announced
+               for _, setting, announced in st.session_state.get("lmviz_notes", ()))
+
+
 def _seed_controls_from_the_link() -> None:
     """Streamlit seeds a control bound to the link from the address the session opened with,
     not from st.query_params (and its number input crashes on seed=inf): make the cleaned link

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from playwright.sync_api import Locator
+from playwright.sync_api import Locator, expect
 
 from lmviz.presets import CORPUS_PROMPTS, DEFAULT_PROMPT
 from tests.e2e.browser import (
@@ -100,6 +100,18 @@ def test_temperature_link_slider_and_url(page, app_server) -> None:
     # the draw is in the address and in the link shown with the settings (another fragment)
     link = page.locator('[data-testid="stMain"] [data-testid="stCode"]').first.inner_text()
     assert parse_qs(urlparse(page.url).query)["draw"] == parse_qs(urlparse(link.strip()).query)["draw"] == ["1"]
+
+
+def test_a_link_s_note_on_temperature_goes_when_the_slider_moves(page, app_server) -> None:
+    """The Temperature reruns only its fragment; the note above the page, about the link's
+    Temperature, stayed until some other control reran the page."""
+    open_app(page, f"{app_server}/sampling?temperature=7")
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="ignored temperature=")
+    expect(note).to_have_count(1)
+    move_slider(page, "Temperature", 1)
+    expect(note).to_have_count(0)  # waits (polling) for the page's rerun
+    assert_no_exception(page)
+    assert parse_qs(urlparse(page.url).query)["temperature"] == ["1.05"]
 
 
 def test_stepper_samples_with_the_settings_of_its_click(page, app_server) -> None:
