@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+import uuid
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -115,6 +116,10 @@ class Run:
     # them out, so bits per character leaves them out (flattering word tokens on a small vocabulary)
     unknown_char_share: float = 0.0
     sample_start: str = "\n"  # what its evaluation samples started from (training.sample_start)
+    # these weights, among runs of one key: a key trained again (its run evicted from a store)
+    # may come out different on a GPU, and what was derived from the old weights must not pass
+    # for the new ones' (ui.caching); not saved, not compared
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False, repr=False)
 
     @property
     def parameters(self) -> int:

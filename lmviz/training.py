@@ -26,7 +26,11 @@ from lmviz.run import Event, Run, TrainConfig, freeze, run_key
 from lmviz.sampling import SamplingConfig, generate
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
 
-_INIT_LOCK = threading.Lock()  # torch.manual_seed is global: one model initialised at a time
+# torch's default generators are the process's: a model's initial weights and its dropout
+# masks draw from them, and two trainings run at once in threads (lmviz.jobs). Each draws under
+# this lock from its own saved state, put back after, so a run's weights follow from its seed
+# alone, whatever else trains beside it.
+_RNG_LOCK = threading.Lock()
 
 
 class TrainingError(ValueError):
@@ -52,10 +56,47 @@ def lr_at(step: int, config: TrainConfig) -> float:
 
 
 def make_model(config: ModelConfig, seed: int, device: torch.device) -> LanguageModel:
-    with _INIT_LOCK:
-        torch.manual_seed(seed)
+    """The model's initial weights, from `seed` alone (see _RNG_LOCK)."""
+    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)  # built on the CPU: its generator only
         model = build_model(config)
     return model.to(device)
+
+
+class DropoutStream:
+    """A training's own random stream for its dropout masks, which torch draws from the
+    process's default generator of the device: `with stream:` around a forward pass swaps it in
+    (under _RNG_LOCK) and the process's back out. Only a forward with dropout on draws from it.
+    On CUDA, cuDNN's dropout between a recurrent model's layers keeps its own state (seeded
+    once per process): that run reproduces only within one process."""
+
+    def __init__(self, seed: int, device: torch.device) -> None:
+        seed += 1  # not the stream the batches are drawn from (seeded with `seed`)
+        self.state = torch.Generator().manual_seed(seed).get_state()
+        self.cuda_index: int | None = None
+        if device.type == "cuda":
+            self.cuda_index = device.index if device.index is not None else torch.cuda.current_device()
+            self.cuda_state = torch.Generator(device=device).manual_seed(seed).get_state()
+        self._forked: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> DropoutStream:
+        stack = contextlib.ExitStack()
+        stack.enter_context(_RNG_LOCK)
+        cuda = [] if self.cuda_index is None else [self.cuda_index]
+        stack.enter_context(torch.random.fork_rng(devices=cuda))
+        torch.set_rng_state(self.state)
+        if self.cuda_index is not None:
+            torch.cuda.set_rng_state(self.cuda_state, self.cuda_index)
+        self._forked = stack
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.state = torch.get_rng_state()
+        if self.cuda_index is not None:
+            self.cuda_state = torch.cuda.get_rng_state(self.cuda_index)
+        assert self._forked is not None
+        self._forked.close()
+        self._forked = None
 
 
 def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.device):
@@ -198,6 +239,9 @@ class Training:
         optimizer = make_optimizer(model, config, device)
         parameters = list(model.parameters())  # listed once: clipping walked the modules each step
         generator = torch.Generator(device=device).manual_seed(config.seed)
+        # dropout's masks from the run's own stream; none drawn without dropout: no lock then
+        own_stream = (DropoutStream(config.seed, device) if self.model_config.dropout > 0
+                      else contextlib.nullcontext())
         context, batch = self.model_config.context, config.batch_size
         offsets = torch.arange(context + 1, device=device)  # (T+1,)
         # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32
@@ -224,7 +268,7 @@ class Training:
                 group["lr"] = lr
             starts = torch.randint(0, high + 1, (batch,), device=device, generator=generator)
             window = self.train_ids[starts[:, None] + offsets]  # (B, T+1), sampled on the device
-            with autocast:
+            with own_stream, autocast:
                 logits = model(window[:, :-1])  # (B, T, V)
             loss = F.cross_entropy(logits.float().flatten(0, 1), window[:, 1:].flatten())
             optimizer.zero_grad(set_to_none=True)

@@ -25,13 +25,14 @@ def own_text(run: Run) -> bool:
 def by_owner(max_entries: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Cache `function(run_key, *args, _run)` twice: process-wide (`max_entries`) and per session.
     It is called as `cached(run, *args)`: the run picks the cache and is passed on as its key
-    (hashed, with `args`) and as `_run` (not hashed: a run is immutable once made)."""
+    and weights' instance (hashed, with `args`: a key trained again is other weights) and as
+    `_run` (not hashed: a run is immutable once made)."""
     def decorate(function: Callable[..., T]) -> Callable[..., T]:
         shared = st.cache_resource(max_entries=max_entries, show_spinner=False)(function)
         own = st.cache_resource(scope="session", max_entries=SESSION_ENTRIES, show_spinner=False)(function)
 
         @functools.wraps(function)
         def call(run: Run, *args: object) -> T:
-            return (own if own_text(run) else shared)(run.key, *args, run)
+            return (own if own_text(run) else shared)(f"{run.key}/{run.instance}", *args, run)
         return call
     return decorate

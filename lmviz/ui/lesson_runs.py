@@ -40,6 +40,8 @@ AUTO_TRAIN_SECONDS = 90.0
 AUTO_TRAIN_WORDS = "a minute and a half"
 CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Cancel stopped
 ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
+FOLLOWED_KEY = "lmviz_followed"  # family -> the training a lesson page last showed for it
+TRAINING_PAGE_JOB_KEY = "training_job"  # the Training page's StartedTraining (training_session)
 OVERFIT_SAID = "overfit"  # in run_for's `said`: the note on memorising is on the page
 CHARS_KEY = "lmviz_chars"  # (the text, its number of different characters): 36 ms for 2 MB
 
@@ -130,6 +132,7 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     job = job or submit(view, family, device)
     if job is None:
         return None
+    follow(family or view.model, job)
     if not job.done:
         # a rerun (any click) stops watching, not the training; Cancel lets go of it
         cancel = st.empty()
@@ -162,6 +165,23 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
             and said is not None:
         said.add(OVERFIT_SAID)
     return run
+
+
+def follow(family: str, job: Job) -> None:
+    """The training a lesson page now shows for `family`; the one it showed before, if still
+    running or queued for settings since left (a slider moved on), is let go: it stops unless
+    someone else wants it, asked for it with a click, or is the Training page's. Else every
+    move of a slider left a training behind, and a visitor's abandoned trainings filled the
+    server's slots while everyone, the visitor too, waited in line."""
+    followed: dict[str, Job] = st.session_state.setdefault(FOLLOWED_KEY, {})
+    previous = followed.get(family)
+    followed[family] = job
+    if previous is None or previous is job or previous.done:
+        return
+    started = st.session_state.get(TRAINING_PAGE_JOB_KEY)
+    if previous.key in st.session_state.get(ASKED_KEY, set()) or (started is not None and started.job is previous):
+        return
+    previous.release(session_holder())
 
 
 def fewer_steps(found: Overfit) -> int:

@@ -11,10 +11,10 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
-from lmviz.ui.lesson_runs import ask_to_train, mark_cancelled
+from lmviz.ui.lesson_runs import TRAINING_PAGE_JOB_KEY, ask_to_train, mark_cancelled
 from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, view_key
 
-JOB_KEY = "training_job"
+JOB_KEY = TRAINING_PAGE_JOB_KEY
 RUNS_KEY = "training_runs"
 SAFE_LR = View().lr
 
@@ -29,10 +29,15 @@ class StartedTraining:
 
 
 def start_training(view: View, device: str) -> StartedTraining | None:
-    """Train the view's settings on a device, or find the run that already has them."""
+    """Train the view's settings on a device, or find the run that already has them. A training
+    this page started for other settings and left running is let go: nothing on the page could
+    cancel it any more, and it kept one of the server's training slots."""
     job = submit(view, device=device)
     if job is None:
         return None
+    previous = started_training()
+    if previous is not None and previous.job is not job and not previous.job.done:
+        previous.job.release(session_holder())
     ask_to_train(job.key)  # asked for: a lesson page follows it, however long, not waiting
     started = StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}",
                               already=job.done and job.run is not None)
@@ -74,9 +79,9 @@ def remember(run: Run, prompt: str, keep: bool = True) -> dict:
     """A run's row in this session's table (with a sample), added once if `keep`."""
     rows: list[dict] = st.session_state.setdefault(RUNS_KEY, [])
     for row in rows:
-        if row["key"] == run.key and row["outcome"] == run.outcome:
+        if row["instance"] == run.instance:  # these weights (a key trained again is a new row)
             return row
-    row = run_row(run, run_sample(run, prompt, seed=run.train_config.seed))
+    row = {**run_row(run, run_sample(run, prompt, seed=run.train_config.seed)), "instance": run.instance}
     if keep:
         rows.append(row)
     return row

@@ -4,6 +4,7 @@ how long it takes (a link or a slider could otherwise start hours of CPU)."""
 from __future__ import annotations
 
 import pytest
+import streamlit as st
 import torch
 
 from lmviz.corpora import load_corpus
@@ -11,7 +12,7 @@ from lmviz.jobs import Job
 from lmviz.presets import View, configs
 from lmviz.run import run_key
 from lmviz.ui import lesson_runs
-from lmviz.ui.state import _shared_store
+from lmviz.ui.state import _shared_store, session_holder
 from tests.app.apptest import open_app_page
 
 
@@ -141,3 +142,26 @@ def test_the_compare_page_says_it_once_for_both_models() -> None:
     assert not at.exception
     assert len([i for i in at.info if "by heart" in i.value]) == 1
     assert len([b for b in at.button if b.key.startswith("fewer-steps-")]) == 1
+
+
+def test_a_lesson_page_lets_go_of_the_training_it_moved_on_from() -> None:
+    """Each slider move started a training and left the last one running: a visitor scrubbing
+    the seed filled the server's two slots and waited behind their own abandoned trainings."""
+    me = session_holder()
+    left = Job(key="k1", state="training", holders={me})
+    shared = Job(key="k2", state="training", holders={me, "another visitor"})
+    asked = Job(key="k3", state="queued", holders={me})
+    st.session_state[lesson_runs.ASKED_KEY] = {"k3"}
+    try:
+        for job in (left, shared, asked, Job(key="k4", state="training", holders={me})):
+            lesson_runs.follow("lstm", job)
+        assert left.cancel.is_set() and not left.holders  # stops at its next step
+        assert not shared.cancel.is_set() and shared.holders == {"another visitor"}  # goes on for them
+        assert not asked.cancel.is_set()  # a click asked for it: kept, however long
+        other = Job(key="k5", state="training", holders={me})
+        lesson_runs.follow("gpt", other)  # the GPT beside it is another family's
+        lesson_runs.follow("lstm", Job(key="k6", state="queued", holders={me}))
+        assert not other.cancel.is_set()
+    finally:
+        for key in (lesson_runs.ASKED_KEY, lesson_runs.FOLLOWED_KEY):
+            st.session_state.pop(key, None)

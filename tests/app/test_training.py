@@ -297,3 +297,21 @@ def test_training_on_the_gpu_reports_cuda() -> None:
     at.button(key="train").click().run()
     assert not at.exception and metric(at, "Device") == "cuda"
     assert runs_table(at)["device"].tolist() == ["cuda"]
+
+
+def test_train_for_new_settings_lets_go_of_the_training_left_running(monkeypatch) -> None:
+    """Train, a setting changed, Train again: the first went on with no Cancel on the page."""
+    import lmviz.ui.training_session as training_session
+
+    first = Job(key="k1", state="training", holders={session_holder()})
+    second = Job(key="k2", state="queued", holders={session_holder()})
+    monkeypatch.setattr(training_session, "submit", lambda view, device: second)
+    st.session_state[JOB_KEY] = StartedTraining(first, "Training", already=False)
+    try:
+        assert training_session.start_training(View(), "cpu").job is second
+        assert first.cancel.is_set() and not second.cancel.is_set()
+        training_session.start_training(View(), "cpu")  # the same settings again: kept
+        assert not second.cancel.is_set()
+    finally:
+        del st.session_state[JOB_KEY]
+        st.session_state.pop("lmviz_asked", None)

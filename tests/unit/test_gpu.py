@@ -106,3 +106,26 @@ def test_the_gpu_sizes_train():
     run = train_run(load_corpus("story"), "story", tokenizer, model, train)
     assert run.outcome == "finished" and run.device == "cuda"
     assert run.model_config.context == 256 and run.parameters > 10_000_000
+
+
+def test_dropout_on_cuda_draws_from_the_run_s_own_stream():
+    """A GPT with dropout, trained in turns with another: its masks are its own (the weights
+    differ from a solo run's only by the GPU's non-deterministic sums), and the process's CUDA
+    generator is as it was."""
+    from dataclasses import replace
+
+    from lmviz.training import Training
+
+    config = ModelConfig(family="gpt", hidden_size=64, layers=2, context=32, dropout=0.3)
+    train = TrainConfig(steps=40, batch_size=16, eval_every=20, log_every=4, sample_tokens=0,
+                        device="cuda")
+    text = TEXT * 40
+    before = torch.cuda.get_rng_state()
+    alone = train_run(text, "t", TokenizerConfig("char"), config, train)
+    assert torch.equal(torch.cuda.get_rng_state(), before)
+    beside = Training(text, "t", TokenizerConfig("char"), config, train)
+    other = Training(text, "t", TokenizerConfig("char"), config, replace(train, seed=5))
+    for _ in zip(beside, other, strict=True):
+        torch.rand(3, device="cuda")
+    for name, weight in alone.model.state_dict().items():
+        torch.testing.assert_close(beside.run.model.state_dict()[name], weight, atol=1e-4, rtol=1e-4)

@@ -56,6 +56,25 @@ def test_same_seed_gives_identical_runs(text: str, model: ModelConfig) -> None:
     assert any(e.sample for e in first.history)  # samples are part of the identical history
 
 
+@pytest.mark.parametrize("model", [replace(LSTM, layers=2, dropout=0.3), replace(GPT, dropout=0.3)],
+                         ids=["lstm", "gpt"])
+def test_a_run_with_dropout_does_not_depend_on_trainings_beside_it(text: str, model: ModelConfig) -> None:
+    """The app trains two at once (lmviz.jobs). Their dropout masks came from torch's one
+    process-wide generator, which each new training also reseeded: the same settings gave
+    weights 0.24 apart, so a shared run key no longer named one model."""
+    alone = train_run(text, "story", CHAR, model, TRAIN)
+    beside = Training(text, "story", CHAR, model, TRAIN)
+    other = Training(text, "story", CHAR, model, replace(TRAIN, seed=4))
+    for _ in zip(beside, other, strict=True):  # in turns: the other starts after this one
+        torch.rand(3)  # and something else draws from the process's generator between them
+    assert beside.run is not None and other.run is not None
+    assert_same_weights(alone, beside.run)
+    assert without_timing(alone.history) == without_timing(beside.run.history)
+    state = torch.get_rng_state()
+    train_run(text, "story", CHAR, model, TRAIN)
+    assert torch.equal(torch.get_rng_state(), state)  # nor does a training move the process's
+
+
 def test_samples_are_only_what_the_model_wrote(text: str) -> None:
     """Each evaluation sample is sample_tokens characters of the model's own, started from a line
     break that is not part of it (no corpus text shown as if the model had written it)."""
