@@ -52,8 +52,15 @@ def train_configs(args: argparse.Namespace) -> tuple[TokenizerConfig, ModelConfi
     return TokenizerConfig(args.tokenizer, args.vocab_size), model, train
 
 
+def cli_text(args: argparse.Namespace) -> str:
+    """The text `train` trains on: the app's, a generated corpus from its own seed 0 whatever
+    --seed (the model's) says (with --seed 3, brackets was another text and its run never the
+    app's), else the file's."""
+    return load_corpus_or_path(args.corpus)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    text = load_corpus_or_path(args.corpus, seed=args.seed)
+    text = cli_text(args)
     corpus = args.corpus if args.corpus in {c.name for c in list_corpora()} else "file"
     training = Training(text, corpus, *train_configs(args))
     for event in training:
@@ -146,7 +153,8 @@ def build_parser() -> ArgumentParser:
     train.add_argument("--log-every", type=positive(int), default=None,
                        help="record a progress event in the run's history every this many steps "
                             "(default: at each evaluation)")
-    train.add_argument("--seed", type=within(int, 0, MAX_SEED), default=0)
+    train.add_argument("--seed", type=within(int, 0, MAX_SEED), default=0,
+                       help="the model's seed: initial weights, batches, dropout (a built-in corpus is the app's text whatever it is)")
     train.add_argument("--sample-tokens", type=within(int, 0, MAX_NEW_TOKENS), default=0,
                        help="generate this many tokens at each evaluation, kept in the run's history (0: none)")
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto")

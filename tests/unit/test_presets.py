@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from lmviz.cli import build_parser, train_configs
+from lmviz.cli import build_parser, cli_text, train_configs
 from lmviz.corpora import load_corpus, split_text
 from lmviz.presets import (
     COPY_LESSON,
@@ -64,7 +64,8 @@ def test_a_link_is_cleaned_of_what_this_machine_cannot_use() -> None:
 
 @pytest.mark.parametrize("view", [View(), View(model="gpt"), View(model="gru", context=32),
                                   View(model="gpt", hidden_size=384, layers=6, heads=8, context=256,
-                                       precision="bf16", tokenizer="bpe", vocab_size=300, seed=3)])
+                                       precision="bf16", tokenizer="bpe", vocab_size=300, seed=3),
+                                  View(corpus="brackets", seed=3)])
 def test_cli_arguments_train_what_the_app_trains(view: View) -> None:
     """scripts/ship_runs.py trains the app's default runs with the CLI: same configs, same key."""
     args = build_parser().parse_args(["train", *cli_args(view)])
@@ -73,8 +74,8 @@ def test_cli_arguments_train_what_the_app_trains(view: View) -> None:
     assert from_cli[0] == tokenizer and from_cli[1] == model
     # the same reports too: a shipped run's history is what the app would have recorded
     assert from_cli[2] == replace(train, sample_tokens=0, device=from_cli[2].device)
-    text = load_corpus(view.corpus)
-    assert run_key(text, *from_cli) == run_key(text, tokenizer, model, train)
+    text = load_corpus(view.corpus)  # the app's; and the CLI's, whatever its --seed
+    assert cli_text(args) == text and run_key(text, *from_cli) == run_key(text, tokenizer, model, train)
 
 
 def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() -> None:
