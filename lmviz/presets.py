@@ -281,9 +281,11 @@ def shipped_views() -> list[View]:
 
 
 def is_copy_lesson(view: View) -> bool:
-    """Whether the view trains the copy lesson's GPT (whatever the prompt and sampling)."""
+    """Whether the view trains the copy lesson's GPT (whatever the prompt and sampling): what it
+    trains, not each field (a char tokenizer has no vocabulary size to set: moving that slider
+    lost the lesson, its model unchanged)."""
     lesson = copy_lesson(view)
-    return all(getattr(view, name) == getattr(lesson, name) for name in LESSON_FIELDS)
+    return (view.corpus, view.model) == (lesson.corpus, lesson.model) and configs(view) == configs(lesson)
 
 
 def to_params(view: View) -> dict[str, str]:

@@ -41,6 +41,8 @@ from lmviz.ui.traces import trace_for
 
 require_app()
 
+BIG_SCORE = 5.0  # a scaled score this far from 0 is no longer "near ±1": the head made it large
+
 LAYER, HEAD, QUERY, KEY = "attn_layer", "attn_head", "attn_query", "attn_key"
 
 
@@ -120,14 +122,20 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     st.subheader(f"Query {markdown_text(labels[query])}, step by step")
     step = query_step(trace, layer, head, query)
     chart(figure_query_steps(step, labels), key="attn_steps")
-    st.caption(f"Raw scores q·k can be any size; dividing by √{head_size} keeps them moderate; the "
-               "softmax turns them into positive weights that add up to 1 — the highest score wins most.")
+    big = float(np.abs(step.scaled).max()) > BIG_SCORE
+    st.caption(f"Raw scores q·k grow with the vectors' length; dividing by √{head_size} stops that "
+               "(for random q and k it keeps them near ±1), and the softmax turns them into positive "
+               "weights that add up to 1 — the highest score wins most"
+               + (". A trained head can still make its scores large on purpose, as this one does here: "
+                  "then nearly all the weight goes to one key." if big else "."))
     # the key followed starts at this query's top key whenever the query or the head changes
     keep_choice(KEY, range(query + 1), step.top_keys(1)[0],
                 made_for=(run_key, text_trace.text, layer, head, query))
     key = st.selectbox("Follow one key through the formulas", range(query + 1), key=KEY,
                        format_func=lambda j: f"{labels[j]} (weight {step.weights[j]:.3f})")
     st.latex(query_latex(step, key))
+    st.caption("The largest score is taken from every score before e^…: it cancels above and below "
+               "the line, so the weights are the softmax's own, and no e^… can overflow.")
     left, right = st.columns([3, 2])
     with left:
         chart(figure_weighted_sum(step, labels), key="attn_sum")
@@ -179,7 +187,8 @@ else:
         learned = ("A model trained with other settings may not have learned to copy: the numbers "
                    "show what it did learn; the copy lesson above shows one that has.")
     # the stripes' distances are the example's own, in this tokenizer's tokens
-    stripes = stripes_sentence(trace.ids, run.tokenizer.unk_id) if prompt == example else ""
+    # the lesson's head on screen shows them; another model's may not, so "would" there
+    stripes = stripes_sentence(trace.ids, run.tokenizer.unk_id, shown=lesson) if prompt == example else ""
     st.caption(
         f"Measured over {counted(scores.queries, 'repeated token')}. A head far above the uniform "
         f"value ({scores.chance:.2f}) leans toward the token after the earlier occurrence. "
@@ -193,7 +202,9 @@ else:
             f"(uniform: {uniform:.2f}), so each position also carries the token before it; a "
             "layer-1 head can then look for the position whose previous token is the current one.")
     # three decimals: two heads can both read 0.30 in the chart
-    st.button(f"Show layer {best_layer}, head {best_head} (highest score, "
-              f"{scores.scores[best_layer, best_head]:.3f}) above", key="attn_best",
-              on_click=_show_head, args=(best_layer, best_head))
+    best = f"layer {best_layer}, head {best_head} (highest score, {scores.scores[best_layer, best_head]:.3f})"
+    if (layer, head) == (best_layer, best_head):
+        st.caption(f"The head above is this one's best: {best}.")
+    else:
+        st.button(f"Show {best} above", key="attn_best", on_click=_show_head, args=(best_layer, best_head))
 next_step("pages/attention.py")

@@ -180,13 +180,16 @@ def figure_induction(scores: InductionScores) -> go.Figure:
                   margin={"l": 40, "r": 20, "t": 70, "b": 40})
 
 
-def stripes_sentence(ids: list[int], unknown_id: int | None = None) -> str:
+def stripes_sentence(ids: list[int], unknown_id: int | None = None, shown: bool = False) -> str:
     """Where a copy head's map shows the copies of a text with two copied spans (the copy
-    example's lines), counted in its own tokens; '' unless there are exactly two distances."""
+    example's lines), counted in its own tokens; '' unless there are exactly two distances.
+    `shown`: the head on screen is one (the copy lesson's); else a copy head's map would."""
     distances = copy_distances(induction_targets(ids, unknown_id))
     if len(distances) != 2:
         return ""
-    return ("In its map, the second copy of a span shows as a stripe parallel to the diagonal, "
+    where = ("In the copy head's map above, the second copy of a span shows" if shown
+             else "A copy head's map would show the second copy of a span")
+    return (f"{where} as a stripe parallel to the diagonal, "
             f"{distances[0]} and {distances[1]} tokens to its left on the example's two lines (one "
             "less than the copies are apart: the head looks at the token after the earlier copy). "
             "Spans of other lengths put it at other distances, because the head looks for where "

@@ -69,22 +69,32 @@ def test_copy_lesson_loads_a_gpt_that_copies_and_the_training_page_follows() -> 
     assert any("fell most between steps" in c.value and "copy head forming" in c.value
                for c in at.caption)
     assert any("layer-1 head can then look for the position" in c.value for c in at.caption)
-    assert any("8 and 13 tokens to its left on the example's two lines" in c.value for c in at.caption)
-    label = at.button(key="attn_best").label
-    layer, head = int(label.split()[2].rstrip(",")), int(label.split()[4])
-    assert re.search(r"\(highest score, \d\.\d{3}\) above$", label)  # 0.30 can be a tie at two decimals
+    assert any("In the copy head's map above, the second copy of a span shows as a stripe parallel to the "
+               "diagonal, 8 and 13 tokens to its left on the example's two lines" in c.value for c in at.caption)
+    assert "attn_best" not in buttons(at)  # the lesson opens on its best head: no button to it
+    label = next(c.value for c in at.caption if c.value.startswith("The head above is this one's best: "))
+    layer, head = int(label.split()[8].rstrip(",")), int(label.split()[10])
+    assert re.search(r"\(highest score, \d\.\d{3}\)\.$", label)  # 0.30 can be a tie at two decimals
     assert layer == 1  # an induction head needs a layer before it
     # the lesson opens on that head: the map the captions describe
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
+    # a scaled score of 38.7 is not "moderate": the caption says the head made it large
+    assert any("make its scores large on purpose" in c.value for c in at.caption)
     # ... on a repeat whose row copies: its top key comes right after an earlier occurrence of it
     query, top_key = at.select_slider(key="attn_query").value, at.selectbox(key="attn_key").value
     prompt = CORPUS_PROMPTS["copy"]  # char tokens: one per character
     assert query < len(prompt) - 1 and prompt[top_key - 1] == prompt[query] and top_key <= query
     at.selectbox(key="attn_head").set_value((head + 1) % 4).run()  # elsewhere, and back by the button
+    assert at.button(key="attn_best").label.endswith(") above")
     at.button(key="attn_best").click().run()
     assert not at.exception
     assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (layer, head)
     assert f"Layer {layer}, head {head} is now the head in **One head** above." in [t.value for t in at.toast]
+
+    at.session_state["vocab_size"] = 257  # the Tokenization slider, for word and BPE: still the lesson
+    at.run()
+    assert not at.exception and "attn_to_copy" not in buttons(at)
+    assert not any("may not have learned to copy" in c.value for c in at.caption)
 
     at.switch_page("pages/training.py").run()  # the lesson's settings are the Training page's
     assert not at.exception and not at.warning
@@ -172,6 +182,7 @@ def test_the_copy_example_s_stripes_are_counted_in_this_tokenizer_s_tokens() -> 
     at = open_page(corpus="copy", model="gpt", tokenizer="bpe", hidden_size="32", steps="20",
                    prompt=CORPUS_PROMPTS["copy"])
     said = next(c.value for c in at.caption if "stripe parallel to the diagonal" in c.value)
+    assert "A copy head's map would show" in said  # this one may not have learned to copy
     bpe = train_tokenizer(load_corpus("copy"), TokenizerConfig("bpe", View().vocab_size))  # the run's
     expected = copy_distances(induction_targets(bpe.encode(CORPUS_PROMPTS["copy"]).ids, bpe.unk_id))
     assert expected != [8, 13] and len(expected) == 2  # 4 and 8 BPE tokens

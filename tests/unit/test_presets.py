@@ -91,6 +91,10 @@ def test_the_copy_lesson_trains_a_gpt_long_and_slow_whatever_was_set_before() ->
     assert (lstm.layers, lstm_train.lr, lstm_train.steps) == (1, 1e-3, 3000)
     assert is_copy_lesson(replace(lesson, prompt="abc abc", top_k=5))  # prompt and sampling aside
     assert not is_copy_lesson(replace(lesson, seed=1))
+    # what it trains: a char tokenizer has no vocabulary size (the Tokenization slider's is for
+    # word and BPE); with BPE tokens it is another model
+    assert is_copy_lesson(replace(lesson, vocab_size=257))
+    assert not is_copy_lesson(replace(lesson, vocab_size=257, tokenizer="bpe"))
     assert parse_params(to_params(lesson)) == (lesson, [])  # a link carries it
 
 
