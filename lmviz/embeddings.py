@@ -49,13 +49,13 @@ def nearest_neighbours(matrix: np.ndarray, index: int, k: int = 10) -> list[tupl
 
 def token_kind(piece: str) -> str:
     """letter, word (more than one letter: a word or a piece of one; or one letter after a
-    space, a whole word like " a"), digit, space, punctuation or other (mixed pieces go by their
-    first visible char)."""
+    space, a whole word like " a"), digit, whitespace, punctuation or other (mixed pieces go by their
+    first visible char); a newline is whitespace, not "a space"."""
     visible = piece.strip() or piece
     if not visible:
         return "other"
     if not piece.strip():
-        return "space"
+        return "whitespace"
     ch = visible[0]
     if ch.isalpha():
         return "word" if sum(c.isalpha() for c in visible) > 1 or piece[0].isspace() else "letter"

@@ -19,6 +19,15 @@ from lmviz.training import SAMPLE_TEMPERATURE
 SAMPLE_TOKENS = 60
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
 
+# The two metrics' help on Home and the Training page: "nats" and "bits" were never said
+VAL_LOSS_HELP = ("How surprised the model is by each next token of text it never trained on: the "
+                 "average of −ln p, p being the probability it gave the token that came (in nats, "
+                 "natural-log units). 0 would be sure and right every time; lower is better.")
+BITS_HELP = ("The same loss per character and in bits (log base 2): about how many yes-or-no "
+             "questions per character the model still needs to guess the text. Lower is better; "
+             "a guess among 64 characters, all equally likely, costs 6 bits.")
+
+
 
 def plan_summary(view: View) -> str:
     """What the view trains, in words: the effective settings and what is ignored."""

@@ -56,7 +56,7 @@ else:
         "Show the embeddings of", [view.model, "gpt"], format_func=MODEL_LABELS.get,
         key="emb_family", horizontal=True,
         help="The sidebar's model, or the GPT trained on the same corpus and tokens.")
-dims = controls[1].radio("Projection", [2, 3], format_func=lambda d: f"{d}-D", key="emb_dims",
+dims = controls[1].radio("Projection", [2, 3], format_func=lambda d: f"{d}D", key="emb_dims",
                          horizontal=True, help="Principal components to keep (PCA).")
 
 run = run_for(view, family)
@@ -73,7 +73,7 @@ else:
             f"x_t in its equations is row id_t of this table ({tokens.shape[1]} numbers), with "
             "nothing in between.", icon=":material/memory:")
 
-st.subheader(f"The whole vocabulary in {dims}-D")
+st.subheader(f"The whole vocabulary in {dims}D")  # "2-D" broke as "2-" / "D" on a phone
 scatter = st.container()  # drawn once the token below is chosen: it rings it and its neighbours
 
 st.subheader("Nearest neighbours")
@@ -87,7 +87,8 @@ chart(figure_embedding_scatter(coords, vocab, ratio, chosen=token_id,
 scatter.caption(scatter_caption(tokens.shape[1], ratio, vocab[token_id], len(neighbours), len(vocab)))
 left, right = st.columns([3, 2])
 chart(figure_neighbours(neighbours, vocab, token_id), key="emb_neighbours", where=left)
-right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch")
+right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch",
+                column_config={"cosine": st.column_config.NumberColumn(format="%.3f")})  # not "0.23"
 agreement = kind_agreement(vocab, token_id, neighbours)
 st.caption("Cosine similarity compares directions: 1 is the same direction, 0 unrelated, −1 "
            "opposite. The closest tokens are the ones the model treats alike. "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
-from lmviz.run_compare import learning_story, overfitting, unknown_note
+from lmviz.run_compare import BITS_HELP, VAL_LOSS_HELP, learning_story, overfitting, unknown_note
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
 from lmviz.ui.lesson_runs import OVERFIT_SAID, fewer_steps_button, run_for, trained_in
@@ -16,10 +16,11 @@ st.title("Watch small language models think")
 st.markdown(
     "A language model turns text into **tokens**, tokens into **vectors**, mixes them through "
     "**recurrent gates** or **attention**, and ends with a **probability for every possible next "
-    "token**. Every number on these pages is computed, live, by small models trained on this "
-    "server — change a setting and they retrain: an LSTM in about ten seconds, a GPT in under a "
-    "minute on a small CPU (settings someone trained before show at once; a bigger model asks "
-    "first, and says how long it will take)."
+    "token**. Every number on these pages is computed, live, by small real models: each corpus's "
+    "default ones ship with the app, trained, and a setting you change trains a new one on this "
+    "server — the default LSTM in about ten seconds, a GPT in under a minute on a small CPU "
+    "(settings someone trained before show at once; a bigger model asks first, and says how long "
+    "it will take)."
 )
 
 view = current_view()
@@ -46,8 +47,8 @@ with right:
         )
         cols = st.columns(3)
         cols[0].metric("Validation loss", f"{summary['val_loss']:.3f}" if summary["val_loss"] else "—",
-                       help="Nats per token on text the model never trained on.")
-        cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—")
+                       help=VAL_LOSS_HELP)
+        cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—", help=BITS_HELP)
         trained_in(cols[2], run, view)
         if (note := unknown_note(run)) is not None:
             st.warning(note, icon=":material/help:")

@@ -10,14 +10,17 @@ from lmviz.figures.tokens import (
     encoding_chips,
     figure_tokenizer_comparison,
     first_merges_markdown,
+    known_with_a_space,
     merge_chips,
     merge_html,
     merge_rows,
     merge_step,
     merges_outcome,
+    spaced_words_sentence,
     telling_step,
 )
 from lmviz.presets import RANGES, View
+from lmviz.text import counted
 from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
@@ -57,11 +60,11 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         show_chips(chips_html(merge_chips(step, tokenizer.index, prompt), whitespace))
         used = (f"Outlined chips were made by merge {k}." if step.merged in step.pieces else
                 f"Merge {k} makes “{markdown_piece(step.merged or '')}”, which this "
-                "prompt does not contain: its split is the one before.")
-        made = (f"After {k} of {total} merges the prompt is **{len(step.pieces)} tokens** ({len(prompt)} "
-                f"characters at k = 0). {used}" if k else
-                f"Before any of the {total} merges the prompt is **{len(step.pieces)} tokens**, one per "
-                "character. Move k to merge the most frequent pairs.")
+                "prompt does not contain, so the prompt's tokens do not change at this step.")
+        made = (f"After {k} of {total} merges the prompt is **{counted(len(step.pieces), 'token')}** "
+                f"({counted(len(prompt), 'character')} at k = 0). {used}" if k else
+                f"Before any of the {total} merges the prompt is **{counted(len(step.pieces), 'token')}**, "
+                "one per character. Move k to merge the most frequent pairs.")
         st.caption(made)
     with right:
         st.space()  # on a phone the columns stack: the table's toolbar covered the caption above
@@ -105,14 +108,15 @@ encodings = {kind: item.tokenizer.encode(prompt) for kind, item in trained.items
 st.subheader(f"The prompt as {view.tokenizer} tokens")
 tokenizer, encoding = trained[view.tokenizer].tokenizer, encodings[view.tokenizer]
 show_chips(chips_html(encoding_chips(encoding, prompt), whitespace))
-st.caption(f"{len(encoding.ids)} tokens. The number under each chip is its id: the row of the "
+st.caption(f"{counted(len(encoding.ids), 'token')}. The number under each chip is its id: the row of the "
            f"embedding table the model looks up. An id keeps its color on every page (colors repeat "
            f"every {len(TOKEN_PALETTE)} ids: the number tells tokens apart). "
            "The sidebar's Tokenizer picks which tokenizer this is.")
 if encoding.unknown:
     st.info(f"{len(encoding.unknown)} token(s) are not in this vocabulary and become {UNK} "
             f"(id {tokenizer.unk_id}); the small text under the dashed chip shows what they were. "
-            "The model sees them all as the same token.")
+            "The model sees them all as the same token."
+            + (f" {spaced_words_sentence(spaced)}" if (spaced := known_with_a_space(tokenizer, encoding, prompt)) else ""))
 
 st.subheader("Characters, words or pieces?")
 st.caption("Each tokenizer is trained on the current corpus. Fewer tokens mean shorter sequences "
@@ -122,7 +126,7 @@ for column, (kind, item) in zip(st.columns(3), trained.items(), strict=True):
     count = count_tokens(item.tokenizer, prompt, encodings[kind])
     counts.append(count)
     with column:
-        st.metric(KIND_LABELS[kind], f"{count.tokens} tokens",
+        st.metric(KIND_LABELS[kind], counted(count.tokens, "token"),
                   help=f"{count.chars_per_token:.2f} characters per token in the prompt")
         st.caption(f"{count.chars_per_token:.2f} chars/token here, "
                    f"{item.corpus.chars_per_token:.2f} on the whole corpus · vocabulary "

@@ -11,6 +11,8 @@ from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
 from lmviz.run import PRECISIONS
 from lmviz.run_compare import (
+    BITS_HELP,
+    VAL_LOSS_HELP,
     Blowup,
     blowup,
     evaluation_samples,
@@ -150,8 +152,8 @@ def show_result(current: StartedTraining) -> None:
                    "it is shown instantly — identical settings train once.", icon=":material/bolt:")
     cols = st.columns(5)
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
-                   help="Nats per token on text the model never trained on.")
-    cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—")
+                   help=VAL_LOSS_HELP)
+    cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—", help=BITS_HELP)
     trained_in(cols[2], run, view, device)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")

@@ -129,7 +129,7 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
              "Hover (or tap) a point for its token and id.")
     return (f"PCA turns {width} dimensions into {dims} that keep **{100 * ratio.sum():.1f}% of the "
             f"variance** ({parts}). "  # one decimal: the parts add up
-            "Look for groups: do digits gather, do spaces and punctuation keep apart from letters? "
+            "Look for groups: do digits gather, do whitespace and punctuation keep apart from letters? "
             f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
             f"{counted(neighbours, 'nearest neighbour')} by direction (cosine over all {width} "
             "dimensions; the table below says how close). The picture shows distance, not "
@@ -188,8 +188,11 @@ def pick_token(vocab: Sequence[str], preferred: Sequence[str] = ("e", " the", "t
 def neighbour_rows(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str]) -> list[dict]:
     """Table rows for nearest neighbours: token (whitespace shown), id, kind, cosine."""
     kinds = vocabulary_kinds(vocab)
-    return [{"token": show_whitespace(vocab[i]), "id": i, "kind": kinds[i], "cosine": round(s, 3)}
-            for i, s in neighbours]
+    return [{"token": show_whitespace(vocab[i]), "id": i, "kind": kinds[i], "cosine": s}
+            for i, s in neighbours]  # shown to 3 decimals by the page's column format
+
+
+KIND_NOUNS = {"whitespace": "whitespace token", "other": "token of another kind"}  # "a other"
 
 
 def agreement_text(agreement: KindAgreement, shown: str) -> str:
@@ -197,11 +200,16 @@ def agreement_text(agreement: KindAgreement, shown: str) -> str:
     Within a neighbour of chance the count tells nothing the vocabulary's make-up would not, and
     the sentence says so instead of setting the two side by side; below chance it says that the
     neighbours are of other kinds (set side by side, it read as support for the kind)."""
+    if agreement.expected == 0:  # no other token is of its kind: no neighbour can be, by chance or not
+        return (f"“{shown}” is the only token of its kind ({agreement.kind}) in this vocabulary, so "
+                "none of its neighbours can share it: read them for what they are.")
+    noun = KIND_NOUNS.get(agreement.kind, agreement.kind)
+    kind = f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
     verb = "is" if agreement.same == 1 else "are"
-    alike = f"Here {agreement.same} of the {agreement.total} {verb} a {agreement.kind} like “{shown}”"
+    alike = f"Here {agreement.same} of the {agreement.total} {verb} {kind} like “{shown}”"
     if agreement.telling and agreement.same < agreement.expected:
         return (f"{alike}, fewer than {agreement.total} tokens picked at random would give (about "
-                f"{agreement.expected:.1f}): being a {agreement.kind} is not what brings them close.")
+                f"{agreement.expected:.1f}): being {kind} is not what brings them close.")
     if agreement.telling:
         return (f"{alike}; {agreement.total} tokens picked at random would give about "
                 f"{agreement.expected:.1f}.")

@@ -18,7 +18,7 @@ TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#d62728"
 ACCENT = "#ff7f0e"
 MUTED = "#b0b7c3"
-KIND_COLORS = {"letter": "#4C78A8", "word": "#54A24B", "digit": "#F58518", "space": "#9D9D9D",
+KIND_COLORS = {"letter": "#4C78A8", "word": "#54A24B", "digit": "#F58518", "whitespace": "#9D9D9D",
                "punctuation": "#E45756", "other": "#72B7B2"}
 # Axes of charts redrawn on every slider move: Plotly's automatic margins and tick-label overflow
 # checks measure every label in the browser, twice (more than half of a move's drawing time,

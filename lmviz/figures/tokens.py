@@ -61,6 +61,26 @@ def count_tokens(tokenizer: Tokenizer, text: str, encoding: Encoding | None = No
                       len(encoding.unknown))
 
 
+def known_with_a_space(tokenizer: Tokenizer, encoding: Encoding, text: str) -> list[str]:
+    """The prompt's <unk> words that the vocabulary has with a space before them: a word token
+    carries its leading space, so "the" at the start of a prompt is not " the" (different words,
+    each once)."""
+    if tokenizer.kind != "word":
+        return []
+    words = (text[start:end] for start, end in (encoding.offsets[i] for i in encoding.unknown))
+    return list(dict.fromkeys(w for w in words if not w[:1].isspace() and " " + w in tokenizer.index))
+
+
+def spaced_words_sentence(words: Sequence[str]) -> str:
+    """Why `known_with_a_space`'s words are <unk> (markdown)."""
+    plain = ", ".join(_code(w) for w in words)
+    spaced = ", ".join(_code(" " + w) for w in words)
+    one = len(words) == 1
+    return (f"{plain} {'has' if one else 'have'} no space before {'it' if one else 'them'} here (at the "
+            "start, or after a line break or a bracket), and a word token includes the space before "
+            f"it: the vocabulary has {spaced}, a different token.")
+
+
 def encoding_chips(encoding: Encoding, text: str) -> list[Chip]:
     """Chips for an encoding of `text`; an <unk> keeps the characters it replaced (from offsets)."""
     unknown = set(encoding.unknown)
@@ -214,12 +234,22 @@ def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None 
         "marker": {"color": TRAIN_COLOR},
         # above the bars, on two lines and at full size: inside, Plotly shrank the text to the
         # bar's width (unreadable on a phone)
-        "text": [f"{c.tokens} tokens<br>{c.chars_per_token:.2f} chars/token" for c in counts],
+        "text": [f"{counted(c.tokens, 'token')}{f', {c.unknown} <unk>' if c.unknown else ''}"
+                 f"<br>{c.chars_per_token:.2f} chars/token" for c in counts],
         "textposition": "outside", "constraintext": "none", "cliponaxis": False,
         "customdata": [[c.vocab_size, c.chars_per_token] for c in counts],
         "hovertemplate": "%{x}: %{y} tokens<br>%{customdata[1]:.2f} characters per token"
                          "<br>vocabulary %{customdata[0]}<extra></extra>",
     }
+    traces = [bar]
+    if any(c.unknown for c in counts):  # the <unk> tokens hatched over the foot of each bar: a
+        # vocabulary that threw most of the text away had looked like the best tokenizer
+        traces.append({"type": "bar", "x": [c.kind for c in counts], "y": [c.unknown for c in counts],
+                       "name": "of them <unk>", "showlegend": True,
+                       "marker": {"color": "rgba(255,255,255,0.55)", "line": {"width": 0},
+                                  "pattern": {"shape": "/", "fgcolor": "#444", "solidity": 0.3}},
+                       "hovertemplate": "%{x}: %{y} of them <unk><extra></extra>"})
     top = max((c.tokens for c in counts), default=1)
-    return figure([bar], title, height=300, xaxis={"title": "tokenizer"},
+    return figure(traces, title, height=300, xaxis={"title": "tokenizer"}, barmode="overlay",
+                  showlegend=len(traces) > 1, legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
                   yaxis={"title": "tokens", "range": [0, top * 1.35]})  # room for the text above

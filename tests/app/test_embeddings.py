@@ -32,7 +32,7 @@ def test_lstm_default_scatter_neighbours_and_prompt() -> None:
     scatter, neighbours, prompt = charts
     assert trace_types(scatter) == {"scatter"}
     kinds = {t["name"] for t in scatter["data"]} - {"ring: chosen", "ring: neighbours"}
-    assert kinds <= {"letter", "digit", "space", "punctuation", "other"}
+    assert kinds <= {"letter", "digit", "whitespace", "punctuation", "other"}
     assert "word" not in kinds  # a char vocabulary has no words
     # the ring is on the chosen token ("e"), the thin rings on the table's neighbours
     points = {label: (x, y) for t in scatter["data"] if "customdata" in t

@@ -136,3 +136,14 @@ def test_the_merge_table_fits_half_a_desktop() -> None:
     columns = merge_rows([("a", "b"), ("ab", "c")], 1)[0].keys()
     assert set(columns) == set(MERGE_COLUMNS)
     assert sum(MERGE_COLUMNS[name]["width"] for name in columns) <= 460
+
+
+def test_a_prompt_s_first_word_without_its_space_is_explained() -> None:
+    at = open_page(tokenizer="word", prompt="the keeper")
+    assert not at.exception
+    said = next(i.value for i in at.info if "not in this vocabulary" in i.value)
+    assert "`the` has no space before it here" in said and "the vocabulary has `␣the`" in said
+    assert any(c.value.startswith("2 tokens. The number under each chip") for c in at.caption)
+    at.text_area(key="prompt").set_value("a").run()  # one of each: "1 token", not "1 tokens"
+    assert any(c.value.startswith("1 token. ") for c in at.caption)
+    assert metrics(at) == {"Characters": 1, "Word tokens": 1, "BPE pieces": 1}

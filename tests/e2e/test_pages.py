@@ -315,7 +315,7 @@ def test_the_3d_embedding_cube_fits_a_phone_screen(page, app_server) -> None:
     open_app(page, f"{app_server}/embeddings")
     wait_for_charts(page, 1)
     with expect_rerun(page):
-        page.get_by_text("3-D", exact=True).click()
+        page.get_by_text("3D", exact=True).click()
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.locator(".gl-container canvas").first.wait_for()
     chart.scroll_into_view_if_needed()

@@ -93,7 +93,7 @@ def test_nearest_neighbours_with_k_beyond_the_rows() -> None:
 @pytest.mark.parametrize(
     ("piece", "kind"),
     [("a", "letter"), (" a", "word"), ("\nI", "word"), (" the", "word"), ("don't", "word"), ("É", "letter"), ("7", "digit"), (" 42", "digit"),
-     (" ", "space"), ("\n", "space"), ("  \t", "space"), (".", "punctuation"),
+     (" ", "whitespace"), ("\n", "whitespace"), ("  \t", "whitespace"), (".", "punctuation"),
      (" (", "punctuation"), ("+", "punctuation"), ("", "other"), ("\u0301", "other")],
 )
 def test_token_kind(piece: str, kind: str) -> None:

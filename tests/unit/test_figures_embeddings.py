@@ -37,7 +37,7 @@ def points(rows: int, dims: int, seed: int = 0) -> np.ndarray:
 
 
 def test_vocabulary_kinds() -> None:
-    assert vocabulary_kinds(VOCAB) == ["other", "space", "space", "letter", "letter", "letter",
+    assert vocabulary_kinds(VOCAB) == ["other", "whitespace", "whitespace", "letter", "letter", "letter",
                                        "digit", "digit", "punctuation", "punctuation", "word"]
 
 
@@ -45,7 +45,7 @@ def test_vocabulary_kinds() -> None:
 def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     coords, ratio = pca(points(len(VOCAB), 8), dims)
     fig = figure_embedding_scatter(coords, VOCAB, ratio)
-    assert [t.name for t in fig.data] == ["letter", "word", "digit", "space", "punctuation", "other"]
+    assert [t.name for t in fig.data] == ["letter", "word", "digit", "whitespace", "punctuation", "other"]
     assert {t.type for t in fig.data} == {"scatter" if dims == 2 else "scatter3d"}
     assert all(t.marker.color == KIND_COLORS[t.name] for t in fig.data)
     ids = sorted(int(i) for t in fig.data for _, i in t.customdata)
@@ -232,3 +232,13 @@ def test_token_text_in_every_embeddings_chart_is_escaped_for_plotly() -> None:
     assert "<b>" not in bars["layout"]["xaxis"]["title"]["text"]
     heat = figure_cosine_heatmap(np.eye(2), ["0:<b>x</b>", "1:a"]).to_dict()
     assert list(heat["data"][0]["x"]) == ["0:&lt;b&gt;x&lt;/b&gt;", "1:a"]
+
+
+def test_agreement_text_for_a_kind_of_its_own() -> None:
+    """<unk> is the one 'other' token: 'Here 0 of the 10 are a other like “<unk>”, within what 10
+    tokens picked at random would give (0.0, give or take 1.0)'."""
+    assert agreement_text(KindAgreement("other", 0, 10, 0.0), "<unk>") == (
+        "“<unk>” is the only token of its kind (other) in this vocabulary, so none of its neighbours "
+        "can share it: read them for what they are.")
+    assert "Here 1 of the 10 is a whitespace token like “↵”" in agreement_text(
+        KindAgreement("whitespace", 1, 10, 0.4), "↵")

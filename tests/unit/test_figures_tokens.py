@@ -13,11 +13,13 @@ from lmviz.figures.tokens import (
     encoding_chips,
     figure_tokenizer_comparison,
     first_merges_markdown,
+    known_with_a_space,
     merge_chips,
     merge_html,
     merge_rows,
     merge_step,
     merges_outcome,
+    spaced_words_sentence,
     unknown_originals,
 )
 from lmviz.tokenizers import UNK, BPETokenizer, TokenizerConfig, train_tokenizer, whole_words
@@ -141,10 +143,15 @@ def test_figure_tokenizer_comparison() -> None:
     counts = [TokenCount("char", 60, 30, 30, 0), TokenCount("word", 256, 6, 30, 1),
               TokenCount("bpe", 256, 12, 30, 0)]
     fig = figure_tokenizer_comparison(counts, "title")
-    (bar,) = fig.data
+    bar, unknown = fig.data
     assert bar.type == "bar"
     assert list(bar.x) == ["char", "word", "bpe"] and list(bar.y) == [30, 6, 12]
-    assert bar.text[2] == "12 tokens<br>2.50 chars/token"
+    assert bar.text[2] == "12 tokens<br>2.50 chars/token" and bar.text[1].startswith("6 tokens, 1 <unk><br>")
+    # the <unk> tokens hatched over each bar's foot: few tokens, most of them <unk>, is no win
+    assert list(unknown.y) == [0, 1, 0] and unknown.marker.pattern.shape == "/"
+    assert fig.layout.barmode == "overlay"
+    (only,) = figure_tokenizer_comparison([TokenCount("char", 60, 1, 1, 0)]).data
+    assert only.text[0] == "1 token<br>1.00 chars/token"
     # above the bars at full size: inside a narrow bar Plotly shrank it to a few pixels
     assert bar.textposition == "outside" and bar.constraintext == "none"
     assert fig.layout.yaxis.range[1] > 30 * 1.3  # room above the tallest bar for its two lines
@@ -175,3 +182,16 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     assert "start of a longer word" not in merges_outcome(big, "the st st")  # whole elsewhere too
     none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv")
     assert "none of the prompt's 1 different word is a single token yet" in none
+
+
+def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> None:
+    """'the' at the start of a prompt is <unk> on word tokens: the vocabulary has ' the'."""
+    words = train_tokenizer(story, TokenizerConfig("word", 256))
+    prompt = "the keeper and zzqx\nthe end"
+    found = known_with_a_space(words, words.encode(prompt), prompt)
+    assert found == ["the"]  # once; " zzqx" is unknown with its space, and no word has "zzqx"
+    assert spaced_words_sentence(found) == (
+        "`the` has no space before it here (at the start, or after a line break or a bracket), and a "
+        "word token includes the space before it: the vocabulary has `␣the`, a different token.")
+    chars = train_tokenizer(story, TokenizerConfig("char"))
+    assert known_with_a_space(chars, chars.encode("é"), "é") == []  # char tokens have no words
