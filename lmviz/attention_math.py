@@ -80,16 +80,18 @@ def masked_attention(weights: np.ndarray) -> np.ndarray:
 
 
 def induction_targets(ids: list[int], unknown_id: int | None = None) -> list[list[int]]:
-    """For each position t, the positions j+1 (≤ t) right after an earlier occurrence j of ids[t]:
-    where a prefix-matching ("induction") head would look. The tokenizer's unknown id never
-    counts as a repeat: two different unknown words share it without being the same token."""
+    """For each position t, the positions j+1 (< t) right after an earlier occurrence j of ids[t]:
+    where a prefix-matching ("induction") head would look. Not t itself (a doubled letter, the
+    "ee" of "keeper": the token after the first e is this one), which a head that looks at its
+    own token would have been credited for. The tokenizer's unknown id never counts as a
+    repeat: two different unknown words share it without being the same token."""
     seen: dict[int, list[int]] = {}
     targets = []
     for t, token in enumerate(ids):
         if token == unknown_id:
             targets.append([])
             continue
-        targets.append([j + 1 for j in seen.get(token, [])])
+        targets.append([j + 1 for j in seen.get(token, []) if j + 1 < t])
         seen.setdefault(token, []).append(t)
     return targets
 

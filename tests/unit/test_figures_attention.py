@@ -95,7 +95,9 @@ def test_the_stripes_sentence_needs_the_example_s_two_copies() -> None:
 
 def test_induction_targets() -> None:
     assert induction_targets([7, 8, 9, 7, 8, 7]) == [[], [], [], [1], [2], [1, 4]]
-    assert induction_targets([5, 5]) == [[], [1]]
+    # a doubled token: the one after the first is itself, no earlier place to look ("keeper")
+    assert induction_targets([5, 5]) == [[], []]
+    assert induction_targets([5, 6, 5, 5]) == [[], [], [1], [1]]
 
 
 def test_unknown_tokens_are_not_repeats() -> None:
