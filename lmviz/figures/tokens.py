@@ -196,15 +196,21 @@ def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> 
 def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
     """What all of this BPE's merges make of the prompt's words, in words (markdown; '' without
     merges or words of two letters or more): 'after all 189, 3 of the prompt's 6 different words
-    are a single token (`The`, `the`, `to`)'."""
+    of two letters or more are a single token (`The`, `the`, `to`)'."""
     whole, words = whole_words(bpe.encode(prompt), prompt)
     if not bpe.merges or not words:
         return ""
-    said = f"after all {len(bpe.merges)}, {len(whole) or 'none'} of the prompt's {counted(words, 'different word')}"
+    # a word with a character the corpus never uses can be one token at no vocabulary size
+    foreign = [w for w in dict.fromkeys(re.findall(r"[^\W_]{2,}", prompt)) if bpe.encode(w).unknown]
+    never = (f"; {', '.join(_code(w) for w in foreign)} {'has' if len(foreign) == 1 else 'have'} a "
+             "character this corpus never uses, which no vocabulary size merges") if foreign else ""
+    said = (f"after all {len(bpe.merges)}, {len(whole) or 'none'} of the prompt's "
+            f"{counted(words, 'different word')} of two letters or more")
     if not whole:
-        return said + f" {'is' if words == 1 else 'are'} a single token yet: a bigger vocabulary merges further"
+        more = "" if len(foreign) == words else ": a bigger vocabulary merges further"
+        return said + f" {'is' if words == 1 else 'are'} a single token yet{more}{never}"
     shown = ", ".join(_code(word) for word in whole)
-    said += f" {'is' if len(whole) == 1 else 'are'} a single token ({shown})"
+    said += f" {'is' if len(whole) == 1 else 'are'} a single token ({shown}){never}"
     runs = re.findall(r"[^\W_]+", prompt)
     if re.search(r"[^\W_]$", prompt) and runs[-1] in whole and runs.count(runs[-1]) == 1:
         # the prompt stops in it: maybe only a word's start, as "st" of the default prompt

@@ -165,8 +165,8 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     whole, words = whole_words(big.encode(prompt), prompt)
     assert words == 7 and "the" in whole and "keeper" not in whole  # 'the' counted once
     said = merges_outcome(big, prompt)
-    assert said == (f"after all {len(big.merges)}, {len(whole)} of the prompt's 7 different words are "
-                    f"a single token ({', '.join(f'`{word}`' for word in whole)})")
+    assert said == (f"after all {len(big.merges)}, {len(whole)} of the prompt's 7 different words of two "
+                    f"letters or more are a single token ({', '.join(f'`{word}`' for word in whole)})")
     # a one-letter word is one token before any merge, and <unk> is no word the merges made
     assert whole_words(big.encode("I am a cat"), "I am a cat")[1] == 2  # not 'I', 'a'
     door = "The door or the window."  # 'or' is a token inside 'door', split where it stands
@@ -181,7 +181,13 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     assert "`st`" in cut and cut.endswith("; the last, `st`, may be only the start of a longer word")
     assert "start of a longer word" not in merges_outcome(big, "the st st")  # whole elsewhere too
     none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv")
-    assert "none of the prompt's 1 different word is a single token yet" in none
+    assert "none of the prompt's 1 different word of two letters or more is a single token yet" in none
+    # ü, é and ï are no characters of story: no vocabulary size helps there
+    foreign = merges_outcome(big, "Zürich naïve café")
+    assert foreign.endswith("3 different words of two letters or more are a single token yet; `Zürich`, "
+                            "`naïve`, `café` have a character this corpus never uses, which no "
+                            "vocabulary size merges")
+    assert "a bigger vocabulary merges further" in merges_outcome(big, "Zürich zyxwvq")
 
 
 def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> None:
