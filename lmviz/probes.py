@@ -58,8 +58,12 @@ def trace_text(run: Run, text: str, device: torch.device | None = None) -> TextT
         text = text[start:]
         encoding = run.tokenizer.encode(text)
         if len(encoding.ids) > limit:  # a merge across the cut can change counts: trim the rest
-            encoding = Encoding(encoding.ids[-limit:], encoding.pieces[-limit:],
-                                encoding.offsets[-limit:], [])
+            cut = len(encoding.ids) - limit
+            start = encoding.offsets[cut][0]
+            text = text[start:]  # the text its tokens cover, and where its <unk> tokens stay
+            encoding = Encoding(encoding.ids[cut:], encoding.pieces[cut:],
+                                [(a - start, b - start) for a, b in encoding.offsets[cut:]],
+                                [i - cut for i in encoding.unknown if i >= cut])
     model = weights_on(run, device or torch.device("cpu"))
     with exact_float32():  # a GPU's trace equals the CPU's
         return TextTrace(text, encoding, model.trace(encoding.ids), truncated)

@@ -19,6 +19,7 @@ from lmviz.probes import (
     trace_text,
 )
 from lmviz.run import Run
+from lmviz.tokenizers import Encoding
 
 TEXT = "The keeper climbed the stairs."
 
@@ -119,3 +120,26 @@ def test_correlated_units_finds_planted_columns() -> None:
     assert abs(found[2][1]) < 0.6
     assert correlated_units(values, np.ones(60)) == []  # a constant measure says nothing
     assert correlated_units(values[:2], measure[:2]) == []  # too few tokens
+
+
+def test_a_cut_that_re_encodes_longer_keeps_its_unknown_tokens(gpt_run: Run) -> None:
+    """BPE may split the text after the cut into more tokens than the context (a merge across
+    the cut): the trimmed encoding lost its <unk> positions, and its text kept the trimmed
+    characters, so the page's note on unknown tokens and the Compare page's split went wrong."""
+    chars = gpt_run.tokenizer
+
+    class Longer:  # the cut text comes back two tokens longer, as BPE can make it
+        unk_id = chars.unk_id
+
+        def encode(self, text: str) -> Encoding:
+            found = chars.encode(text)
+            if len(found.ids) != 16:
+                return found
+            return Encoding([found.ids[0]] * 2 + found.ids, [found.pieces[0]] * 2 + found.pieces,
+                            [(0, 1), (0, 1), *found.offsets], [i + 2 for i in found.unknown])
+
+    text = "The keeper climbed the stairs of the €ld lighthouse."  # € is no character of story
+    result = trace_text(replace(gpt_run, tokenizer=Longer()), text)
+    assert len(result.trace.ids) == 16 and result.text == text[-16:]
+    unknown = [result.text[a:b] for a, b in (result.encoding.offsets[i] for i in result.encoding.unknown)]
+    assert unknown == ["€"] and result.encoding.offsets[0] == (0, 1)
