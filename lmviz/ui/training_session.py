@@ -71,7 +71,7 @@ def cancel_training() -> None:
     if started is None or started.job.done or started.left:
         return
     mark_cancelled(started.job.key)  # a lesson page restarted the cancelled training unasked
-    if not started.job.release(session_holder()):
+    if not started.job.release(session_holder()) and not started.job.done:  # ended meanwhile: its result shows
         st.session_state[JOB_KEY] = replace(started, left=True)
 
 
