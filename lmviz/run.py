@@ -116,6 +116,9 @@ class Run:
     # them out, so bits per character leaves them out (flattering word tokens on a small vocabulary)
     unknown_char_share: float = 0.0
     sample_start: str = "\n"  # what its evaluation samples started from (training.sample_start)
+    # False: the validation part was under 2 tokens, and the loss called validation was measured
+    # on the training text's end (a tiny upload in words or BPE pieces)
+    held_out: bool = True
     # these weights, among runs of one key: a key trained again (its run evicted from a store)
     # may come out different on a GPU, and what was derived from the old weights must not pass
     # for the new ones' (ui.caching); not saved, not compared
@@ -178,7 +181,7 @@ def save_run(run: Run, folder: str | Path) -> Path:
         "key": run.key, "corpus": run.corpus, "outcome": run.outcome, "device": run.device,
         "seconds": run.seconds, "chars_per_token": run.chars_per_token,
         "unigram_entropy": run.unigram_entropy, "unknown_char_share": run.unknown_char_share,
-        "sample_start": run.sample_start,
+        "sample_start": run.sample_start, "held_out": run.held_out,
         "parameters": run.parameters,
         "tokenizer": asdict(run.tokenizer_config), "model": asdict(run.model_config),
         "train": asdict(run.train_config),
@@ -217,6 +220,7 @@ def load_run(folder: str | Path) -> Run:
             chars_per_token=config["chars_per_token"], unigram_entropy=config["unigram_entropy"],
             unknown_char_share=config.get("unknown_char_share", 0.0),  # older runs: not measured
             sample_start=config.get("sample_start", "\n"),  # older runs: all of char tokens
+            held_out=config.get("held_out", True),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as err:
         raise RunError(f"cannot read run folder {folder}: {err}") from err

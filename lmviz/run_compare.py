@@ -339,6 +339,15 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
             "carries over (overfitting). More text, fewer steps or dropout help.")
 
 
+def held_out_note(run: Run) -> str | None:
+    """A warning when the validation loss could not be measured on held-out text."""
+    if run.held_out:
+        return None
+    return ("The text's validation part (its last 10%) is under 2 tokens long, too short to measure "
+            "on: the validation loss here is measured on the end of the training text, which the "
+            "model has seen, so it looks better than it is. A longer text gives a real one.")
+
+
 def unknown_note(run: Run, least: float = 0.01) -> str | None:
     """A warning when <unk> covers at least `least` of the validation text: bits per character
     then leaves those characters out and flatters the tokenizer."""

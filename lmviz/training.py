@@ -161,7 +161,8 @@ class Training:
         self.unknown_char_share = unknown_chars / max(1, len(val_text))
         self.train_ids = torch.tensor(train_ids, dtype=torch.long, device=self.device)
         # a validation window needs 2 tokens (input + target); a tinier split uses the training tail
-        val_source = val_ids if len(val_ids) >= 2 else train_ids[-(context + 1):]
+        self.held_out = len(val_ids) >= 2
+        val_source = val_ids if self.held_out else train_ids[-(context + 1):]
         self.val_windows = self._val_windows(val_source, context, train.eval_windows)
         self.sample_start = sample_start(self.tokenizer, train_text, train_ids)
         self.run: Run | None = None
@@ -314,6 +315,7 @@ class Training:
             train_config=config, model=freeze(model.cpu()), history=tuple(history), outcome=outcome,
             device=device.type, seconds=seconds, chars_per_token=self.chars_per_token,
             unigram_entropy=self.unigram_entropy, unknown_char_share=self.unknown_char_share,
+            held_out=self.held_out,
             sample_start=self.sample_start,
         )
 

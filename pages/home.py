@@ -4,7 +4,14 @@ import streamlit as st
 
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
-from lmviz.run_compare import BITS_HELP, VAL_LOSS_HELP, learning_story, overfitting, unknown_note
+from lmviz.run_compare import (
+    BITS_HELP,
+    VAL_LOSS_HELP,
+    held_out_note,
+    learning_story,
+    overfitting,
+    unknown_note,
+)
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
 from lmviz.ui.lesson_runs import OVERFIT_SAID, fewer_steps_button, run_for, trained_in
@@ -51,6 +58,8 @@ with right:
         cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—", help=BITS_HELP)
         trained_in(cols[2], run, view)
         if (note := unknown_note(run)) is not None:
+            st.warning(note, icon=":material/help:")
+        if (note := held_out_note(run)) is not None:
             st.warning(note, icon=":material/help:")
         chart(figure_loss(run.history, title="How this model learned"))
         st.caption("The loss is how surprised the model is by the next token. "

@@ -16,6 +16,7 @@ from lmviz.run_compare import (
     Blowup,
     blowup,
     evaluation_samples,
+    held_out_note,
     history_caption,
     overfitting,
     plan_summary,
@@ -158,6 +159,8 @@ def show_result(current: StartedTraining) -> None:
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
     if (note := unknown_note(run)) is not None:
+        st.warning(note, icon=":material/help:")
+    if (note := held_out_note(run)) is not None:
         st.warning(note, icon=":material/help:")
     vocab = f" (vocabulary {row['vocab']})" if row["vocab"] != "—" else ""
     st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), context "

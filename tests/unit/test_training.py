@@ -17,8 +17,8 @@ from lmviz.jobs import SHIPPED_RUNS
 from lmviz.models import ModelConfig
 from lmviz.presets import View, configs, copy_lesson, shipped_views
 from lmviz.probes import trace_text
-from lmviz.run import Event, Run, TrainConfig, load_run, run_key
-from lmviz.run_compare import steepest_drop
+from lmviz.run import Event, Run, TrainConfig, load_run, run_key, save_run
+from lmviz.run_compare import held_out_note, steepest_drop
 from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import Training, TrainingError, lr_at, train_run, unigram_entropy
 
@@ -245,13 +245,18 @@ def test_min_chars_is_the_shortest_text_that_trains(context: int) -> None:
         Training(text[:-1], "x", CHAR, replace(LSTM, context=context), TRAIN)
 
 
-def test_single_token_validation_split_still_trains() -> None:
+def test_single_token_validation_split_still_trains(tmp_path) -> None:
     # word tokens: the last 10% of the text is one word, too short for a validation window
     text = "aa bb " * 15 + "x" * 10
     run = train_run(text, "x", TokenizerConfig("word", 50), replace(LSTM, context=8),
                     replace(TRAIN, steps=2, sample_tokens=0))
     assert run.outcome == "finished"
     assert run.val_loss is not None and math.isfinite(run.val_loss)
+    # measured on the training text's end, which the pages called "text it never trained on"
+    assert run.held_out is False and "measured on the end of the training text" in held_out_note(run)
+    assert load_run(save_run(run, tmp_path / "run")).held_out is False
+    assert train_run(text * 4, "x", TokenizerConfig("word", 50), replace(LSTM, context=8),
+                     replace(TRAIN, steps=2, sample_tokens=0)).held_out
 
 
 def test_train_config_rejects_bad_values() -> None:
