@@ -55,7 +55,8 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
                              neighbours: Sequence[int] = ()) -> go.Figure:
     """Every token at its PCA coordinates (2 or 3 columns), one trace per kind, token and id in
     the hover; `chosen` and its `neighbours` ringed, their labels always shown. In 2-D, labels
-    that would overlap show on hover only (`spaced_labels`)."""
+    that would overlap show on hover only (`spaced_labels`); in 3-D and past MAX_TEXT_LABELS,
+    only the ringed ones are labelled."""
     dims = coords.shape[1]
     if dims not in (2, 3) or len(coords) != len(vocab):
         raise ValueError(f"need (len(vocab), 2 or 3) coordinates, got {coords.shape} for {len(vocab)} tokens")
@@ -64,12 +65,10 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
     inside = [i for i in ([chosen] if chosen is not None else []) if 0 <= i < len(vocab)]
     near = [i for i in neighbours if 0 <= i < len(vocab) and i not in inside]
     ringed = inside + near
-    if len(vocab) > MAX_TEXT_LABELS:
-        shown = np.isin(np.arange(len(vocab)), ringed)
-    elif dims == 2:
+    if dims == 2 and len(vocab) <= MAX_TEXT_LABELS:
         shown = spaced_labels(coords, labels, ringed)
-    else:  # a turning cube has no one place where labels clash
-        shown = np.ones(len(vocab), dtype=bool)
+    else:  # a turning cube has no one place where labels keep apart: every label piled up there
+        shown = np.isin(np.arange(len(vocab)), ringed)
     traces = []
     for kind, color in KIND_COLORS.items():
         ids = np.flatnonzero(kinds == kind)
@@ -126,7 +125,7 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
     parts = ", ".join(f"PC{i + 1} {100 * r:.1f}%" for i, r in enumerate(ratio))
     hover = ("Labels only where they would not overlap another: hover (or tap) a point for its token "
              "and id." if dims == 2 and vocab_size <= MAX_TEXT_LABELS else
-             "Hover (or tap) a point for its token and id.")
+             "Only the ringed tokens are labelled: hover (or tap) a point for its token and id.")
     return (f"PCA turns {width} dimensions into {dims} that keep **{100 * ratio.sum():.1f}% of the "
             f"variance** ({parts}). "  # one decimal: the parts add up
             "Look for groups: do digits gather, do whitespace and punctuation keep apart from letters? "

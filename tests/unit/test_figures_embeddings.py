@@ -56,8 +56,10 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     np.testing.assert_allclose(letters.x, coords[[3, 4, 5], 0])
     assert len(set(KIND_COLORS.values())) == len(KIND_COLORS)  # a word is not drawn as a letter
     assert "%{customdata[0]} · id %{customdata[1]}" in letters.hovertemplate
-    if dims == 3:  # every label: a turning cube has no one place where they clash
-        assert list(letters.text) == ["a", "e", "b"] and letters.mode == "markers+text"
+    if dims == 3:  # no label but the ringed ones': a turning cube has no place where they keep apart
+        assert list(letters.text) == ["", "", ""] and letters.mode == "markers"
+        ringed = figure_embedding_scatter(coords, VOCAB, ratio, chosen=3, neighbours=[5])
+        assert list(ringed.data[0].text) == ["a", "", "b"] and ringed.data[0].mode == "markers+text"
     if dims == 2:
         assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.1f}% of variance)"
     else:
@@ -224,7 +226,7 @@ def test_token_text_in_every_embeddings_chart_is_escaped_for_plotly() -> None:
     hovers = [row[0] for trace in scatter["data"] for row in trace.get("customdata") or []]
     assert "&lt;b&gt;x&lt;/b&gt;" in texts and "&lt;b&gt;x&lt;/b&gt;" in hovers and "&amp;" in hovers
     assert not any("<b>" in t for t in texts + hovers)
-    cube = figure_embedding_scatter(np.c_[coords, coords[:, 0]], vocab, np.array([0.5, 0.3, 0.1])).to_dict()
+    cube = figure_embedding_scatter(np.c_[coords, coords[:, 0]], vocab, np.array([0.5, 0.3, 0.1]), chosen=0).to_dict()
     texts_3d = [t for trace in cube["data"] for t in trace.get("text") or []]
     assert "<unk>" in texts_3d  # WebGL draws text as it is: escaped, it read "&lt;unk&gt;"
     bars = figure_neighbours([(1, 0.9), (4, 0.5)], vocab, 1).to_dict()
