@@ -14,7 +14,7 @@ from lmviz.run_compare import (
 )
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
-from lmviz.ui.lesson_runs import OVERFIT_SAID, fewer_steps_button, run_for, trained_in
+from lmviz.ui.lesson_runs import fewer_steps_button, run_for, trained_in
 from lmviz.ui.state import MODEL_LABELS, current_view, require_app
 
 require_app()
@@ -42,7 +42,7 @@ with left:
 
 with right:
     st.subheader("The model on screen")
-    run = run_for(view, said={OVERFIT_SAID})  # memorising: said under the loss chart
+    run = run_for(view, overfit=False)  # memorising: said under the loss chart
     st.markdown(f"**Corpus:** `{view.corpus}` — {descriptions.get(view.corpus, 'your own text')}")
     if run is not None:
         summary = run.summary()

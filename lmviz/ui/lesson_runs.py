@@ -112,14 +112,15 @@ def waits_for_a_click(view: View, family: str | None = None, device: str = "auto
 
 
 def run_for(view: View, family: str | None = None, device: str = "auto",
-            quiet: bool = False, said: set[str] | None = None, beside: Sequence[str] = ()) -> Run | None:
+            quiet: bool = False, said: set[str] | None = None, beside: Sequence[str] = (),
+            overfit: bool = True) -> Run | None:
     """The finished run for a view, training it first (with progress) if no one has yet; None
     when training failed or diverged, or waits for a click, which is said on the page unless
     `quiet` (a part of the page below one that already said it). A failure's message in `said`
     is not said again (two models of one text fail alike), and goes there once said; so does the
     note on a model that memorised its text (one note and one button serve both models: the
-    steps are every model's). `beside`: the other families the page trains (a smaller size
-    offered must suit them too)."""
+    steps are every model's; the second gets a line), which `overfit` False leaves to the page.
+    `beside`: the other families the page trains (a smaller size offered must suit them too)."""
     label = MODEL_LABELS[family or view.model]
     why = waits_for_a_click(view, family, device)
     # a running training is only joined: stopped since (its last holder let go), it is not
@@ -161,8 +162,15 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
                      f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
                      "the learning rate on the Training page.")
         return None
-    if not quiet and OVERFIT_SAID not in (said or ()) and overfit_note(view, run, label, family) \
-            and said is not None:
+    if quiet or not overfit or (found := overfitting(run.history)) is None:
+        return run
+    if OVERFIT_SAID in (said or ()):  # the note and its button are on the page: this one too
+        st.caption(f"The {label} learned its training text by heart too: its validation loss was "
+                   f"lowest at step {found.best_step:,} ({found.best_loss:.2f}) and rose to "
+                   f"{found.last_loss:.2f} by step {found.last_step:,}.")
+        return run
+    overfit_note(view, found, label, family)
+    if said is not None:
         said.add(OVERFIT_SAID)
     return run
 
@@ -204,13 +212,10 @@ def use_steps(steps: int) -> None:
     apply_view(replace(current_view(), steps=steps))
 
 
-def overfit_note(view: View, run: Run, label: str, family: str | None = None) -> bool:
+def overfit_note(view: View, found: Overfit, label: str, family: str | None = None) -> None:
     """Under a model that memorised its text (its validation loss rose while its training loss
     kept falling: lmviz.run_compare.overfitting), what that means for the page and a button that
-    trains it for fewer steps; whether it did."""
-    found = overfitting(run.history)
-    if found is None:
-        return False
+    trains it for fewer steps."""
     text = corpus_text(view) or ""
     st.info(f"**This {label} learned its training text by heart.** On text it never trained on, "
             f"its loss was lowest at step {found.best_step:,} ({found.best_loss:.2f}) and rose to "
@@ -220,7 +225,6 @@ def overfit_note(view: View, run: Run, label: str, family: str | None = None) ->
             "better than the language. Fewer steps, or more text, give a model that carries over.",
             icon=":material/school:")
     fewer_steps_button(view, found, family)
-    return True
 
 
 def train_with_the_gpt(view: View) -> dict[str, Run | None]:

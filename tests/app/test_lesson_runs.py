@@ -142,6 +142,9 @@ def test_the_compare_page_says_it_once_for_both_models() -> None:
     assert not at.exception
     assert len([i for i in at.info if "by heart" in i.value]) == 1
     assert len([b for b in at.button if b.key.startswith("fewer-steps-")]) == 1
+    # and a line for the GPT: the note named only the LSTM, yet both had memorised
+    assert any(c.value.startswith("The GPT (transformer) learned its training text by heart too: its validation loss "
+                                  "was lowest at step 60 (") for c in at.caption)
 
 
 def test_a_lesson_page_lets_go_of_the_training_it_moved_on_from() -> None:
