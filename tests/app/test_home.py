@@ -31,8 +31,10 @@ def test_default_home_shows_the_shipped_model() -> None:
     assert shipped.proto.help.startswith("Shipped with the app, not trained here")
     assert "timed on the cpu of the machine that built it" in shipped.proto.help
     assert "Here it would take about" in shipped.proto.help
+    assert any(c.value.startswith("shipped with the app; here: about") for c in at.caption)  # in sight
     fresh = open_home(steps="20", hidden_size="16")  # trained here, now
     assert any(m.label == "Trained in" and "on this server" in m.proto.help for m in fresh.metric)
+    assert not any(c.value.startswith("shipped with the app") for c in fresh.caption)
 
 
 def test_switching_family_and_corpus_shows_that_run() -> None:
