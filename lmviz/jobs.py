@@ -31,14 +31,6 @@ GONE_GRACE_SECONDS = 120.0
 WATCH_EVERY_SECONDS = 5.0  # how often a store looks whether a training's holders are still there
 
 
-def _still_there(alive: Callable[[str], bool], holder: str) -> bool:
-    """alive(holder), and True where the lookup fails: a holder is never dropped on a doubt."""
-    try:
-        return alive(holder)
-    except Exception:
-        return True
-
-
 @dataclass
 class Job:
     """One training in a thread; readers poll `events` and wait on `changed`."""
@@ -51,9 +43,6 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
     holders: set[str] = field(default_factory=set)  # who asked for this training and still wants it
-    # whether a holder is still there (a store's `alive`): a reloaded tab is a new session, and
-    # the old one stayed a holder, so its Cancel "went on for another visitor"
-    alive: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
     gone_since: float | None = None  # when its holders were last all found gone
 
     @property
@@ -104,12 +93,11 @@ class Job:
             return True
 
     def release(self, holder: str) -> bool:
-        """`holder` no longer wants this training; it stops (True) when no one else does (no
-        holder that `alive` says has gone)."""
+        """`holder` no longer wants this training; it stops (True) when no one else does. A
+        holder whose tab has closed still counts: it may come back (a locked phone, a network
+        blip) until the store's watcher has seen it gone for its grace (`stop_if_abandoned`)."""
         with self.changed:
             self.holders.discard(holder)
-            if self.alive is not None:
-                self.holders = {other for other in self.holders if _still_there(self.alive, other)}
             if self.holders or self.done:
                 return False
             self.cancel.set()
@@ -199,7 +187,7 @@ class RunStore:
             # a training that is stopping (everyone let go) is not joined: it would end cancelled
             if not start:
                 return None
-            job = Job(key=key, holders={holder}, alive=self.alive)
+            job = Job(key=key, holders={holder})
             self.jobs[key] = job
         worker = threading.Thread(target=self._train, name=f"lmviz-train-{key}",
                                   args=(job, text, corpus, tokenizer, model, train), daemon=True)

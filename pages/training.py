@@ -205,9 +205,10 @@ elif current is None:
     st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 10 "
             "for the learning rate to watch a training blow up.")
 elif current.left:
-    st.info("**Stopped watching.** Another visitor is training exactly these settings, so the "
-            "training goes on for them: one visitor's Cancel never stops another's. Press "
-            "**Train** to watch it again; once it has finished, it shows at once.",
+    st.info("**Stopped watching.** Another visitor is training exactly these settings (or this "
+            "page did before a reload, in a tab that may still come back), so the training "
+            "goes on for them: one visitor's Cancel never stops another's. Press **Train** to "
+            "watch it again; once it has finished, it shows at once.",
             icon=":material/group:")
 else:
     if not current.job.done:

@@ -269,13 +269,3 @@ def test_a_shipped_run_is_one_in_the_shipped_folder(tmp_path) -> None:
     assert not RunStore(threading.Semaphore(1), shipped=tmp_path).is_shipped("abd")
     assert not RunStore(threading.Semaphore(1), shipped=None).is_shipped("abc")  # a visitor's own store
 
-
-def test_a_cancel_after_a_reload_stops_the_training() -> None:
-    """A reload is a new session; the old one stayed a holder, so the new tab's Cancel kept the
-    training going for "another visitor" who was the same visitor's closed tab."""
-    job = Job(key="k", state="training", holders={"tab@old", "tab@new"}, alive=lambda h: h.endswith("@new"))
-    assert job.release("tab@new") is True and job.cancel.is_set() and not job.holders
-    shared = Job(key="k", state="training", holders={"a@here", "b@here"}, alive=lambda h: True)
-    assert shared.release("a@here") is False and shared.holders == {"b@here"}
-    doubtful = Job(key="k", state="training", holders={"a", "b"}, alive=lambda h: 1 / 0)
-    assert doubtful.release("a") is False and doubtful.holders == {"b"}  # a failing lookup drops no one
