@@ -7,6 +7,7 @@ recomputes the internals for one short text from the same weights, step by step.
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -298,8 +299,21 @@ def _init_weights(module: nn.Module) -> None:
 LanguageModel = RecurrentLM | GPT
 
 
-def build_model(config: ModelConfig) -> LanguageModel:
-    return GPT(config) if config.family == "gpt" else RecurrentLM(config)
+# torch's default generators are the process's, and the app trains two models at once in
+# threads (lmviz.jobs): a model's initial weights and a training's dropout masks draw from them
+# under this lock only, each from a state of its own, the process's put back after
+# (lmviz.training.DropoutStream). Else a model built beside a training (a run loaded from disk)
+# took numbers out of its stream, and one run key named two sets of weights.
+RNG_LOCK = threading.Lock()
+
+
+def build_model(config: ModelConfig, seed: int | None = None) -> LanguageModel:
+    """The model with its initial weights from `seed` (None: whatever the generator gives, for
+    weights loaded over them), drawn under RNG_LOCK from the CPU's generator, which is put back."""
+    with RNG_LOCK, torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.random.default_generator.manual_seed(seed)
+        return GPT(config) if config.family == "gpt" else RecurrentLM(config)
 
 
 def max_trace_length(config: ModelConfig) -> int | None:

@@ -21,16 +21,10 @@ import torch.nn.functional as F
 
 from lmviz.corpora import min_training_tokens, split_text
 from lmviz.device import pick_device
-from lmviz.models import LanguageModel, ModelConfig, build_model
+from lmviz.models import RNG_LOCK, LanguageModel, ModelConfig, build_model
 from lmviz.run import Event, Run, TrainConfig, freeze, run_key
 from lmviz.sampling import SamplingConfig, generate
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
-
-# torch's default generators are the process's: a model's initial weights and its dropout
-# masks draw from them, and two trainings run at once in threads (lmviz.jobs). Each draws under
-# this lock from its own saved state, put back after, so a run's weights follow from its seed
-# alone, whatever else trains beside it.
-_RNG_LOCK = threading.Lock()
 
 
 class TrainingError(ValueError):
@@ -56,47 +50,60 @@ def lr_at(step: int, config: TrainConfig) -> float:
 
 
 def make_model(config: ModelConfig, seed: int, device: torch.device) -> LanguageModel:
-    """The model's initial weights, from `seed` alone (see _RNG_LOCK)."""
-    with _RNG_LOCK, torch.random.fork_rng(devices=[]):
-        torch.random.default_generator.manual_seed(seed)  # built on the CPU: its generator only
-        model = build_model(config)
-    return model.to(device)
+    """The model's initial weights, from `seed` alone (models.RNG_LOCK), on `device`."""
+    return build_model(config, seed).to(device)
 
 
 class DropoutStream:
     """A training's own random stream for its dropout masks, which torch draws from the
     process's default generator of the device: `with stream:` around a forward pass swaps it in
-    (under _RNG_LOCK) and the process's back out. Only a forward with dropout on draws from it.
-    On CUDA, cuDNN's dropout between a recurrent model's layers keeps its own state (seeded
-    once per process): that run reproduces only within one process."""
+    (under models.RNG_LOCK) and the process's back out. Only a forward with dropout on draws
+    from it, so only such a forward waits for the lock. On CUDA, cuDNN's dropout between a
+    recurrent model's layers keeps its own state (seeded once per process): that run reproduces
+    only within one process."""
 
     def __init__(self, seed: int, device: torch.device) -> None:
-        seed += 1  # not the stream the batches are drawn from (seeded with `seed`)
-        self.state = torch.Generator().manual_seed(seed).get_state()
-        self.cuda_index: int | None = None
-        if device.type == "cuda":
-            self.cuda_index = device.index if device.index is not None else torch.cuda.current_device()
-            self.cuda_state = torch.Generator(device=device).manual_seed(seed).get_state()
+        self.seed = seed + 1  # not the stream the batches are drawn from (seeded with `seed`)
+        self.kind = device.type
+        self.state = torch.Generator().manual_seed(self.seed).get_state()
+        self.index = 0
+        self.device_state: torch.Tensor | None = None  # MPS: seeded at the first forward
+        if self.kind == "cuda":
+            self.index = device.index if device.index is not None else torch.cuda.current_device()
+            self.device_state = torch.Generator(device=device).manual_seed(self.seed).get_state()
         self._forked: contextlib.ExitStack | None = None
 
+    def _fork(self) -> contextlib.AbstractContextManager:
+        if self.kind in ("cuda", "mps"):
+            return torch.random.fork_rng(devices=[self.index], device_type=self.kind)
+        return torch.random.fork_rng(devices=[])
+
     def __enter__(self) -> DropoutStream:
-        stack = contextlib.ExitStack()
-        stack.enter_context(_RNG_LOCK)
-        cuda = [] if self.cuda_index is None else [self.cuda_index]
-        stack.enter_context(torch.random.fork_rng(devices=cuda))
-        torch.set_rng_state(self.state)
-        if self.cuda_index is not None:
-            torch.cuda.set_rng_state(self.cuda_state, self.cuda_index)
-        self._forked = stack
+        with contextlib.ExitStack() as stack:  # a failure lets go of the lock on its way out
+            stack.enter_context(RNG_LOCK)
+            stack.enter_context(self._fork())
+            torch.set_rng_state(self.state)
+            if self.kind == "cuda":
+                torch.cuda.set_rng_state(self.device_state, self.index)
+            elif self.kind == "mps":
+                if self.device_state is None:
+                    torch.mps.manual_seed(self.seed)
+                else:
+                    torch.mps.set_rng_state(self.device_state)
+            self._forked = stack.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.state = torch.get_rng_state()
-        if self.cuda_index is not None:
-            self.cuda_state = torch.cuda.get_rng_state(self.cuda_index)
-        assert self._forked is not None
-        self._forked.close()
-        self._forked = None
+        forked, self._forked = self._forked, None
+        try:
+            self.state = torch.get_rng_state()
+            if self.kind == "cuda":
+                self.device_state = torch.cuda.get_rng_state(self.index)
+            elif self.kind == "mps":
+                self.device_state = torch.mps.get_rng_state()
+        finally:
+            if forked is not None:
+                forked.close()
 
 
 def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.device):

@@ -14,13 +14,13 @@ import lmviz.training as training_module
 from lmviz.attention_math import induction_scores, previous_token_scores
 from lmviz.corpora import load_corpus, min_chars
 from lmviz.jobs import SHIPPED_RUNS
-from lmviz.models import ModelConfig
+from lmviz.models import RNG_LOCK, ModelConfig, build_model
 from lmviz.presets import View, configs, copy_lesson, shipped_views
 from lmviz.probes import trace_text
 from lmviz.run import Event, Run, TrainConfig, load_run, run_key, save_run
 from lmviz.run_compare import held_out_note, steepest_drop
 from lmviz.tokenizers import TokenizerConfig
-from lmviz.training import Training, TrainingError, lr_at, train_run, unigram_entropy
+from lmviz.training import DropoutStream, Training, TrainingError, lr_at, train_run, unigram_entropy
 
 CHAR = TokenizerConfig("char")
 LSTM = ModelConfig(family="lstm", embed_size=8, hidden_size=16, context=16)
@@ -73,6 +73,44 @@ def test_a_run_with_dropout_does_not_depend_on_trainings_beside_it(text: str, mo
     state = torch.get_rng_state()
     train_run(text, "story", CHAR, model, TRAIN)
     assert torch.equal(torch.get_rng_state(), state)  # nor does a training move the process's
+
+
+def test_a_model_built_beside_a_training_with_dropout_leaves_its_weights_alone(text: str) -> None:
+    """A run loaded from disk builds a model (random init) while another trains: it took numbers
+    out of the training's dropout stream (weights 0.19 apart)."""
+    model = replace(GPT, dropout=0.3)
+    alone = train_run(text, "story", CHAR, model, TRAIN)
+    stop = threading.Event()
+
+    def build_again_and_again() -> None:
+        while not stop.is_set():
+            build_model(LSTM)
+
+    builder = threading.Thread(target=build_again_and_again, daemon=True)
+    builder.start()
+    try:
+        beside = train_run(text, "story", CHAR, model, TRAIN)
+    finally:
+        stop.set()
+        builder.join(timeout=30)
+    assert_same_weights(alone, beside)
+
+
+def test_a_dropout_stream_that_fails_lets_go_of_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Else every later model and training waited for it forever."""
+    stream = DropoutStream(0, torch.device("cpu"))
+
+    def broken(state: torch.Tensor) -> None:
+        raise RuntimeError("no state")
+
+    monkeypatch.setattr(torch, "set_rng_state", broken)
+    with pytest.raises(RuntimeError), stream:
+        pass
+    monkeypatch.undo()
+    assert not RNG_LOCK.locked()
+    with stream:
+        assert RNG_LOCK.locked()
+    assert not RNG_LOCK.locked()
 
 
 def test_samples_are_only_what_the_model_wrote(text: str) -> None:
