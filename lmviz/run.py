@@ -198,6 +198,12 @@ def _dataclass_from(cls: type, data: dict):
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def _file_instance(key: str, weights: Path) -> str:
+    """A loaded run's instance: its key and its weights file's size and time of change."""
+    stat = weights.stat()
+    return f"{key}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def load_run(folder: str | Path) -> Run:
     folder = Path(folder)
     needed = ["config.json", "tokenizer.json", "history.json", "model.safetensors"]
@@ -221,6 +227,9 @@ def load_run(folder: str | Path) -> Run:
             unknown_char_share=config.get("unknown_char_share", 0.0),  # older runs: not measured
             sample_start=config.get("sample_start", "\n"),  # older runs: all of char tokens
             held_out=config.get("held_out", True),
+            # the same file, the same weights: a shipped run loaded again (evicted from a store)
+            # keeps what was cached from it
+            instance=_file_instance(config["key"], folder / "model.safetensors"),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as err:
         raise RunError(f"cannot read run folder {folder}: {err}") from err

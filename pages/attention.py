@@ -122,7 +122,8 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     st.subheader(f"Query {markdown_text(labels[query])}, step by step")
     step = query_step(trace, layer, head, query)
     chart(figure_query_steps(step, labels), key="attn_steps")
-    big = float(np.abs(step.scaled).max()) > BIG_SCORE
+    # what the sentence says: a large score, and nearly all the weight on one key
+    big = float(np.abs(step.scaled).max()) > BIG_SCORE and float(step.weights.max()) > 0.9
     st.caption(f"Raw scores q·k grow with the vectors' length; dividing by √{head_size} stops that "
                "(for random q and k it keeps them near ±1), and the softmax turns them into positive "
                "weights that add up to 1 — the highest score wins most"

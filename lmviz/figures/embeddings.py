@@ -191,7 +191,8 @@ def neighbour_rows(neighbours: Sequence[tuple[int, float]], vocab: Sequence[str]
             for i, s in neighbours]  # shown to 3 decimals by the page's column format
 
 
-KIND_NOUNS = {"whitespace": "whitespace token", "other": "token of another kind"}  # "a other"
+KIND_NOUNS = {"whitespace": "whitespace token", "punctuation": "punctuation mark",
+              "other": "token of another kind"}  # "a other", "a punctuation"
 
 
 def agreement_text(agreement: KindAgreement, shown: str) -> str:

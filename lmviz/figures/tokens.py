@@ -76,9 +76,8 @@ def spaced_words_sentence(words: Sequence[str]) -> str:
     plain = ", ".join(_code(w) for w in words)
     spaced = ", ".join(_code(" " + w) for w in words)
     one = len(words) == 1
-    return (f"{plain} {'has' if one else 'have'} no space before {'it' if one else 'them'} here (at the "
-            "start, or after a line break or a bracket), and a word token includes the space before "
-            f"it: the vocabulary has {spaced}, a different token.")
+    return (f"{plain} {'has' if one else 'have'} no space before {'it' if one else 'them'} here, and a "
+            f"word token includes the space before it: the vocabulary has {spaced}, a different token.")
 
 
 def encoding_chips(encoding: Encoding, text: str) -> list[Chip]:

@@ -129,6 +129,7 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     # started again without a click
     job = submit(view, family, device, start=False) if why == "join" else None
     if why is not None and job is None:
+        follow(family or view.model, None)  # waits for a click: the one shown before is left too
         if not quiet:
             click_note(view, family, "long" if why == "join" else why, device, beside)
         return None
@@ -177,15 +178,17 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     return run
 
 
-def follow(family: str, job: Job) -> None:
-    """The training a lesson page now shows for `family`; the one it showed before, if still
-    running or queued for settings since left (a slider moved on), is let go: it stops unless
-    someone else wants it, asked for it with a click, or is the Training page's. Else every
-    move of a slider left a training behind, and a visitor's abandoned trainings filled the
-    server's slots while everyone, the visitor too, waited in line."""
+def follow(family: str, job: Job | None) -> None:
+    """The training a lesson page now shows for `family` (None: none, it waits for a click); the
+    one it showed before, if still running or queued for settings since left (a slider moved
+    on), is let go: it stops unless someone else wants it, asked for it with a click, or is the
+    Training page's. Else every move of a slider left a training behind, and a visitor's
+    abandoned trainings filled the server's slots while everyone, the visitor too, waited in
+    line. Only an unfinished training is kept here (a finished one's run stays in the store)."""
     followed: dict[str, Job] = st.session_state.setdefault(FOLLOWED_KEY, {})
-    previous = followed.get(family)
-    followed[family] = job
+    previous = followed.pop(family, None)
+    if job is not None and not job.done:
+        followed[family] = job
     if previous is None or previous is job or previous.done:
         return
     started = st.session_state.get(TRAINING_PAGE_JOB_KEY)

@@ -12,7 +12,14 @@ from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
 from lmviz.ui.lesson_runs import TRAINING_PAGE_JOB_KEY, ask_to_train, mark_cancelled
-from lmviz.ui.state import MODEL_LABELS, finished_run, session_holder, submit, view_key
+from lmviz.ui.state import (
+    MODEL_LABELS,
+    finished_run,
+    recurrent_family,
+    session_holder,
+    submit,
+    view_key,
+)
 
 JOB_KEY = TRAINING_PAGE_JOB_KEY
 RUNS_KEY = "training_runs"
@@ -36,13 +43,22 @@ def start_training(view: View, device: str) -> StartedTraining | None:
     if job is None:
         return None
     previous = started_training()
-    if previous is not None and previous.job is not job and not previous.job.done:
+    if previous is not None and previous.job is not job and not previous.job.done \
+            and previous.job.key not in view_keys(view):  # not another family's of this view
         previous.job.release(session_holder())
     ask_to_train(job.key)  # asked for: a lesson page follows it, however long, not waiting
     started = StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}",
                               already=job.done and job.run is not None)
     st.session_state[JOB_KEY] = started
     return started
+
+
+def view_keys(view: View) -> set[str]:
+    """The run keys of every model the lesson pages train for this view: the sidebar's, the
+    recurrent one beside the GPT, and the GPT (the LSTM trained here before the sidebar moved
+    to the GPT is still the Side by side page's)."""
+    families = {view.model, recurrent_family(view), "gpt"}
+    return {key for family in families if (key := view_key(view, family)) is not None}
 
 
 def started_training() -> StartedTraining | None:
@@ -79,7 +95,7 @@ def remember(run: Run, prompt: str, keep: bool = True) -> dict:
     """A run's row in this session's table (with a sample), added once if `keep`."""
     rows: list[dict] = st.session_state.setdefault(RUNS_KEY, [])
     for row in rows:
-        if row["instance"] == run.instance:  # these weights (a key trained again is a new row)
+        if row.get("instance") == run.instance:  # these weights (a key trained again is a new row)
             return row
     row = {**run_row(run, run_sample(run, prompt, seed=run.train_config.seed)), "instance": run.instance}
     if keep:

@@ -3,6 +3,8 @@ how long it takes (a link or a slider could otherwise start hours of CPU)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import streamlit as st
 import torch
@@ -156,15 +158,30 @@ def test_a_lesson_page_lets_go_of_the_training_it_moved_on_from() -> None:
     asked = Job(key="k3", state="queued", holders={me})
     st.session_state[lesson_runs.ASKED_KEY] = {"k3"}
     try:
-        for job in (left, shared, asked, Job(key="k4", state="training", holders={me})):
+        fourth = Job(key="k4", state="training", holders={me})
+        for job in (left, shared, asked, fourth):
             lesson_runs.follow("lstm", job)
         assert left.cancel.is_set() and not left.holders  # stops at its next step
         assert not shared.cancel.is_set() and shared.holders == {"another visitor"}  # goes on for them
         assert not asked.cancel.is_set()  # a click asked for it: kept, however long
         other = Job(key="k5", state="training", holders={me})
         lesson_runs.follow("gpt", other)  # the GPT beside it is another family's
-        lesson_runs.follow("lstm", Job(key="k6", state="queued", holders={me}))
+        last = Job(key="k6", state="queued", holders={me})
+        lesson_runs.follow("lstm", last)
         assert not other.cancel.is_set()
+        assert fourth.cancel.is_set() and st.session_state[lesson_runs.FOLLOWED_KEY]["lstm"] is last
+        lesson_runs.follow("lstm", None)  # the next settings wait for a click: this one is left too
+        assert last.cancel.is_set()
+        # the Training page's own training is not a lesson page's to stop
+        mine = Job(key="k7", state="training", holders={me})
+        st.session_state[lesson_runs.TRAINING_PAGE_JOB_KEY] = SimpleNamespace(job=mine)
+        lesson_runs.follow("gpt", mine)
+        lesson_runs.follow("gpt", None)
+        assert not mine.cancel.is_set()
+        done = Job(key="k8", state="done", holders=set())
+        lesson_runs.follow("rnn", done)  # a finished one is not kept in the session
+        assert "rnn" not in st.session_state[lesson_runs.FOLLOWED_KEY]
     finally:
+        st.session_state.pop(lesson_runs.TRAINING_PAGE_JOB_KEY, None)
         for key in (lesson_runs.ASKED_KEY, lesson_runs.FOLLOWED_KEY):
             st.session_state.pop(key, None)

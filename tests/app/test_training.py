@@ -17,7 +17,7 @@ from lmviz.corpora import load_corpus
 from lmviz.jobs import Job, RunStore
 from lmviz.presets import View, configs, copy_lesson, to_params
 from lmviz.ui.lesson_runs import CANCELLED_KEY
-from lmviz.ui.state import session_holder
+from lmviz.ui.state import session_holder, view_key
 from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
 from tests.app.apptest import open_app_page, plotly_array
 
@@ -312,6 +312,12 @@ def test_train_for_new_settings_lets_go_of_the_training_left_running(monkeypatch
         assert first.cancel.is_set() and not second.cancel.is_set()
         training_session.start_training(View(), "cpu")  # the same settings again: kept
         assert not second.cancel.is_set()
+        # the LSTM trained here, then the sidebar's model moved to the GPT: the Side by side page
+        # still needs that LSTM, so the GPT's Train does not stop it
+        lstm = Job(key=view_key(View(), "lstm"), state="training", holders={session_holder()})
+        st.session_state[JOB_KEY] = StartedTraining(lstm, "Training", already=False)
+        training_session.start_training(View(model="gpt"), "cpu")
+        assert not lstm.cancel.is_set()
     finally:
         del st.session_state[JOB_KEY]
         st.session_state.pop("lmviz_asked", None)

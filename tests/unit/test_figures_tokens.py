@@ -197,7 +197,7 @@ def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> Non
     found = known_with_a_space(words, words.encode(prompt), prompt)
     assert found == ["the"]  # once; " zzqx" is unknown with its space, and no word has "zzqx"
     assert spaced_words_sentence(found) == (
-        "`the` has no space before it here (at the start, or after a line break or a bracket), and a "
-        "word token includes the space before it: the vocabulary has `␣the`, a different token.")
+        "`the` has no space before it here, and a word token includes the space before it: the "
+        "vocabulary has `␣the`, a different token.")
     chars = train_tokenizer(story, TokenizerConfig("char"))
     assert known_with_a_space(chars, chars.encode("é"), "é") == []  # char tokens have no words

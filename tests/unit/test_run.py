@@ -175,3 +175,12 @@ def test_a_char_run_of_a_text_with_too_many_characters_says_why_some_are_unknown
     assert run.tokenizer.vocab_size == MAX_CHARS and run.unknown_char_share > 0.01
     note = unknown_note(run)
     assert note is not None and f"keeps the {MAX_CHARS - 1:,} most frequent characters" in note
+
+
+def test_a_run_loaded_twice_is_the_same_weights_instance() -> None:
+    """Caches of traces and logits are keyed by the instance: a shipped run loaded again after
+    its store evicted it keeps them; a run trained again does not."""
+    from lmviz.jobs import SHIPPED_RUNS
+
+    folder = next(SHIPPED_RUNS.iterdir())
+    assert load_run(folder).instance == load_run(folder).instance
