@@ -314,6 +314,21 @@ def overfitting(history: Sequence[Event], rise: float = 0.02) -> Overfit | None:
     return Overfit(best.step, best.val_loss, last.step, last.val_loss)
 
 
+MEMORISED_RISE = 0.15  # a validation loss this far above its lowest: more than the end's noise
+
+
+def memorised(run: Run) -> Overfit | None:
+    """Where a run learned its training text by heart, as the lesson pages say it did: its
+    validation loss rose well above its lowest (MEMORISED_RISE, where `overfitting` takes 2%:
+    BPE story's GPT went 2.85 to 2.94 in its last 120 steps, and was said to have memorised a
+    book) while its training loss fell, and at its lowest it had learned something (below a
+    uniform guess, ln V: a 10-step model at chance was said to have learned its text by heart)."""
+    found = overfitting(run.history, rise=MEMORISED_RISE)
+    if found is None or not found.best_loss < math.log(run.model_config.vocab_size):
+        return None
+    return found
+
+
 def learning_story(history: Sequence[Event], unigram_entropy: float | None = None) -> str:
     """What the validation curve did: fell, or fell and then rose (memorising); given the
     corpus's unigram entropy, whether it ended near it (within 10%: the model learned how often

@@ -9,7 +9,7 @@ from lmviz.run_compare import (
     VAL_LOSS_HELP,
     held_out_note,
     learning_story,
-    overfitting,
+    memorised,
     unknown_note,
 )
 from lmviz.ui.charts import chart
@@ -64,5 +64,5 @@ with right:
         chart(figure_loss(run.history, title="How this model learned"))
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")
-        if (memorised := overfitting(run.history)) is not None:
-            fewer_steps_button(view, memorised)
+        if (found := memorised(run)) is not None:
+            fewer_steps_button(view, run, found, [view.model])

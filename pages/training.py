@@ -18,7 +18,7 @@ from lmviz.run_compare import (
     evaluation_samples,
     held_out_note,
     history_caption,
-    overfitting,
+    memorised,
     plan_summary,
     samples_block,
     samples_heading,
@@ -179,8 +179,8 @@ def show_result(current: StartedTraining) -> None:
     render_history(run.history, target_loss(run), key="train_history",
                    loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
     st.caption(history_caption(run, found))
-    if (memorised := overfitting(run.history)) is not None:
-        fewer_steps_button(view, memorised)
+    if (found_by_heart := memorised(run)) is not None:
+        fewer_steps_button(view, run, found_by_heart, [view.model])
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))

@@ -16,7 +16,7 @@ from lmviz.device import pick_device
 from lmviz.jobs import Job
 from lmviz.presets import UPLOAD, View, configs
 from lmviz.run import Run
-from lmviz.run_compare import Overfit, overfitting, training_changes, view_changes
+from lmviz.run_compare import Overfit, memorised, training_changes, view_changes
 from lmviz.tokenizers import MAX_CHARS
 from lmviz.ui.state import (
     MODEL_LABELS,
@@ -42,6 +42,7 @@ CANCELLED_KEY = "lmviz_cancelled"  # run keys whose training a lesson page's Can
 ASKED_KEY = "lmviz_asked"  # run keys this session asked to train, however long they take
 FOLLOWED_KEY = "lmviz_followed"  # family -> the training a lesson page last showed for it
 TRAINING_PAGE_JOB_KEY = "training_job"  # the Training page's StartedTraining (training_session)
+LITTLE_TEXT = 20_000  # characters: "little to learn from" (story, 151,394, is not)
 OVERFIT_SAID = "overfit"  # in run_for's `said`: the note on memorising is on the page
 CHARS_KEY = "lmviz_chars"  # (the text, its number of different characters): 36 ms for 2 MB
 
@@ -165,14 +166,14 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
                      f"{settings}. Press **Reset the training settings** in the sidebar, or lower "
                      "the learning rate on the Training page.")
         return None
-    if quiet or not overfit or (found := overfitting(run.history)) is None:
+    if quiet or not overfit or (found := memorised(run)) is None:
         return run
     if OVERFIT_SAID in (said or ()):  # the note and its button are on the page: this one too
         st.caption(f"The {label} learned its training text by heart too: its validation loss was "
-                   f"lowest at step {found.best_step:,} ({found.best_loss:.2f}) and rose to "
+                   f"lowest at step {found.best_step:,} ({found.best_loss:.2f} nats) and rose to "
                    f"{found.last_loss:.2f} by step {found.last_step:,}.")
         return run
-    overfit_note(view, found, label, family)
+    overfit_note(view, run, found, label, [family or view.model, *beside])
     if said is not None:
         said.add(OVERFIT_SAID)
     return run
@@ -203,33 +204,41 @@ def fewer_steps(found: Overfit) -> int:
     return max(10, found.best_step // 10 * 10)
 
 
-def fewer_steps_button(view: View, found: Overfit, family: str | None = None, where=st) -> None:
+def fewer_steps_button(view: View, run: Run, found: Overfit, families: Sequence[str]) -> None:
     """The button that sets the Training page's Steps to `fewer_steps` (every page's models train
-    with them), with how long the `family` model will take then."""
+    with them), with how long the page's `families` will take then, one after another; none
+    where that is no fewer than the run's (at 10 steps, "Train 10 steps instead" did nothing)."""
     steps = fewer_steps(found)
-    took = duration_words(training_seconds(replace(view, steps=steps), family))
-    where.button(f"Train {steps:,} steps instead ({took})", key=f"fewer-steps-{family or view.model}",
-                 on_click=use_steps, args=(steps,), icon=":material/content_cut:")
+    if steps >= run.train_config.steps:
+        return
+    fewer = replace(view, steps=steps)
+    took = duration_words(sum(training_seconds(fewer, family) for family in dict.fromkeys(families)))
+    st.button(f"Train {steps:,} steps instead ({took})", key=f"fewer-steps-{families[0]}",
+              on_click=use_steps, args=(steps,), icon=":material/content_cut:")
 
 
 def use_steps(steps: int) -> None:
-    """The fewer-steps button's callback: the view as it is at the click, with those Steps."""
+    """The fewer-steps button's callback: the view as it is at the click, with those Steps, and
+    word of what changed (the page only redrew, the sidebar said the rest)."""
     apply_view(replace(current_view(), steps=steps))
+    st.toast(f"Steps set to {steps:,} on the Training page: every page's models train {steps:,} "
+             "steps now, each with a learning-rate schedule of its own, so not quite the model "
+             "at that step. **Reset the training settings** in the sidebar brings the default back.",
+             icon=":material/content_cut:")
 
 
-def overfit_note(view: View, found: Overfit, label: str, family: str | None = None) -> None:
-    """Under a model that memorised its text (its validation loss rose while its training loss
-    kept falling: lmviz.run_compare.overfitting), what that means for the page and a button that
-    trains it for fewer steps."""
-    text = corpus_text(view) or ""
+def overfit_note(view: View, run: Run, found: Overfit, label: str, families: Sequence[str]) -> None:
+    """Under a model that memorised its text (lmviz.run_compare.memorised), what that means for
+    the page and a button that trains the page's `families` for fewer steps."""
+    length = len(corpus_text(view) or "")
+    little = f": {length:,} characters is little to learn from" if length < LITTLE_TEXT else ""
     st.info(f"**This {label} learned its training text by heart.** On text it never trained on, "
-            f"its loss was lowest at step {found.best_step:,} ({found.best_loss:.2f}) and rose to "
-            f"{found.last_loss:.2f} by step {found.last_step:,}, while its loss on the training "
-            f"text kept falling (overfitting: {len(text):,} characters is little to learn from). "
-            "What this page shows is this model's real behaviour, but it knows its training text "
-            "better than the language. Fewer steps, or more text, give a model that carries over.",
-            icon=":material/school:")
-    fewer_steps_button(view, found, family)
+            f"its loss was lowest at step {found.best_step:,} ({found.best_loss:.2f} nats) and rose "
+            f"to {found.last_loss:.2f} by step {found.last_step:,}, while its loss on the training "
+            f"text kept falling (overfitting{little}). What this page shows is this model's real "
+            "behaviour, but it knows its training text better than the language. Fewer steps, or "
+            "more text, give a model that carries over.", icon=":material/school:")
+    fewer_steps_button(view, run, found, families)
 
 
 def train_with_the_gpt(view: View) -> dict[str, Run | None]:

@@ -134,6 +134,7 @@ def test_a_model_that_memorised_a_short_upload_says_so_and_trains_fewer_steps() 
     assert fewer.label.startswith("Train 60 steps instead (")
     fewer.click().run()
     assert not at.exception and at.session_state["steps"] == 60
+    assert [t.value for t in at.toast if t.value.startswith("Steps set to 60 on the Training page")]
     assert not [i for i in at.info if "by heart" in i.value]  # still learning at its end
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +19,7 @@ from lmviz.run_compare import (
     evaluation_samples,
     history_caption,
     learning_story,
+    memorised,
     overfitting,
     plan_summary,
     run_row,
@@ -271,6 +273,20 @@ def test_overfitting_is_told_only_when_validation_rose() -> None:
     unstable = [event(1, 3.0, 2.5), event(2, 2.0, 1.9), event(3, 4.0, 3.5)]
     assert overfitting(unstable) is None
     assert overfitting([*unstable[:2], event(3, math.nan, 3.5)]) is None
+
+
+def test_memorised_is_a_real_rise_from_a_loss_that_learned_something() -> None:
+    """The lesson pages' "learned its training text by heart": BPE story's GPT (2.85 to 2.94, a
+    book) and a 10-step model at chance (5.16 to 5.34 with ln V = 5.21) were said to have."""
+    def run(history: list[Event], vocab: int = 64) -> SimpleNamespace:
+        return SimpleNamespace(history=history, model_config=SimpleNamespace(vocab_size=vocab))
+
+    book = [event(1, 4.0, 3.2), event(2, 3.0, 2.85), event(3, 2.5, 2.94)]
+    assert overfitting(book) is not None and memorised(run(book)) is None  # 3%: the end's noise
+    by_heart = [event(1, 3.0, 2.6), event(2, 2.0, 2.26), event(3, 0.5, 4.16)]
+    found = memorised(run(by_heart))
+    assert found is not None and (found.best_step, found.best_loss) == (2, 2.26)
+    assert memorised(run(by_heart, vocab=8)) is None  # 2.26 above ln 8 = 2.08: it learned nothing
 
 
 def test_every_built_in_corpus_says_what_its_samples_show() -> None:
