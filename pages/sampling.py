@@ -27,6 +27,7 @@ from lmviz.ui.generation import (
     generation_for,
     logits_for,
     next_draw,
+    resampled_note,
     reset_tokens,
     sampling_config,
     show_generation,
@@ -131,6 +132,8 @@ def stepper(run: Run | None) -> None:
     result = generation_for(run, view.prompt, config, count, view.seed)
     if result is None:
         return
+    if (note := resampled_note((config, view.seed))) is not None:
+        st.info(note, icon=":material/refresh:")
     show_generation(result)
     st.caption(f"Sampled by the {MODEL_LABELS[view.model]} at {config.describe()}, seed {view.seed}"
                + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."

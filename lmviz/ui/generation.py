@@ -37,6 +37,7 @@ STEP_COLUMNS = {  # under 360 px in all: a phone shows every column
 }
 COMPARE_TOKENS = 30  # each model continues the prompt by this many tokens, side by side
 COUNT = "sampling_count"  # the stepper keeps only how many tokens were asked for
+SAMPLED_WITH = "sampling_with"  # and what its last text was sampled with (resampled_note)
 DREW = "sampling_drew"  # "Generate again" was pressed: rerun the page, so its link shows the draw
 _EMPTY = np.empty(0)
 
@@ -108,6 +109,20 @@ def add_chosen_tokens() -> None:
 
 def reset_tokens() -> None:
     st.session_state[COUNT] = 0
+    st.session_state.pop(SAMPLED_WITH, None)
+
+
+def resampled_note(sampled_with: tuple) -> str | None:
+    """What the stepper says when the settings it samples with changed since its last text
+    (they move in another fragment): the whole text is sampled again, not only the new token
+    ("ep·" became "airs" at T = 2, under "the text grows by one token per click")."""
+    before = st.session_state.get(SAMPLED_WITH)
+    st.session_state[SAMPLED_WITH] = sampled_with
+    if before is None or before == sampled_with:
+        return None
+    return ("The settings changed since the last click, so the whole text was sampled again from "
+            "the start with them: each click samples every token with the settings above and the "
+            "seed (the same settings and seed give the same text, one token longer per click).")
 
 
 def next_draw() -> None:

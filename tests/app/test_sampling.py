@@ -96,6 +96,10 @@ def test_stepper_grows_the_same_text_and_resets() -> None:
     at.slider(key="top_k").set_value(5).run()
     assert any(c.value.startswith(f"Sampled by the LSTM at T = {View().temperature:g}, top-k 5,")
                for c in at.caption) and picks(stepped(at)) == 200
+    # the whole text, not the next token, was sampled with the new setting: said
+    assert any(i.value.startswith("The settings changed since the last click") for i in at.info)
+    at.button(key="sampling_next").click().run()  # capped, same settings: nothing to say
+    assert not any(i.value.startswith("The settings changed") for i in at.info)
     at.button(key="sampling_reset").click().run()
     assert at.session_state["sampling_count"] == 0
     assert any("Press **Next token**" in i.value for i in at.info)
