@@ -183,7 +183,7 @@ def comparison(runs: dict[str, Run | None]) -> None:
     trained = next(r for r in runs.values() if r is not None)
     picks = [step for result in results.values() for step in result.steps]
     if (note := unknown_picks_note(sum(s.id == trained.tokenizer.unk_id for s in picks), len(picks),
-                                   trained)) is not None:
+                                   trained, config.temperature)) is not None:
         st.info(note, icon=":material/help:")
     if results and st.toggle("Show each step's token, probability and rank", key="sampling_compare_tables"):
         for n, (column, (label, result)) in enumerate(zip(st.columns(2), results.items(), strict=False)):

@@ -203,8 +203,12 @@ def test_unknown_picks_are_explained_as_a_real_prediction(lstm_run: Run) -> None
     # a char model of a text with no unknown character: not yet learned, not "a good guess"
     note = unknown_picks_note(1, 80, lstm_run)
     assert note is not None and note.startswith("**1 of the 80 picks is `<unk>`**, the token for anything")
-    assert "(0.0% of the validation text's characters): the model has not yet learned" in note
+    assert "though this text has none: the model has not yet learned" in note  # not "almost none (0.0%)"
     assert "good guess" not in note and "Vocabulary size" not in note
+    hot = unknown_picks_note(1, 60, lstm_run, temperature=2.0)  # T = 2 picked it, T = 1 did not
+    assert hot is not None and "at T = 2 the distribution is flattened" in hot and "longer training" not in hot
+    few = unknown_picks_note(1, 80, replace(lstm_run, unknown_char_share=0.004))
+    assert "almost none (0.4% of the validation text's characters)" in few
     wordy = replace(lstm_run, unknown_char_share=0.28,
                     tokenizer_config=replace(lstm_run.tokenizer_config, kind="word"))
     note = unknown_picks_note(12, 80, wordy)
