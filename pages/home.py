@@ -55,7 +55,8 @@ with right:
         cols = st.columns(3)
         cols[0].metric("Validation loss", f"{summary['val_loss']:.3f}" if summary["val_loss"] else "—",
                        help=VAL_LOSS_HELP)
-        cols[1].metric("Bits per character", f"{bits:.2f}" if bits else "—", help=BITS_HELP)
+        cols[1].metric("Bits per char",  # "Bits per charac…" in a third of half a laptop
+                        f"{bits:.2f}" if bits else "—", help=BITS_HELP)
         trained_in(cols[2], run, view)
         if (note := unknown_note(run)) is not None:
             st.warning(note, icon=":material/help:")

@@ -110,7 +110,7 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     keep_choice(UNIT, range(units), most_varying_unit(values[memory]), made_for=(run.key, layer))
     st.subheader("One step, one unit, with its numbers")
     controls = st.container(horizontal=True, vertical_alignment="bottom")
-    unit = controls.number_input("Unit", 0, units - 1, key=UNIT,
+    unit = controls.number_input("Unit", 0, units - 1, key=UNIT, width=160,  # it took 700 px for 3 digits
                                  help="Which unit's equations to show (the default changes most along the prompt).")
     # the step's arrows again, by the equations they change: on a phone the ones above are
     # six heatmaps away
@@ -203,7 +203,7 @@ st.subheader(f"Every {every}, every token — {MODEL_LABELS[family]}, layer {lay
 last = len(text_trace.tokens) - 1
 playing = bool(st.session_state.get(PLAYING))
 st.button("Pause" if playing else "Play", key="lstm_play", on_click=_toggle_play, args=(last,),
-          icon=":material/pause:" if playing else ":material/play_arrow:",
+          icon=":material/pause:" if playing else ":material/play_arrow:", disabled=last == 0,  # one token
           help="Step through the prompt, one token per second; stops at the end.")
 st.fragment(stepper, run_every=PLAY_SECONDS if playing else None)(run, text_trace, layer, family)
 probes(text_trace, layer, view.corpus)

@@ -202,8 +202,8 @@ elif current is None and started_training() is not None:
     st.info("The settings have changed since your last training: press **Train** to train these. "
             "Your earlier runs are in the table below.", icon=":material/tune:")
 elif current is None:
-    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 10 "
-            "for the learning rate to watch a training blow up.")
+    st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 3 "
+            "or 10 for the learning rate to watch a training blow up.")
 elif current.left:
     st.info("**Stopped watching.** Another visitor is training exactly these settings (or this "
             "page did before a reload, in a tab that may still come back), so the training "

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from lmviz.figures.style import ACCENT, MUTED, TRAIN_COLOR, VAL_COLOR, figure
+from lmviz.figures.style import ACCENT, LEGEND_ABOVE, MUTED, TRAIN_COLOR, VAL_COLOR, figure
 from lmviz.run import Event
 
 # a log axis spanning about a decade labels its ticks by their first digit alone ("2, 3, ..., 9,
@@ -77,10 +77,21 @@ def figure_loss(events: Sequence[Event], target: float | None = None,
     if target is not None:
         shapes.append(_hline(target, {"dash": "dot", "color": MUTED}))
         labels.append(_label("60% of unigram entropy", 1, target, "x domain", "y", "bottom"))
-    # the legend in the plot's top right, which a falling loss leaves empty: at its right it
-    # took a fifth of a phone's plot width
-    return figure(traces, title, height=320, shapes=shapes, annotations=labels, legend=CORNER_LEGEND,
+    # the legend in the plot's top right, which a falling loss leaves empty (at its right it
+    # took a fifth of a phone's plot width); above the plot where validation ends high, climbing
+    # into that corner (a model that learned its text by heart, where the page points to it)
+    placed: dict[str, object] = {"legend": CORNER_LEGEND}
+    if _ends_high([e.val_loss for e in evals], [e.train_loss for e in events]):
+        placed = {"legend": LEGEND_ABOVE, "margin": {"l": 40, "r": 20, "t": 80 if title else 40, "b": 40}}
+    return figure(traces, title, height=320, shapes=shapes, annotations=labels, **placed,
                   xaxis=step_axis([e.step for e in events]), yaxis={"title": "loss"})
+
+
+def _ends_high(validation: Sequence[float | None], train: Sequence[float | None]) -> bool:
+    """Whether the validation curve ends in the upper half of the losses' range."""
+    finite = [v for v in [*validation, *train] if v is not None and math.isfinite(v)]
+    last = next((v for v in reversed(validation) if v is not None and math.isfinite(v)), None)
+    return last is not None and last > (min(finite) + max(finite)) / 2
 
 
 def figure_grad_lr(events: Sequence[Event]) -> go.Figure:

@@ -28,6 +28,7 @@ from lmviz.ui.state import (
     PROMPT_NOTE_KEY,
     UPLOAD_KEY,
     apply_view,
+    corpus_text,
     current_view,
     hidden_sizes,
     set_prompt,
@@ -143,7 +144,8 @@ def reset_training() -> None:
 def share_box(view: View) -> None:
     st.caption("Share this view: copy the link (the button on its right).")
     st.code(share_link(view), language=None, wrap_lines=True)  # the whole link in sight
-    if view.corpus == UPLOAD:  # a visitor's text never leaves their session, links included
+    # a visitor's text never leaves their session, links included (none given yet: nothing to say)
+    if view.corpus == UPLOAD and corpus_text(view) is not None:
         st.warning("Your uploaded text is not in the link: it opens the **story** corpus. To "
                    "show others this model, they choose **upload** and add the same file.",
                    icon=":material/link_off:")

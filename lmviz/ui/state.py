@@ -36,6 +36,9 @@ from lmviz.run import Run, run_key
 from lmviz.ui.caching import UPLOAD_PREFIX
 
 MAX_PARALLEL_TRAININGS = 2
+# the corpus is already "upload" when this is said: "Choose a corpus, or upload…" was half noise
+NO_TEXT_YET = ("Upload a file or paste a text in the sidebar (**…or paste text**, a few paragraphs "
+               "at least): the models train on it.")
 UPLOAD_KEY = "lmviz_upload_text"
 HOLDER_KEY = "lmviz_holder"
 PROMPT_NOTE_KEY = "lmviz_prompt_note"  # (the prompt as cut, the note that says so)
@@ -277,7 +280,7 @@ def submit(view: View, family: str | None = None, device: str = "auto",
     False, only join or find it (None where it is neither running nor trained)."""
     text = corpus_text(view)
     if text is None:
-        st.info("Choose a corpus, or upload your own text in the sidebar.")
+        st.info(NO_TEXT_YET)
         return None
     corpus = view.corpus if view.corpus != UPLOAD else upload_label(text)
     try:

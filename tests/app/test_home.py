@@ -22,7 +22,7 @@ def test_default_home_shows_the_shipped_model() -> None:
     assert at.title[0].value == "Watch small language models think"
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["Validation loss"]) < 2.0  # the shipped LSTM has learned something
-    assert float(metrics["Bits per character"]) < 3.0
+    assert float(metrics["Bits per char"]) < 3.0
     assert len(at.get("plotly_chart")) == 1  # its learning curve
     assert any("LSTM, hidden size 128" in m.value for m in at.markdown)
     assert [s.label for s in at.sidebar.selectbox] == ["Corpus", "Tokenizer", "Model family"]

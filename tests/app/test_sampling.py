@@ -12,6 +12,7 @@ from lmviz.next_token import step_rows
 from lmviz.presets import View
 from lmviz.sampling import Step
 from lmviz.ui.generation import COMPARE_TOKENS, STEP_COLUMNS
+from lmviz.ui.state import NO_TEXT_YET
 from tests.app.apptest import open_app_page
 
 
@@ -225,8 +226,9 @@ def test_a_diverged_gpt_leaves_the_lstm_s_column() -> None:
 
 def test_without_a_text_the_page_asks_for_one_once() -> None:
     at = open_page(corpus="upload")
-    assert [i.value for i in at.info].count("Choose a corpus, or upload your own text in the sidebar.") == 1
+    assert [i.value for i in at.info].count(NO_TEXT_YET) == 1
     assert compared(at) == []
+    assert not [w for w in at.warning if "not in the link" in w.value]  # no text: nothing left out
 
 
 def test_a_text_too_short_to_train_on_is_said_once_not_per_model() -> None:

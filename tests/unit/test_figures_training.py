@@ -188,6 +188,11 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     assert list(fig.data[1].x) == [2, 4] and any(s.y0 == 1.5 for s in fig.layout.shapes)
     # the legend sits inside the plot, top right (a falling loss leaves it empty), not beside it
     assert fig.layout.legend.xanchor == "right" and fig.layout.legend.x == 1 and fig.layout.legend.y == 1
+    # a validation loss that climbs into that corner (a text learned by heart): the legend above
+    rising = [event(1, 3.0, 2.6), event(2, 2.0, 2.26), event(3, 0.5, 4.16)]
+    above = figure_loss(rising)
+    assert above.layout.legend.orientation == "h" and above.layout.legend.y > 1
+    assert above.layout.margin.t > fig.layout.margin.t  # room for it under the title
     figure = figure_grad_lr(EVENTS)
     assert [t.name for t in figure.data] == ["gradient norm", "learning rate"]
     # the rate's axis picks its own round ticks rather than the gradient norm's log grid
