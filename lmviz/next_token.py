@@ -31,6 +31,10 @@ class TokenBars:
     base_entropy_bits: float  # of the full T = 1 distribution
     kept: int  # tokens left with a nonzero probability (whole vocabulary)
     vocab_size: int
+    likely: int = 0  # of them, those with p >= LIKELY ("67 of 67" beside p = 1.000 at T = 0.05)
+
+
+LIKELY = 0.001  # a probability a pick has a real chance of: one draw in a thousand
 
 
 def token_bars(logits: np.ndarray, vocab: Sequence[str], config: SamplingConfig,
@@ -47,6 +51,7 @@ def token_bars(logits: np.ndarray, vocab: Sequence[str], config: SamplingConfig,
         base_probs=base[order], tempered=tempered[order], cut=cut[order],
         entropy_bits=max(0.0, entropy_bits(probs)), base_entropy_bits=max(0.0, entropy_bits(base)),
         kept=int(np.count_nonzero(probs)), vocab_size=len(logits),
+        likely=int(np.count_nonzero(probs >= LIKELY)),
     )
 
 

@@ -6,6 +6,7 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import show_whitespace
 from lmviz.next_token import (
+    LIKELY,
     mean_log_probability_bits,
     step_rows,
     temperature_example,
@@ -100,7 +101,10 @@ def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
                       delta_color="off", help="How unsure the pick is: 0 bits = one certain token.")
     metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
                       help="The model's own distribution, before any sampling setting.")
-    metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}")
+    metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}",
+                      delta=f"{bars.likely} with p ≥ {LIKELY:g}", delta_color="off", delta_arrow="off",
+                      help="Tokens that top-k and top-p leave a chance (p above 0); at a low "
+                           "temperature most of them have p near 0.")
     if read.truncated:
         st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
                 "the model reads only its end.")

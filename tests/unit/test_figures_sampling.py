@@ -226,3 +226,11 @@ def test_a_picked_space_shows_as_a_dot_and_the_prompt_s_spaces_stay(lstm_run: Ru
                                    replace(step, token=" the")])
     assert page.count(">·</span><wbr>") == 1 and page.count(">··</span><wbr>") == 1  # may wrap there
     assert "> the</span>" in page and ">a b</span>" in page
+
+
+def test_tokens_that_can_be_picked_and_those_likely_to_be() -> None:
+    """'67 of 67' sat beside p = 1.000 at T = 0.05: every token has p above 0, few above 0.001."""
+    cold = token_bars(np.array([10.0, 0.0, 0.0]), ["a", "b", "c"], SamplingConfig(0.05))
+    assert (cold.kept, cold.likely) == (3, 1)
+    warm = token_bars(np.array([1.0, 0.0, 0.0]), ["a", "b", "c"], SamplingConfig(1.0))
+    assert (warm.kept, warm.likely) == (3, 3)
