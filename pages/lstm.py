@@ -120,9 +120,11 @@ def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
                     width=48, help="Next token")
     step = recurrent_step(run.model, text_trace.trace, layer, unit, t)
     rnn = family == "rnn"  # no gates: no σ, no ⊙
+    gru = " (for the GRU's candidate n, that bias times r)" if family == "gru" else ""
     first = ("" if t or last == 0 else " At step 0 there is no past yet: the previous states are 0, "
-             f"so nothing is kept or carried over, and the second number inside {'the' if rnn else 'each σ or'} "
-             "tanh is only a bias. Press ▶ to see the previous step's state at work.")
+             f"so nothing is kept or carried over. Inside {'the' if rnn else 'each σ or'} tanh the first "
+             "number is the input's part (W x + b, from this token) and the second the memory's part "
+             f"(W h + b), here only its bias{gru}. Press ▶ to see the previous step's state at work.")
     symbols = "" if rnn else " (σ is the sigmoid, ⊙ multiplies unit by unit)"
     st.markdown(f"Step **{t}** reads token **{markdown_text(labels[t])}**: unit {unit} of layer {layer}, computed "
                 f"from the model's own weights{symbols}.{first}")

@@ -38,7 +38,7 @@ def test_default_page_steps_and_equations() -> None:
     assert r"i_t &= \sigma(W_{ii} x_t" in latex and r"h_t &= o_t \odot \tanh(c_t)" in latex
     assert at.button(key="lstm_prev").disabled and at.session_state["lstm_t"] == 0
     said = " ".join(m.value for m in at.markdown)
-    assert "At step 0 there is no past yet" in said and r"0.0000" in latex  # c_{t-1} = 0 at step 0
+    assert "At step 0 there is no past yet" in said and "the memory's part (W h + b), here only its bias." in said and r"0.0000" in latex  # c_{t-1} = 0 at step 0
     assert "σ is the sigmoid" in said
     unit_line = next(c.value for c in at.caption if "along the prompt" in c.value)
     assert "forgetting (f = " in unit_line and "writing (i·g)" in unit_line  # the biggest change, split
