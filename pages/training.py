@@ -152,9 +152,13 @@ def show_result(current: StartedTraining) -> None:
         st.success(f"Already trained: a run with exactly these settings exists ({run_source(view, run)}), so "
                    "it is shown instantly — identical settings train once.", icon=":material/bolt:")
     cols = st.columns(5)
+    # a diverged run's weights are broken: the validation losses charted below were measured
+    # before it blew up, and are not this model's ("—" beside a plotted point, unexplained)
+    broken = "" if run.usable else " — here: the training diverged, so its final weights have none worth a number."
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
-                   help=VAL_LOSS_HELP)
-    cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—", help=BITS_HELP)
+                   help=VAL_LOSS_HELP + broken)
+    cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—",
+                   help=BITS_HELP + broken)
     trained_in(cols[2], run, view, device)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")

@@ -207,6 +207,8 @@ def test_a_huge_learning_rate_explodes_with_a_lesson() -> None:
     assert any(c.value.startswith("The loss chart: the loss on a log scale") and "a uniform guess" in c.value
                for c in at.caption)
     assert metric(at, "Validation loss") == "—"
+    assert next(m for m in at.metric if m.label == "Validation loss").proto.help.endswith(
+        "the training diverged, so its final weights have none worth a number.")  # the "—" explained
     # the blow-up stands in for the loss chart (the two showed the same curve), beside the gradient
     blown, gradient = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
     assert blown["layout"]["title"]["text"] == "Where the training blew up"
