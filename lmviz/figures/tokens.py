@@ -235,7 +235,7 @@ def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,
 def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None = None) -> go.Figure:
     """Tokens needed for the same text by each tokenizer, labelled with characters per token."""
     bar = {
-        "type": "bar", "x": [c.kind for c in counts], "y": [c.tokens for c in counts],
+        "type": "bar", "x": [c.kind for c in counts], "y": [c.tokens for c in counts], "name": "tokens",
         "marker": {"color": TRAIN_COLOR},
         # above the bars, on two lines and at full size: inside, Plotly shrank the text to the
         # bar's width (unreadable on a phone)

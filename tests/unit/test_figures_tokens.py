@@ -149,7 +149,7 @@ def test_figure_tokenizer_comparison() -> None:
     assert bar.text[2] == "12 tokens<br>2.50 chars/token" and bar.text[1].startswith("6 tokens, 1 <unk><br>")
     # the <unk> tokens hatched over each bar's foot: few tokens, most of them <unk>, is no win
     assert list(unknown.y) == [0, 1, 0] and unknown.marker.pattern.shape == "/"
-    assert fig.layout.barmode == "overlay"
+    assert fig.layout.barmode == "overlay" and (bar.name, unknown.name) == ("tokens", "of them <unk>")  # not "trace 0"
     (only,) = figure_tokenizer_comparison([TokenCount("char", 60, 1, 1, 0)]).data
     assert only.text[0] == "1 token<br>1.00 chars/token"
     # above the bars at full size: inside a narrow bar Plotly shrank it to a few pixels
