@@ -354,6 +354,12 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
             "carries over (overfitting). More text, fewer steps or dropout help.")
 
 
+def run_notes(run: Run) -> list[str]:
+    """The warnings a run's figures need beside them (Home, Training): <unk> flattering bits per
+    character, a validation loss measured on training text."""
+    return [note for note in (unknown_note(run), held_out_note(run)) if note is not None]
+
+
 def held_out_note(run: Run) -> str | None:
     """A warning when the validation loss could not be measured on held-out text."""
     if run.held_out:

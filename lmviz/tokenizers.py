@@ -48,12 +48,20 @@ class Encoding:
     unknown: list[int] = field(default_factory=list)  # positions that became <unk>
 
 
+WORD_RUN = re.compile(r"[^\W_]{2,}")  # a word: two or more letters or digits (one is a token already)
+
+
+def different_words(text: str) -> list[str]:
+    """The different words (WORD_RUN) of `text`, in order."""
+    return list(dict.fromkeys(WORD_RUN.findall(text)))
+
+
 def whole_words(encoding: Encoding, text: str) -> tuple[list[str], int]:
-    """The different words of `text` (runs of two or more letters or digits: a single letter is
-    a token before any merge) that are one known token of `encoding` (the encoding of `text`), a
-    leading space allowed in the token, in order; and how many different words it has."""
-    matches = list(re.finditer(r"[^\W_]{2,}", text))
-    words = list(dict.fromkeys(match.group() for match in matches))
+    """The different words of `text` (`different_words`: a single letter is a token before any
+    merge) that are one known token of `encoding` (the encoding of `text`), a leading space
+    allowed in the token, in order; and how many different words it has."""
+    matches = list(WORD_RUN.finditer(text))
+    words = different_words(text)
     unknown = set(encoding.unknown)
     known = [(start, end) for n, (start, end) in enumerate(encoding.offsets) if n not in unknown]
     whole = {match.group() for match in matches  # this very word is one token, not its letters elsewhere

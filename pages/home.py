@@ -7,10 +7,8 @@ from lmviz.figures.training import figure_loss
 from lmviz.run_compare import (
     BITS_HELP,
     VAL_LOSS_HELP,
-    held_out_note,
     learning_story,
-    memorised,
-    unknown_note,
+    run_notes,
 )
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
@@ -58,12 +56,9 @@ with right:
         cols[1].metric("Bits per char",  # "Bits per charac…" in a third of half a laptop
                         f"{bits:.2f}" if bits else "—", help=BITS_HELP)
         trained_in(cols[2], run, view)
-        if (note := unknown_note(run)) is not None:
-            st.warning(note, icon=":material/help:")
-        if (note := held_out_note(run)) is not None:
+        for note in run_notes(run):
             st.warning(note, icon=":material/help:")
         chart(figure_loss(run.history, title="How this model learned"))
         st.caption("The loss is how surprised the model is by the next token. "
                    + learning_story(run.history, run.unigram_entropy) + " The Training page trains new ones live.")
-        if (found := memorised(run)) is not None:
-            fewer_steps_button(view, run, found, [view.model])
+        fewer_steps_button(view, run, [view.model])

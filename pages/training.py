@@ -16,14 +16,12 @@ from lmviz.run_compare import (
     Blowup,
     blowup,
     evaluation_samples,
-    held_out_note,
     history_caption,
-    memorised,
     plan_summary,
+    run_notes,
     samples_block,
     samples_heading,
     target_loss,
-    unknown_note,
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
@@ -162,9 +160,7 @@ def show_result(current: StartedTraining) -> None:
     trained_in(cols[2], run, view, device)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")
-    if (note := unknown_note(run)) is not None:
-        st.warning(note, icon=":material/help:")
-    if (note := held_out_note(run)) is not None:
+    for note in run_notes(run):
         st.warning(note, icon=":material/help:")
     vocab = f" (vocabulary {row['vocab']})" if row["vocab"] != "—" else ""
     st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), context "
@@ -183,8 +179,7 @@ def show_result(current: StartedTraining) -> None:
     render_history(run.history, target_loss(run), key="train_history",
                    loss_chart=figure_blowup(run.history, found.uniform_loss) if found else None)
     st.caption(history_caption(run, found))
-    if (found_by_heart := memorised(run)) is not None:
-        fewer_steps_button(view, run, found_by_heart, [view.model])
+    fewer_steps_button(view, run, [view.model])
     taken = evaluation_samples(job.events)
     if taken:
         st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from lmviz.figures.style import ACCENT, TRAIN_COLOR, figure, show_whitespace, token_color
+from lmviz.figures.style import (
+    ACCENT,
+    LEGEND_ABOVE,
+    TRAIN_COLOR,
+    figure,
+    show_whitespace,
+    token_color,
+)
 from lmviz.text import code_span, counted
-from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer, whole_words
+from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer, different_words, whole_words
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
 
@@ -200,7 +207,7 @@ def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
     if not bpe.merges or not words:
         return ""
     # a word with a character the corpus never uses can be one token at no vocabulary size
-    foreign = [w for w in dict.fromkeys(re.findall(r"[^\W_]{2,}", prompt)) if bpe.encode(w).unknown]
+    foreign = [w for w in different_words(prompt) if bpe.encode(w).unknown]
     never = (f"; {', '.join(_code(w) for w in foreign)} {'has' if len(foreign) == 1 else 'have'} a "
              "character this corpus never uses, which no vocabulary size merges") if foreign else ""
     said = (f"after all {len(bpe.merges)}, {len(whole) or 'none'} of the prompt's "
@@ -256,5 +263,5 @@ def figure_tokenizer_comparison(counts: Sequence[TokenCount], title: str | None 
                        "hovertemplate": "%{x}: %{y} of them <unk><extra></extra>"})
     top = max((c.tokens for c in counts), default=1)
     return figure(traces, title, height=300, xaxis={"title": "tokenizer"}, barmode="overlay",
-                  showlegend=len(traces) > 1, legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
+                  showlegend=len(traces) > 1, legend=LEGEND_ABOVE,
                   yaxis={"title": "tokens", "range": [0, top * 1.35]})  # room for the text above

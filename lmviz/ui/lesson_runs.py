@@ -204,12 +204,13 @@ def fewer_steps(found: Overfit) -> int:
     return max(10, found.best_step // 10 * 10)
 
 
-def fewer_steps_button(view: View, run: Run, found: Overfit, families: Sequence[str]) -> None:
-    """The button that sets the Training page's Steps to `fewer_steps` (every page's models train
-    with them), with how long the page's `families` will take then, one after another; none
-    where that is no fewer than the run's (at 10 steps, "Train 10 steps instead" did nothing)."""
-    steps = fewer_steps(found)
-    if steps >= run.train_config.steps:
+def fewer_steps_button(view: View, run: Run, families: Sequence[str]) -> None:
+    """For a run that memorised its text (`memorised`), the button that sets the Training page's
+    Steps to `fewer_steps` (every page's models train with them), with how long the page's
+    `families` will take then, one after another; none where that is no fewer than the run's
+    (at 10 steps, "Train 10 steps instead" did nothing)."""
+    found = memorised(run)
+    if found is None or (steps := fewer_steps(found)) >= run.train_config.steps:
         return
     fewer = replace(view, steps=steps)
     took = duration_words(sum(training_seconds(fewer, family) for family in dict.fromkeys(families)))
@@ -238,7 +239,13 @@ def overfit_note(view: View, run: Run, found: Overfit, label: str, families: Seq
             f"text kept falling (overfitting{little}). What this page shows is this model's real "
             "behaviour, but it knows its training text better than the language. Fewer steps, or "
             "more text, give a model that carries over.", icon=":material/school:")
-    fewer_steps_button(view, run, found, families)
+    fewer_steps_button(view, run, families)
+
+
+def families_with_the_gpt(view: View) -> list[str]:
+    """Every family the lesson pages train for a view: the sidebar's, the recurrent one set
+    beside the GPT, and the GPT; each once."""
+    return list(dict.fromkeys((view.model, recurrent_family(view), "gpt")))
 
 
 def train_with_the_gpt(view: View) -> dict[str, Run | None]:
@@ -247,17 +254,17 @@ def train_with_the_gpt(view: View) -> dict[str, Run | None]:
     there waits for the page's run, so a Cancel drawn there would act only once the training had
     ended). Each family's run, None where it failed or diverged (said here); none while the
     sidebar's model waits for a click, nor without a text or a prompt."""
-    families = dict.fromkeys((view.model, recurrent_family(view), "gpt"))
+    families = families_with_the_gpt(view)
     runs: dict[str, Run | None] = dict.fromkeys(families)
     if not view.prompt.strip():
         return runs
     said: set[str] = set()
-    runs[view.model] = run_for(view, said=said, beside=list(families))
+    runs[view.model] = run_for(view, said=said, beside=families)
     if runs[view.model] is None and (corpus_text(view) is None or waits_for_a_click(view)):
         return runs  # nothing to train on, or waiting: the others too
     for family in families:
         if family != view.model:
-            runs[family] = run_for(view, family, said=said, beside=list(families))
+            runs[family] = run_for(view, family, said=said, beside=families)
     return runs
 
 

@@ -11,11 +11,15 @@ from lmviz.jobs import Job
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.run_compare import run_row, run_sample
-from lmviz.ui.lesson_runs import TRAINING_PAGE_JOB_KEY, ask_to_train, mark_cancelled
+from lmviz.ui.lesson_runs import (
+    TRAINING_PAGE_JOB_KEY,
+    ask_to_train,
+    families_with_the_gpt,
+    mark_cancelled,
+)
 from lmviz.ui.state import (
     MODEL_LABELS,
     finished_run,
-    recurrent_family,
     session_holder,
     submit,
     view_key,
@@ -57,8 +61,7 @@ def view_keys(view: View) -> set[str]:
     """The run keys of every model the lesson pages train for this view: the sidebar's, the
     recurrent one beside the GPT, and the GPT (the LSTM trained here before the sidebar moved
     to the GPT is still the Side by side page's)."""
-    families = {view.model, recurrent_family(view), "gpt"}
-    return {key for family in families if (key := view_key(view, family)) is not None}
+    return {key for family in families_with_the_gpt(view) if (key := view_key(view, family)) is not None}
 
 
 def started_training() -> StartedTraining | None:
