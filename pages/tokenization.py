@@ -139,7 +139,7 @@ bpe = trained["bpe"].tokenizer
 first = first_merges_markdown(bpe.merges)
 # the examples are this tokenizer's own first merges: which pairs come first depends on the corpus
 early = "early merges glue the most frequent pairs" + (f" (this one's first two: {first})" if " and " in first else f" (this one's first: {first})" if first else "")
-last = merges_outcome(bpe, prompt)
+last = merges_outcome(bpe, prompt, trained["bpe"].words)
 st.markdown("BPE starts from single characters and learns one merge per step. Slide **k** to see "
             f"the prompt after the first k merges: {early}" + (f"; {last}." if last else "."))
 merges_stepper(bpe, prompt, whitespace)

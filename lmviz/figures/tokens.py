@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -199,10 +199,12 @@ def first_merges_markdown(merges: Sequence[tuple[str, str]], count: int = 2) -> 
     return " and ".join(pairs) if len(pairs) <= 2 else ", ".join(pairs[:-1]) + " and " + pairs[-1]
 
 
-def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
+def merges_outcome(bpe: BPETokenizer, prompt: str, corpus_words: Collection[str]) -> str:
     """What all of this BPE's merges make of the prompt's words, in words (markdown; '' without
     merges or words of two letters or more): 'after all 189, 3 of the prompt's 6 different words
-    of two letters or more are a single token (`The`, `the`, `to`)'."""
+    of two letters or more are a single token (`The`, `the`, `st`); the last, `st`, is no word of
+    this corpus but the start of one (as `stairs`): the prompt stops inside a word'.
+    `corpus_words`: the different words of the text the BPE was trained on."""
     whole, words = whole_words(bpe.encode(prompt), prompt)
     if not bpe.merges or not words:
         return ""
@@ -217,11 +219,24 @@ def merges_outcome(bpe: BPETokenizer, prompt: str) -> str:
         return said + f" {'is' if words == 1 else 'are'} a single token yet{more}{never}"
     shown = ", ".join(_code(word) for word in whole)
     said += f" {'is' if len(whole) == 1 else 'are'} a single token ({shown}){never}"
+    return said + _stops_inside_a_word(prompt, whole, corpus_words)
+
+
+def _stops_inside_a_word(prompt: str, whole: Sequence[str], corpus_words: Collection[str]) -> str:
+    """'; the last, `st`, is no word of this corpus but the start of one (as `stairs`): …' where
+    the prompt ends in a single-token run of letters that the corpus only has inside longer
+    words, as the default prompt's "st" (a complete word there, as "lamp", says nothing)."""
     runs = re.findall(r"[^\W_]+", prompt)
-    if re.search(r"[^\W_]$", prompt) and runs[-1] in whole and runs.count(runs[-1]) == 1:
-        # the prompt stops in it: maybe only a word's start, as "st" of the default prompt
-        said += f"; the last, {_code(runs[-1])}, may be only the start of a longer word"
-    return said
+    if not runs or not re.search(r"[^\W_]$", prompt):
+        return ""
+    last = runs[-1]
+    if last not in whole or runs.count(last) > 1 or last in corpus_words:
+        return ""
+    longer = sorted((w for w in corpus_words if w.startswith(last)), key=lambda w: (len(w), w))
+    if not longer:
+        return ""
+    return (f"; the last, {_code(last)}, is no word of this corpus but the start of one (as "
+            f"{_code(longer[0])}): the prompt stops inside a word")
 
 
 def merge_rows(merges: Sequence[tuple[str, str]], step: int, around: int = 4,

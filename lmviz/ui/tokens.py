@@ -8,7 +8,7 @@ import streamlit as st
 
 from lmviz.figures.tokens import TokenCount, count_tokens
 from lmviz.presets import UPLOAD, View, configs
-from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
+from lmviz.tokenizers import Tokenizer, TokenizerConfig, different_words, train_tokenizer
 from lmviz.ui.state import corpus_text, upload_label
 
 # the BPE merge table's (merge_rows) pixel widths: it shares a desktop row with the chips
@@ -24,15 +24,17 @@ MERGE_COLUMNS = {name: st.column_config.Column(label, help=help_text, width=widt
 
 @dataclass(frozen=True)
 class TrainedTokenizer:
-    """A tokenizer and how it cuts its own corpus (immutable: safe in a process-wide cache)."""
+    """A tokenizer, how it cuts its own corpus, and the corpus's different words (immutable: safe
+    in a process-wide cache)."""
 
     tokenizer: Tokenizer
     corpus: TokenCount
+    words: frozenset[str]
 
 
 def _train(text: str, kind: str, vocab_size: int) -> TrainedTokenizer:
     tokenizer = train_tokenizer(text, TokenizerConfig(kind, vocab_size))
-    return TrainedTokenizer(tokenizer, count_tokens(tokenizer, text))
+    return TrainedTokenizer(tokenizer, count_tokens(tokenizer, text), frozenset(different_words(text)))
 
 
 @st.cache_resource(max_entries=48, show_spinner="Training the tokenizer on the corpus…")

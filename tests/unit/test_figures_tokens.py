@@ -22,7 +22,14 @@ from lmviz.figures.tokens import (
     spaced_words_sentence,
     unknown_originals,
 )
-from lmviz.tokenizers import UNK, BPETokenizer, TokenizerConfig, train_tokenizer, whole_words
+from lmviz.tokenizers import (
+    UNK,
+    BPETokenizer,
+    TokenizerConfig,
+    different_words,
+    train_tokenizer,
+    whole_words,
+)
 
 TEXT = "the keeper climbed the stairs"
 
@@ -160,11 +167,12 @@ def test_figure_tokenizer_comparison() -> None:
 
 def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     prompt = "The keeper climbed the stairs to the lamp."
+    vocabulary = frozenset(different_words(story))
     small, big = (train_tokenizer(story, TokenizerConfig("bpe", size)) for size in (64, 512))
-    assert merges_outcome(small, prompt) == ""  # 64 is story's alphabet: no merge to speak of
+    assert merges_outcome(small, prompt, vocabulary) == ""  # 64 is story's alphabet: no merge to speak of
     whole, words = whole_words(big.encode(prompt), prompt)
     assert words == 7 and "the" in whole and "keeper" not in whole  # 'the' counted once
-    said = merges_outcome(big, prompt)
+    said = merges_outcome(big, prompt, vocabulary)
     assert said == (f"after all {len(big.merges)}, {len(whole)} of the prompt's 7 different words of two "
                     f"letters or more are a single token ({', '.join(f'`{word}`' for word in whole)})")
     # a one-letter word is one token before any merge, and <unk> is no word the merges made
@@ -175,19 +183,24 @@ def test_merges_outcome_counts_the_prompt_s_whole_words(story: str) -> None:
     assert small_bpe.encode(door).pieces[3:5] == [" o", "r"]
     words = train_tokenizer(story, TokenizerConfig("word", 256))  # 'zebra': one <unk> token
     assert words.encode("a zebra").unknown and whole_words(words.encode("a zebra"), "a zebra") == ([], 1)
-    assert merges_outcome(big, "!! a") == ""
-    # a prompt that stops in a word: its last run may be a word's start ("st" of "stairs")
-    cut = merges_outcome(big, "The keeper climbed the st")
-    assert "`st`" in cut and cut.endswith("; the last, `st`, may be only the start of a longer word")
-    assert "start of a longer word" not in merges_outcome(big, "the st st")  # whole elsewhere too
-    none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv")
+    assert merges_outcome(big, "!! a", vocabulary) == ""
+    # a prompt that stops in a word: its last run is a single token but no word of the corpus
+    cut = merges_outcome(big, "The keeper climbed the st", vocabulary)
+    assert "st" not in vocabulary and "`st`" in cut
+    example = min((w for w in vocabulary if w.startswith("st")), key=lambda w: (len(w), w))
+    assert cut.endswith(f"; the last, `st`, is no word of this corpus but the start of one (as `{example}`): "
+                        "the prompt stops inside a word")
+    assert "stops inside" not in merges_outcome(big, "the st st", vocabulary)  # whole elsewhere too
+    assert "lamp" in vocabulary and "lamp" in whole_words(big.encode("the lamp"), "the lamp")[0] and "stops inside" not in merges_outcome(big, "the lamp", vocabulary)  # a word
+    assert "stops inside" not in merges_outcome(big, "the lamp.", vocabulary)  # ends on no letter
+    none = merges_outcome(train_tokenizer(story, TokenizerConfig("bpe", 80)), "zyxwv", vocabulary)
     assert "none of the prompt's 1 different word of two letters or more is a single token yet" in none
     # ü, é and ï are no characters of story: no vocabulary size helps there
-    foreign = merges_outcome(big, "Zürich naïve café")
+    foreign = merges_outcome(big, "Zürich naïve café", vocabulary)
     assert foreign.endswith("3 different words of two letters or more are a single token yet; `Zürich`, "
                             "`naïve`, `café` have a character this corpus never uses, which no "
                             "vocabulary size merges")
-    assert "a bigger vocabulary merges further" in merges_outcome(big, "Zürich zyxwvq")
+    assert "a bigger vocabulary merges further" in merges_outcome(big, "Zürich zyxwvq", vocabulary)
 
 
 def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> None:
