@@ -47,6 +47,8 @@ def test_default_page_shows_chips_counts_and_stepper() -> None:
     # the merges named are this BPE's first ones (a space starts a word), not a fixed example
     intro = next(m.value for m in at.markdown if "learns one merge per step" in m.value)
     assert "(this one's first two: `h` + `e` and `␣` + `t`)" in intro and "`e` + `␣`" not in intro
+    # at 256 the prompt's last run "st" is a single token, and no word of story but a start of one
+    assert "the last, `st`, is no word of this corpus but the start of one (as `" in intro
 
 
 def test_whitespace_shows_at_first_and_the_toggle_hides_it() -> None:
