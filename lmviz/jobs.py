@@ -177,8 +177,10 @@ class RunStore:
         finished run gives a done job. With `start` False, only join or find: None where
         neither is there (a training that stopped since someone looked)."""
         key = run_key(text, tokenizer, model, train)
-        found = self.get(key)
+        found = self.get(key)  # loads a shipped run from disk, outside the lock
         with self.lock:
+            # a training of this key may have ended since that look: its run, not a second one
+            found = found or self.runs.get(key)
             if found is not None:
                 return Job(key=key, state="done", run=found, events=list(found.history))
             running = self.jobs.get(key)

@@ -50,6 +50,27 @@ def test_identical_settings_train_once_then_come_from_the_store(store: RunStore,
     assert [e.step for e in again.events] == [e.step for e in first.events]
 
 
+def test_a_training_that_ends_between_the_look_and_the_lock_is_not_trained_again(
+        store: RunStore, story: str) -> None:
+    """submit looks for a finished run before it takes the lock: a training of the same key
+    that ends in between must give its run, not start a second training."""
+    first = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a")
+    look = store.get
+
+    def look_then_let_it_end(key: str):
+        found = look(key)  # nothing yet: the training runs
+        for worker in threading.enumerate():  # its end: the run kept, then the job removed
+            if worker.name == f"lmviz-train-{key}":
+                worker.join(timeout=120)
+        with store.lock:
+            assert key not in store.jobs and key in store.runs  # ended, its run kept
+        return found
+
+    store.get = look_then_let_it_end  # type: ignore[method-assign]
+    second = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="b")
+    assert second is not None and second.done and second.run is first.run
+
+
 def test_one_session_letting_go_does_not_stop_another(store: RunStore, story: str) -> None:
     job = store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="a")
     store.submit(story, "story", TOKENIZER, MODEL, TINY_TRAIN, holder="b")
