@@ -12,7 +12,7 @@ from lmviz.corpora import CorpusError, list_corpora, load_corpus_or_path
 from lmviz.device import DEVICE_CHOICES, DeviceError
 from lmviz.models import MODEL_FAMILIES, ModelConfig, ModelConfigError
 from lmviz.probes import trace_text
-from lmviz.run import PRECISIONS, RunError, TrainConfig, load_run, save_run
+from lmviz.run import DIVERGED, PRECISIONS, RunError, TrainConfig, load_run, save_run
 from lmviz.sampling import SamplingConfig, SamplingError, generate
 from lmviz.tokenizers import TOKENIZER_KINDS, TokenizerConfig, TokenizerError, train_tokenizer
 from lmviz.training import Training, TrainingError
@@ -87,6 +87,8 @@ def cmd_trace(args: argparse.Namespace) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     run = load_run(args.dir)
+    if not run.usable:  # it would write text from weights that mean nothing, and exit 0
+        raise RunError(DIVERGED)
     config = SamplingConfig(args.temperature, args.top_k, args.top_p)
     generation = generate(run.model, run.tokenizer, args.prompt, config, args.max_new_tokens,
                           seed=args.seed, top_n=args.top_n)

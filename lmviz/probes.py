@@ -9,7 +9,7 @@ import torch
 
 from lmviz.device import exact_float32
 from lmviz.models import Trace, max_trace_length
-from lmviz.run import Run, weights_on
+from lmviz.run import DIVERGED, Run, weights_on
 from lmviz.tokenizers import Encoding
 
 MAX_TRACE_CHARS = 2_000
@@ -45,7 +45,7 @@ class TextTrace:
 def trace_text(run: Run, text: str, device: torch.device | None = None) -> TextTrace:
     """Trace `text` with the run's weights; texts longer than the GPT's context keep their end."""
     if not run.usable:
-        raise ProbeError("this run diverged (its weights are NaN): train again with a lower learning rate")
+        raise ProbeError(DIVERGED)
     if not text:
         raise ProbeError("the text is empty: type a few words")
     if len(text) > MAX_TRACE_CHARS:

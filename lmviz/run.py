@@ -20,6 +20,9 @@ from safetensors.torch import load_model, save_model
 from lmviz.models import LanguageModel, ModelConfig, build_model, count_parameters
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, tokenizer_from_json
 
+DIVERGED = ("this run diverged (its loss exploded to NaN or far above a random guess): train "
+            "again with a lower learning rate")
+
 
 class RunError(ValueError):
     """A run folder that cannot be read; the message is for the user."""
@@ -130,7 +133,8 @@ class Run:
 
     @property
     def usable(self) -> bool:
-        """False when training diverged: the weights hold NaN or inf."""
+        """False when training diverged: the loss became NaN or rose far above a random guess's
+        (the weights are finite as a rule, but what they compute means nothing)."""
         return self.outcome != "diverged"
 
     @property

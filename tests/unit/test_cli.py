@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from lmviz.run import load_run
+from lmviz.cli import main
+from lmviz.run import DIVERGED, Run, load_run, save_run
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_FILES = {"model.safetensors", "config.json", "tokenizer.json", "history.json"}
@@ -194,3 +196,13 @@ def test_bad_arguments_fail_in_one_line(cli: dict, name: str) -> None:
 
 def test_negative_temperature_fails_in_one_line(cli: dict) -> None:
     assert "temperature" in assert_one_line_error(cli["negative-temperature"])
+
+
+@pytest.mark.parametrize("call", [("sample", "--prompt", "The"), ("trace", "--text", "The")])
+def test_a_diverged_run_is_refused_in_one_line(lstm_run: Run, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str], call: tuple[str, ...]) -> None:
+    """Its weights compute nothing meaningful: sample had printed text from them and exited 0."""
+    save_run(replace(lstm_run, outcome="diverged"), tmp_path)
+    assert main([call[0], str(tmp_path), *call[1:]]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"lmviz: error: {DIVERGED}\n"
