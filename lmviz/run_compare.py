@@ -20,9 +20,10 @@ SAMPLE_TOKENS = 60
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
 
 # The two metrics' help on Home and the Training page: "nats" and "bits" were never said
-VAL_LOSS_HELP = ("How surprised the model is by each next token of text it never trained on: the "
+VAL_LOSS_HELP = ("How surprised the model is by each next token of {text}: the "
                  "average of −ln p, p being the probability it gave the token that came (in nats, "
                  "natural-log units). 0 would be sure and right every time; lower is better.")
+DIVERGED_HELP = " — here: the training diverged, so its final weights have none worth a number."
 BITS_HELP = ("The same loss per character and in bits (log base 2): about how many yes-or-no "
              "questions per character the model still needs to guess the text. Lower is better; "
              "a guess among 64 characters, all equally likely, costs 6 bits.")
@@ -229,6 +230,20 @@ class Blowup:
                 "where the next steps overshot again, until the loss ran away.")
 
 
+def val_loss_help(run: Run) -> str:
+    """VAL_LOSS_HELP, with what is true of this run instead where it is not: a diverged run has
+    no loss worth a number, and one whose text was too short to hold any out was measured on
+    text it trained on."""
+    text = ("text it never trained on" if run.held_out else "the end of its training text (too little "
+            "text to hold any out: the model has seen it)")
+    return VAL_LOSS_HELP.format(text=text) + ("" if run.usable else DIVERGED_HELP)
+
+
+def bits_help(run: Run) -> str:
+    """BITS_HELP, and why a diverged run shows none."""
+    return BITS_HELP if run.usable else BITS_HELP + DIVERGED_HELP
+
+
 def history_caption(run: Run, found: Blowup | None) -> str:
     """What the two training charts show: the loss (or, for a diverged run, its blow-up), and the
     gradient norm with the schedule."""
@@ -243,8 +258,10 @@ def history_caption(run: Run, found: Blowup | None) -> str:
                 "it the model is worse than knowing nothing. Hover a point for its gradient norm.")
     else:
         validated = any(e.val_loss is not None for e in run.history)
-        seen = ("validation (red) is text it never saw, and the " if validated
-                else "no validation was measured before it stopped; the ")
+        seen = ("no validation was measured before it stopped; the " if not validated else
+                "validation (red) is text it never saw, and the " if run.held_out else
+                "validation (red) is the end of the training text here (too little text to hold "
+                "any out), and the ")
         loss_words = (f"the loss falls as the model learns; {seen}"
                 "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
                 f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "

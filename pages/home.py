@@ -5,10 +5,10 @@ import streamlit as st
 from lmviz.corpora import list_corpora
 from lmviz.figures.training import figure_loss
 from lmviz.run_compare import (
-    BITS_HELP,
-    VAL_LOSS_HELP,
+    bits_help,
     learning_story,
     run_notes,
+    val_loss_help,
 )
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import LESSON, step_link
@@ -52,9 +52,9 @@ with right:
         )
         cols = st.columns(3)
         cols[0].metric("Validation loss", f"{summary['val_loss']:.3f}" if summary["val_loss"] else "—",
-                       help=VAL_LOSS_HELP)
+                       help=val_loss_help(run))
         cols[1].metric("Bits per char",  # "Bits per charac…" in a third of half a laptop
-                        f"{bits:.2f}" if bits else "—", help=BITS_HELP)
+                        f"{bits:.2f}" if bits else "—", help=bits_help(run))
         trained_in(cols[2], run, view)
         for note in run_notes(run):
             st.warning(note, icon=":material/help:")

@@ -11,9 +11,8 @@ from lmviz.figures.training import figure_blowup
 from lmviz.presets import DEFAULT_LAYERS, DEFAULT_STEPS, LEARNING_RATES, View, family_options
 from lmviz.run import PRECISIONS
 from lmviz.run_compare import (
-    BITS_HELP,
-    VAL_LOSS_HELP,
     Blowup,
+    bits_help,
     blowup,
     evaluation_samples,
     history_caption,
@@ -22,6 +21,7 @@ from lmviz.run_compare import (
     samples_block,
     samples_heading,
     target_loss,
+    val_loss_help,
 )
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
@@ -152,11 +152,10 @@ def show_result(current: StartedTraining) -> None:
     cols = st.columns(5)
     # a diverged run's weights are broken: the validation losses charted below were measured
     # before it blew up, and are not this model's ("—" beside a plotted point, unexplained)
-    broken = "" if run.usable else " — here: the training diverged, so its final weights have none worth a number."
     cols[0].metric("Validation loss", f"{run.val_loss:.3f}" if row["val loss"] is not None else "—",
-                   help=VAL_LOSS_HELP + broken)
+                   help=val_loss_help(run))
     cols[1].metric("Bits per character", f"{run.bits_per_char:.2f}" if row["bits/char"] is not None else "—",
-                   help=BITS_HELP + broken)
+                   help=bits_help(run))
     trained_in(cols[2], run, view, device)
     cols[3].metric("Device", run.device)
     cols[4].metric("Parameters", f"{run.parameters:,}", help="Weights and biases the model learns.")

@@ -18,7 +18,13 @@ from lmviz.models import RNG_LOCK, ModelConfig, build_model
 from lmviz.presets import View, configs, copy_lesson, shipped_views
 from lmviz.probes import trace_text
 from lmviz.run import Event, Run, TrainConfig, load_run, run_key, save_run
-from lmviz.run_compare import held_out_note, steepest_drop
+from lmviz.run_compare import (
+    VAL_LOSS_HELP,
+    held_out_note,
+    history_caption,
+    steepest_drop,
+    val_loss_help,
+)
 from lmviz.tokenizers import TokenizerConfig
 from lmviz.training import DropoutStream, Training, TrainingError, lr_at, train_run, unigram_entropy
 
@@ -292,6 +298,12 @@ def test_single_token_validation_split_still_trains(tmp_path) -> None:
     assert run.val_loss is not None and math.isfinite(run.val_loss)
     # measured on the training text's end, which the pages called "text it never trained on"
     assert run.held_out is False and "measured on the end of the training text" in held_out_note(run)
+    # and the chart's caption and the metric's help beside that note say so too
+    assert "never" not in history_caption(run, None) + val_loss_help(run)
+    assert "validation (red) is the end of the training text here" in history_caption(run, None)
+    assert "each next token of the end of its training text (too little text" in val_loss_help(run)
+    assert val_loss_help(replace(run, held_out=True)) == VAL_LOSS_HELP.format(text="text it never trained on")
+    assert val_loss_help(replace(run, outcome="diverged")).endswith("none worth a number.")
     assert load_run(save_run(run, tmp_path / "run")).held_out is False
     assert train_run(text * 4, "x", TokenizerConfig("word", 50), replace(LSTM, context=8),
                      replace(TRAIN, steps=2, sample_tokens=0)).held_out
