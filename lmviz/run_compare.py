@@ -154,15 +154,19 @@ def samples_heading(start: str, corpus: str, usable: bool = True) -> str:
 
 
 def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:
-    """The last sample taken while training, else one generated now; None for a diverged run."""
+    """The last sample taken while training, else one generated now (after the prompt, with it;
+    after a blank prompt, only what the model wrote from where its evaluation samples start: the
+    vocabulary's first entry had been the text "<unk>"); None for a diverged run."""
     if not run.usable:
         return None
     taken = evaluation_samples(run.history)
     if taken:
         return taken[-1][1]
-    start = prompt if prompt.strip() else run.tokenizer.vocab[0]
     config = SamplingConfig(temperature=SAMPLE_TEMPERATURE)
-    return generate(run.model, run.tokenizer, start, config, SAMPLE_TOKENS, seed=seed).text
+    if prompt.strip():
+        return generate(run.model, run.tokenizer, prompt, config, SAMPLE_TOKENS, seed=seed).text
+    steps = generate(run.model, run.tokenizer, run.sample_start, config, SAMPLE_TOKENS, seed=seed).steps
+    return "".join(step.token for step in steps)
 
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:

@@ -15,6 +15,7 @@ from lmviz.presets import View, configs, heads_for
 from lmviz.run import Event, Run, run_key
 from lmviz.run_compare import (
     SAMPLE_SIGNS,
+    SAMPLE_TOKENS,
     blowup,
     evaluation_samples,
     history_caption,
@@ -34,8 +35,9 @@ from lmviz.run_compare import (
     training_changes,
     view_changes,
 )
+from lmviz.sampling import SamplingConfig, generate
 from lmviz.tokenizers import TokenizerConfig, train_tokenizer
-from lmviz.training import sample_start
+from lmviz.training import SAMPLE_TEMPERATURE, sample_start
 
 
 def event(step: int, loss: float, val: float | None = None, sample: str | None = None,
@@ -103,6 +105,12 @@ def test_run_row_and_sample(lstm_run: Run) -> None:
     sample = run_sample(lstm_run, "The ")
     assert sample is not None and sample.startswith("The ") and len(sample) > len("The ")
     assert run_sample(lstm_run, "The ") == sample  # seeded
+    # a blank prompt: what the model writes from its evaluation samples' start, only that (the
+    # text "<unk>" had been its prompt, and the sample's first five characters)
+    blank = run_sample(lstm_run, " ")
+    steps = generate(lstm_run.model, lstm_run.tokenizer, lstm_run.sample_start,
+                     SamplingConfig(temperature=SAMPLE_TEMPERATURE), SAMPLE_TOKENS, seed=0).steps
+    assert blank == "".join(step.token for step in steps) and not blank.startswith("<unk>")
     with_samples = replace(lstm_run, history=tuple(EVENTS))
     assert run_sample(with_samples, "The ") == "abc"  # the last evaluation's sample
     row = run_row(lstm_run, sample)
