@@ -13,6 +13,7 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
+from lmviz.text import counted
 from lmviz.tokenizers import MAX_CHARS
 from lmviz.training import SAMPLE_TEMPERATURE
 
@@ -36,8 +37,8 @@ def plan_summary(view: View) -> str:
     default = " (default)"
     parts = [f"{model.family.upper()} on {view.corpus} ({view.tokenizer} tokens)",
              f"hidden size {model.hidden_size}",
-             f"{model.layers} layer(s)" + ("" if view.layers else default),
-             *([f"{model.heads} head(s)"] if model.family == "gpt" else []),
+             counted(model.layers, "layer") + ("" if view.layers else default),
+             *([counted(model.heads, "head")] if model.family == "gpt" else []),
              f"context {model.context}",
              f"{train.steps} steps" + ("" if view.steps else default),
              f"learning rate {train.lr:g}",

@@ -33,3 +33,9 @@ def code_span(text: str) -> str:
 def counted(count: int, noun: str, plural: str | None = None) -> str:
     """'1 head', '2 heads': a count with its noun in the right number (plural: noun + 's')."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def agreeing(count: int, one: str, many: str) -> str:
+    """The word that agrees with `count`: agreeing(1, "is", "are") is "is" ("1 token(s) are" read
+    on three pages)."""
+    return one if count == 1 else many

@@ -28,7 +28,7 @@ from lmviz.probes import TextTrace
 from lmviz.run import Run
 from lmviz.run_compare import training_budget
 from lmviz.sampling import SamplingConfig
-from lmviz.text import counted, markdown_text
+from lmviz.text import agreeing, counted, markdown_text
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
@@ -194,8 +194,8 @@ repeats = repeated_positions(right_trace.trace.ids, gpt.tokenizer.unk_id)
 if lesson and repeats:
     opened = (f"the GPT opened on its copy head (layer {best_layer}, head {best_head}: the highest "
               "induction score, as on the Attention page); here, " if best_head != ALL_HEADS else "")
-    st.caption(f"The copy lesson: each line repeats a span, and {opened}on the {len(repeats)} tokens "
-               f"that repeat an earlier one, the GPT's row sits "
+    st.caption(f"The copy lesson: each line repeats a span, and {opened}on the {counted(len(repeats), 'token')} "
+               f"that {agreeing(len(repeats), 'repeats', 'repeat')} an earlier one, the GPT's row sits "
                f"{back[names[1]][repeats].mean():.1f} tokens back on average and the "
                f"{names[0]}'s {back[names[0]][repeats].mean():.1f}. Trained for it: "
                f"the GPT {training_budget(gpt)}; the {names[0]} {training_budget(recurrent)}.")

@@ -5,6 +5,7 @@ import streamlit as st
 from lmviz.figures.labels import markdown_piece
 from lmviz.figures.sampling import figure_next_token, model_heading_html
 from lmviz.figures.style import show_whitespace
+from lmviz.figures.tokens import unknown_tokens_sentence
 from lmviz.next_token import (
     LIKELY,
     mean_log_probability_bits,
@@ -109,7 +110,7 @@ def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
         st.info(f"The prompt is longer than the model's context ({run.model_config.context} tokens): "
                 "the model reads only its end.")
     if read.unknown:
-        st.info(f"{read.unknown} token(s) of the prompt are not in the vocabulary and read as <unk>.")
+        st.info(f"{unknown_tokens_sentence(read.unknown)}.")
 
 
 @st.fragment

@@ -18,10 +18,11 @@ from lmviz.figures.tokens import (
     merges_outcome,
     spaced_words_sentence,
     telling_step,
+    unknown_tokens_sentence,
 )
 from lmviz.presets import RANGES, View
-from lmviz.text import counted
-from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.text import agreeing, counted
+from lmviz.tokenizers import TOKENIZER_KINDS, BPETokenizer
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
@@ -113,9 +114,11 @@ st.caption(f"{counted(len(encoding.ids), 'token')}. The number under each chip i
            f"every {len(TOKEN_PALETTE)} ids: the number tells tokens apart). "
            "The sidebar's Tokenizer picks which tokenizer this is.")
 if encoding.unknown:
-    st.info(f"{len(encoding.unknown)} token(s) are not in this vocabulary and become {UNK} "
-            f"(id {tokenizer.unk_id}); the small text under the dashed chip shows what they were. "
-            "The model sees them all as the same token."
+    unknown = len(encoding.unknown)
+    st.info(f"{unknown_tokens_sentence(unknown)} (id {tokenizer.unk_id}); the small text under the "
+            f"dashed {agreeing(unknown, 'chip shows what it was', 'chips shows what they were')}. "
+            + agreeing(unknown, "The model sees any text outside its vocabulary as this one token.",
+                       "The model sees them all as the same token.")
             + (f" {spaced_words_sentence(spaced)}" if (spaced := known_with_a_space(tokenizer, encoding, prompt)) else ""))
 
 st.subheader("Characters, words or pieces?")

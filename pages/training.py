@@ -23,6 +23,7 @@ from lmviz.run_compare import (
     target_loss,
     val_loss_help,
 )
+from lmviz.text import counted
 from lmviz.training import SAMPLE_TEMPERATURE
 from lmviz.ui.lesson import heading
 from lmviz.ui.lesson_runs import (
@@ -162,7 +163,7 @@ def show_result(current: StartedTraining) -> None:
     for note in run_notes(run):
         st.warning(note, icon=":material/help:")
     vocab = f" (vocabulary {row['vocab']})" if row["vocab"] != "—" else ""
-    st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {row['layers']} layer(s), context "
+    st.caption(f"{row['model'].upper()}, hidden {row['hidden']}, {counted(row['layers'], 'layer')}, context "
                f"{row['context']}, {row['steps']} steps, lr {row['lr']:g}, clip {row['clip']:g}, "
                f"dropout {row['dropout']:g}, {row['precision']}, seed {row['seed']}, corpus "
                f"{row['corpus']}, {row['tokenizer']} tokens{vocab}.")

@@ -17,7 +17,7 @@ from lmviz.figures.style import (
     show_whitespace,
     token_color,
 )
-from lmviz.text import code_span, counted
+from lmviz.text import agreeing, code_span, counted
 from lmviz.tokenizers import UNK, BPETokenizer, Encoding, Tokenizer, different_words, whole_words
 
 UNK_COLOR = "#fee2e2"  # unknown pieces stand out whatever their id's palette color
@@ -185,6 +185,13 @@ def merge_html(step: MergeStep, index: Mapping[str, int], whitespace: bool = Fal
     merged = _chip_span(Chip(step.merged, index.get(step.merged), highlight=True), whitespace)
     return (f'<div class="lmviz-merge" style="line-height:1.1">merge {step.step}: '
             f"{left} + {right} → {merged}</div>")
+
+
+def unknown_tokens_sentence(count: int) -> str:
+    """'1 token of the prompt is not in the vocabulary and becomes <unk>', or '3 tokens … are …
+    become …' (no full stop)."""
+    return (f"{counted(count, 'token')} of the prompt {agreeing(count, 'is', 'are')} not in the "
+            f"vocabulary and {agreeing(count, 'becomes', 'become')} {UNK}")
 
 
 def _code(piece: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lmviz.figures.tokens import unknown_tokens_sentence
 from lmviz.memory import MemorySources, memory_sources
 from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run
@@ -32,8 +33,7 @@ def trace_for(run: Run, text: str, notes: bool = True,
         st.info(f"The prompt is longer than the model's context ({run.model_config.context} "
                 f"tokens): {cut}.")
     if result.encoding.unknown:
-        st.info(f"{len(result.encoding.unknown)} token(s) are not in this tokenizer's vocabulary "
-                "and show as <unk>.")
+        st.info(f"{unknown_tokens_sentence(len(result.encoding.unknown))}.")
     return result
 
 

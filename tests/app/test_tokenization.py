@@ -129,7 +129,10 @@ def test_uploaded_text_trains_session_tokenizers() -> None:
     # the prompt comes from the text: no <unk>; a typed one with letters it never uses has them
     assert at.session_state["prompt"].startswith("zebra") and not any("become <unk>" in i.value for i in at.info)
     at.text_area(key="prompt").input("The keeper").run()
-    assert any("become <unk>" in i.value for i in at.info)
+    assert any("3 tokens of the prompt are not in the vocabulary and become <unk>" in i.value for i in at.info)
+    at.text_area(key="prompt").input("zebra keeper").run()  # p alone: one, in the singular
+    assert any(i.value.startswith("1 token of the prompt is not in the vocabulary and becomes <unk> (id 0); "
+                                  "the small text under the dashed chip shows what it was.") for i in at.info)
 
 
 def test_the_merge_table_fits_half_a_desktop() -> None:
@@ -143,7 +146,7 @@ def test_the_merge_table_fits_half_a_desktop() -> None:
 def test_a_prompt_s_first_word_without_its_space_is_explained() -> None:
     at = open_page(tokenizer="word", prompt="the keeper")
     assert not at.exception
-    said = next(i.value for i in at.info if "not in this vocabulary" in i.value)
+    said = next(i.value for i in at.info if "not in the vocabulary" in i.value)
     assert "`the` has no space before it here" in said and "the vocabulary has `␣the`" in said
     assert any(c.value.startswith("2 tokens. The number under each chip") for c in at.caption)
     at.text_area(key="prompt").set_value("a").run()  # one of each: "1 token", not "1 tokens"

@@ -50,7 +50,7 @@ def test_controls_come_from_the_link() -> None:
     assert at.selectbox(key="device").value == at.selectbox(key="device").options[0]
     assert any("settings in the sidebar" in m.value for m in at.markdown)
     plan = at.caption[0].value
-    assert "LSTM on story (char tokens)" in plan and "2 layer(s)" in plan and "120 steps" in plan and "clipping off" in plan
+    assert "LSTM on story (char tokens)" in plan and "2 layers" in plan and "120 steps" in plan and "clipping off" in plan
     assert any("press **Train**" in i.value for i in at.info)
     assert at.button(key="train_cancel").disabled
 
@@ -78,7 +78,7 @@ def test_layers_and_steps_say_which_default_they_stand_for(model: str, layers: s
     steps = at.select_slider(key="steps").options
     assert steps[:2] == ["10", "20"] and steps[58:61] == ["590", "default (600)", "610"]
     assert "600" not in steps and steps[-1] == "5000"
-    assert f"{layers} layer(s) (default)" in at.caption[0].value
+    assert f"{layers} layer{'s' if layers != '1' else ''} (default)" in at.caption[0].value
 
 
 def test_a_layer_count_another_family_spelled_out_becomes_this_family_s_default() -> None:
@@ -86,7 +86,7 @@ def test_a_layer_count_another_family_spelled_out_becomes_this_family_s_default(
     assert at.select_slider(key="layers").value == 2
     at.selectbox(key="model").set_value("gpt").run()
     assert not at.exception and not at.warning
-    assert at.select_slider(key="layers").value == 0 and "2 layer(s) (default)" in at.caption[0].value
+    assert at.select_slider(key="layers").value == 0 and "2 layers (default)" in at.caption[0].value
     # the sidebar, drawn before the slider, knows it too: no change to reset, none in the link
     assert not any("layers" in c.value for c in at.sidebar.caption)
     assert "layers" not in at.sidebar.code[0].value and "reset" not in str(at.sidebar.button).lower()
@@ -115,7 +115,7 @@ def test_a_gpu_offers_bigger_models_and_says_why(monkeypatch: pytest.MonkeyPatch
     assert at.select_slider(key="context").value == 256 and "256" in at.select_slider(key="context").options
     assert at.sidebar.select_slider(key="hidden_size").value == 384
     assert "1024" in at.sidebar.select_slider(key="hidden_size").options
-    assert "hidden size 384 · 6 layer(s) · 8 head(s) · context 256" in at.caption[0].value
+    assert "hidden size 384 · 6 layers · 8 heads · context 256" in at.caption[0].value
 
 
 def test_gpu_sizes_in_a_link_fall_back_on_a_cpu() -> None:

@@ -195,7 +195,7 @@ def test_layers_say_their_default_as_the_model_family_changes(page, app_server) 
     assert move_slider(page, "Layers", 1, "ArrowLeft") == "default (2)"  # 1, default (2), 3
     query = parse_qs(urlparse(page.url).query)
     assert query["model"] == ["gpt"] and "layers" not in query  # the default stays out of the link
-    assert "2 layer(s) (default)" in page.get_by_text("This trains:", exact=False).inner_text()
+    assert "2 layers (default)" in page.get_by_text("This trains:", exact=False).inner_text()
 
 
 def test_copy_lesson_sets_the_sidebar_the_link_and_the_training_page(page, app_server, tmp_path) -> None:

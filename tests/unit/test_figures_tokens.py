@@ -21,6 +21,7 @@ from lmviz.figures.tokens import (
     merges_outcome,
     spaced_words_sentence,
     unknown_originals,
+    unknown_tokens_sentence,
 )
 from lmviz.tokenizers import (
     UNK,
@@ -214,3 +215,8 @@ def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> Non
         "vocabulary has `␣the`, a different token.")
     chars = train_tokenizer(story, TokenizerConfig("char"))
     assert known_with_a_space(chars, chars.encode("é"), "é") == []  # char tokens have no words
+
+
+def test_the_unknown_tokens_sentence_agrees_with_its_count() -> None:
+    assert unknown_tokens_sentence(1) == "1 token of the prompt is not in the vocabulary and becomes <unk>"
+    assert unknown_tokens_sentence(3) == "3 tokens of the prompt are not in the vocabulary and become <unk>"

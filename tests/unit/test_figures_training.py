@@ -83,16 +83,16 @@ def test_view_changes_add_the_model_size_tokens_and_seed() -> None:
 
 def test_plan_summary_names_defaults_and_ignored_settings() -> None:
     text = plan_summary(View())
-    assert "LSTM on story (char tokens) · hidden size 128 · 1 layer(s) (default)" in text and "600 steps (default)" in text
+    assert "LSTM on story (char tokens) · hidden size 128 · 1 layer (default)" in text and "600 steps (default)" in text
     assert "learning rate 0.01" in text and "clipping at 1" in text
     assert "Heads apply to the GPT only" in text
     gpt = plan_summary(View(model="gpt", layers=3, steps=50, clip=0.0, heads=3))
-    assert "GPT on story (char tokens) · hidden size 128 · 3 layer(s) ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt
-    assert "does not split into 3 heads: 2 heads are used" in gpt and "2 head(s)" in gpt
+    assert "GPT on story (char tokens) · hidden size 128 · 3 layers ·" in gpt and "50 steps ·" in gpt and "clipping off" in gpt
+    assert "does not split into 3 heads: 2 heads are used" in gpt and "2 heads" in gpt
     assert "does not split into 2 heads: 1 head is used" in plan_summary(View(model="gpt", hidden_size=7, heads=2))
-    assert "4 head(s)" in plan_summary(View(model="gpt"))
+    assert "4 heads" in plan_summary(View(model="gpt"))
     big = plan_summary(View(model="gpt", hidden_size=384, layers=6, heads=8, context=256, precision="bf16"))
-    assert "hidden size 384 · 6 layer(s) · 8 head(s) · context 256 ·" in big and big.endswith("bf16 autocast.")
+    assert "hidden size 384 · 6 layers · 8 heads · context 256 ·" in big and big.endswith("bf16 autocast.")
     assert "context 64" in text and "autocast" not in text
 
 
