@@ -19,12 +19,14 @@ from lmviz.figures.attention import (
     query_latex,
     query_rows,
     stripes_sentence,
+    weighted_sum_caption,
 )
 from lmviz.figures.labels import current_token_html, short_labels
 from lmviz.presets import COPY_LESSON, CORPUS_PROMPTS, is_copy_lesson
 from lmviz.probes import TextTrace
 from lmviz.run_compare import heads_note, steepest_drop
 from lmviz.text import counted, markdown_text
+from lmviz.tokenizers import UNK
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
@@ -84,8 +86,10 @@ opening = scores.best if lesson and scores.queries else (0, 0)
 # ... and its query slider on the repeat where that head copies most clearly
 opening_query = clearest_copy(trace, *opening, run.tokenizer.unk_id) if lesson else None
 st.subheader("All heads at once")
-keep_choice(LAYER, range(layers), opening[0], made_for=run.key)
-keep_choice(HEAD, range(heads), opening[1], made_for=run.key)
+# picked for this model, and kept for its next prompt, unless that one opens on another head: the
+# lesson's prompt without a repeat had opened on (0, 0), and the example after it had stayed there
+keep_choice(LAYER, range(layers), opening[0], made_for=(run.key, opening))
+keep_choice(HEAD, range(heads), opening[1], made_for=(run.key, opening))
 chart(figure_head_grid(trace.attention, selected=(st.session_state[LAYER], st.session_state[HEAD])),
       key="attn_grid")
 st.caption("One square per head, rows are layers: a bright diagonal looks at the token itself, a "
@@ -124,8 +128,9 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     chart(figure_query_steps(step, labels), key="attn_steps")
     # what the sentence says: a large score, and nearly all the weight on one key
     big = float(np.abs(step.scaled).max()) > BIG_SCORE and float(step.weights.max()) > 0.9
-    st.caption(f"Raw scores q·k grow with the vectors' length; dividing by √{head_size} stops that "
-               "(for random q and k it keeps them near ±1), and the softmax turns them into positive "
+    st.caption(f"A raw score q·k adds up d = {head_size} products, one per dimension, so it grows "
+               f"with the head size; dividing by √{head_size} stops that (for random q and k it keeps "
+               "them near ±1), and the softmax turns them into positive "
                "weights that add up to 1 — the highest score wins most"
                + (". A trained head can still make its scores large on purpose, as this one does here: "
                   "then nearly all the weight goes to one key." if big else "."))
@@ -140,9 +145,7 @@ def one_query(text_trace: TextTrace, layer: int, head: int, run_key: str, openin
     left, right = st.columns([3, 2])
     with left:
         chart(figure_weighted_sum(step, labels), key="attn_sum")
-        st.caption("The head's output is the weighted sum of the value vectors: the rows above the "
-                   "line (the most attended keys, each already times its weight) add up, with the rest, "
-                   "to the last row.")
+        st.caption(weighted_sum_caption(step))
     with right:
         st.space()  # on a phone the columns stack: the table's toolbar covered the caption above
         st.dataframe(query_rows(step, labels), hide_index=True, height=320, key="attn_table",
@@ -170,17 +173,25 @@ if not lesson:
 elif view.prompt != example:
     st.button("Use the example prompt: two lines that each repeat a span of a different length",
               key="attn_copy_prompt", on_click=set_prompt, args=(CORPUS_PROMPTS["copy"],))
-if scores.queries == 0:
+encoding = text_trace.encoding  # the texts that became <unk>: the same one twice is a repeat to a reader
+unknown_texts = [text_trace.text[slice(*encoding.offsets[n])].strip() for n in encoding.unknown]
+if scores.queries == 0 and len(set(unknown_texts)) < len(unknown_texts):
+    st.info(f"What repeats in this prompt is outside the vocabulary: every such token is {UNK}, "
+            f"and {UNK} never counts as a repeat (two different texts share it). Repeat words made "
+            "of this corpus's characters to find something to copy.")
+elif scores.queries == 0:
     st.info("No token repeats in this prompt, so there is nothing to copy: repeat a few words.")
 else:
     chart(figure_induction(scores), key="attn_induction")
     best_layer, best_head = scores.best
     drop = steepest_drop(run.history) if lesson else None
+    copy_head_shown = lesson and (layer, head) == scores.best  # what the sentences below point at
+    on_screen = " The query above opened where this head copies most clearly." if copy_head_shown else ""
     if drop is not None:
         learned = (f"This GPT's validation loss fell most between steps {drop.step_before} and "
                    f"{drop.step_after}, from {drop.loss_before:.2f} to {drop.loss_after:.2f} nats: "
                    "the copy head forming after a long plateau (the whole curve is on the Training "
-                   "page). The query above opened where this head copies most clearly. It is not "
+                   f"page).{on_screen} It is not "
                    "perfect: at the last letter of a word, for one, it looks at the earlier copy of "
                    "that letter rather than at the token after it"
                    + (" (the example's last token shows it)." if prompt == example else "."))
@@ -189,7 +200,7 @@ else:
                    "show what it did learn; the copy lesson above shows one that has.")
     # the stripes' distances are the example's own, in this tokenizer's tokens
     # the lesson's head on screen shows them; another model's may not, so "would" there
-    stripes = stripes_sentence(trace.ids, run.tokenizer.unk_id, shown=lesson) if prompt == example else ""
+    stripes = stripes_sentence(trace.ids, run.tokenizer.unk_id, shown=copy_head_shown) if prompt == example else ""
     st.caption(
         f"Measured over {counted(scores.queries, 'repeated token')}. A head far above the uniform "
         f"value ({scores.chance:.2f}) leans toward the token after the earlier occurrence. "

@@ -17,6 +17,7 @@ from lmviz.attention_math import (
 )
 from lmviz.figures.labels import plotly_label, token_axis
 from lmviz.figures.style import ACCENT, FIXED_AXIS, GATE_SCALE, MUTED, TRAIN_COLOR, figure
+from lmviz.text import counted
 
 MASKED_COLOR = "#d9d9d9"  # cells a query cannot see (keys after it): drawn as the plot background
 GRID_WIDTH = 820  # pixels a desktop gives the head grid's panels, about (1400 px wide with the sidebar)
@@ -145,10 +146,36 @@ def figure_query_steps(step: QueryStep, labels: list[str]) -> go.Figure:
                   **axes)
 
 
+LEAST_SHOWN_WEIGHT = 0.01  # a key drawn in the weighted sum has at least this weight
+
+
+def weighted_keys(step: QueryStep, rows: int = 6) -> list[int]:
+    """The keys drawn in the weighted sum, in order: the `rows` most attended with a weight of
+    at least LEAST_SHOWN_WEIGHT (the most attended one always); a peaked head's "most attended
+    keys" had been one at 1.00 and five at 0.00."""
+    top = step.top_keys(rows)
+    return sorted([j for j in top if step.weights[j] >= LEAST_SHOWN_WEIGHT] or top[:1])
+
+
+def weighted_sum_caption(step: QueryStep, rows: int = 6) -> str:
+    """What the weighted sum's rows are, for its caption: the keys drawn, and the keys left out
+    but counted in the output."""
+    keys = weighted_keys(step, rows)
+    drawn, rest = len(keys), step.query + 1 - len(keys)
+    others = f", with the other {counted(rest, 'key')}," if rest else ""
+    one = (f"the only key with a weight of {LEAST_SHOWN_WEIGHT:g} or more" if step.weights[keys[0]] >= LEAST_SHOWN_WEIGHT
+           else f"no key reaches a weight of {LEAST_SHOWN_WEIGHT:g}")
+    rows_are = (f"the row above the line is the most attended key ({one}), already times its weight; "
+                "it adds up" if drawn == 1 else
+                f"the {drawn} rows above the line are the most attended keys (those with a weight of "
+                f"{LEAST_SHOWN_WEIGHT:g} or more, at most {rows}), each already times its weight; they add up")
+    return f"The head's output is the weighted sum of the value vectors: {rows_are}{others} to the last row."
+
+
 def figure_weighted_sum(step: QueryStep, labels: list[str], rows: int = 6) -> go.Figure:
-    """The weighted value vectors w_j·v_j of the most attended keys and their sum, the output
-    (the remaining keys are included in the sum, not drawn)."""
-    top = sorted(step.top_keys(rows))
+    """The weighted value vectors w_j·v_j of the most attended keys (`weighted_keys`) and their
+    sum, the output (the remaining keys are included in the sum, not drawn)."""
+    top = weighted_keys(step, rows)
     contributions = step.weights[top, None] * step.values[top]  # (rows, d)
     z = np.vstack([contributions, step.output[None, :]])
     names = [f"{step.weights[j]:.2f} · v[{plotly_label(labels[j])}]" for j in top] + ["output Σ w·v"]

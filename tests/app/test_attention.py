@@ -113,6 +113,28 @@ def test_unknown_words_are_no_repeat_and_counts_are_worded_in_the_right_number()
     assert "Measured over 1 repeated token." in captions  # '␣and' (not 'The' and '␣the')
     at.text_area(key="prompt").set_value("zzqx blorf").run()  # two different unknown words
     assert not at.exception and any("nothing to copy" in i.value for i in at.info)
+    at.text_area(key="prompt").set_value("zzqx zzqx").run()  # a repeat, but of <unk>s only: said so
+    assert not any("nothing to copy" in i.value for i in at.info)
+    assert any(i.value.startswith("What repeats in this prompt is outside the vocabulary") for i in at.info)
+
+
+def test_the_copy_lesson_s_captions_point_at_its_head_only_while_it_is_shown() -> None:
+    """A prompt that repeats nothing opened the lesson on layer 0, head 0, and the example after
+    it stayed there, under "In the copy head's map above, … a stripe" and "The query above
+    opened where this head copies most clearly"."""
+    at = open_page(corpus="copy", model="gpt", steps=str(COPY_LESSON["steps"]), lr=str(COPY_LESSON["lr"]),
+                   prompt="abc")
+    assert (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value) == (0, 0)
+    at.button(key="attn_copy_prompt").click().run()
+    assert not at.exception and at.session_state["prompt"] == CORPUS_PROMPTS["copy"]
+    best = (at.selectbox(key="attn_layer").value, at.selectbox(key="attn_head").value)
+    assert best == (1, 1) and "attn_best" not in buttons(at)  # the copy head, as on a fresh link
+    captions = " ".join(c.value for c in at.caption)
+    assert "In the copy head's map above" in captions and "opened where this head copies" in captions
+    at.selectbox(key="attn_layer").set_value(0).run()  # another head above: "would", no "opened"
+    captions = " ".join(c.value for c in at.caption)
+    assert "In the copy head's map above" not in captions and "opened where this head copies" not in captions
+    assert "A copy head's map would show the second copy of a span as a stripe" in captions
 
 
 def test_long_prompt_is_truncated_to_the_context() -> None:

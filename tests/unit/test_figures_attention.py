@@ -26,6 +26,8 @@ from lmviz.figures.attention import (
     query_latex,
     query_rows,
     stripes_sentence,
+    weighted_keys,
+    weighted_sum_caption,
 )
 from lmviz.figures.labels import short_labels
 from lmviz.figures.style import ACCENT
@@ -243,3 +245,30 @@ def test_induction_figure() -> None:
     assert np.asarray(fig.data[0].z).shape == (2, 3)
     # every cell with three decimals, "0.100" beside "0.150" (rounded numbers printed "0.1")
     assert fig.data[0].texttemplate == "%{z:.3f}" and fig.data[0].text is None
+
+
+def _step(weights: list[float]) -> QueryStep:
+    w = np.asarray(weights)
+    values = np.arange(len(w) * 2, dtype=float).reshape(len(w), 2)
+    return QueryStep(layer=0, head=0, query=len(w) - 1, head_size=2, scores=np.log(w + 1e-12),
+                     scaled=np.log(w + 1e-12), weights=w, values=values, output=w @ values)
+
+
+def test_the_weighted_sum_draws_only_keys_that_carry_weight() -> None:
+    """A peaked head's 'most attended keys' had been one at 1.00 and five at 0.00."""
+    peaked = _step([0.0, 0.001, 0.996, 0.003, 0.0, 0.0, 0.0])
+    assert weighted_keys(peaked) == [2]
+    fig = figure_weighted_sum(peaked, list("abcdefg"))
+    assert list(fig.data[0].y) == ["1.00 · v[c]", "output Σ w·v"]
+    assert weighted_sum_caption(peaked) == (
+        "The head's output is the weighted sum of the value vectors: the row above the line is the most "
+        "attended key (the only key with a weight of 0.01 or more), already times its weight; it adds up, "
+        "with the other 6 keys, to the last row.")
+    spread = _step([0.3, 0.5, 0.195, 0.005])
+    assert weighted_keys(spread) == [0, 1, 2] and weighted_keys(spread, rows=2) == [0, 1]
+    assert "the 3 rows above the line are the most attended keys (those with a weight of 0.01 or more, " \
+           "at most 6), each already times its weight; they add up, with the other 1 key, to" in weighted_sum_caption(spread)
+    alone = _step([1.0])
+    assert weighted_sum_caption(alone).endswith("already times its weight; it adds up to the last row.")
+    flat = _step([1 / 200] * 200)  # no key reaches 0.01: the most attended one is still drawn
+    assert weighted_keys(flat) == [0] and "no key reaches a weight of 0.01" in weighted_sum_caption(flat)
