@@ -4,7 +4,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lmviz.corpora import min_chars
 from lmviz.cost import duration_words
 from lmviz.device import available_devices
 from lmviz.figures.training import figure_blowup
@@ -33,7 +32,8 @@ from lmviz.ui.lesson_runs import (
     trained_in,
     training_seconds,
 )
-from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app
+from lmviz.ui.state import contexts, corpus_text, current_view, has_cuda, require_app, view_key
+from lmviz.ui.tokens import too_short_note
 from lmviz.ui.train_view import live_training, render_history
 from lmviz.ui.training_session import (
     SAFE_LR,
@@ -116,11 +116,14 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
 text = corpus_text(view)
 no_text = text is None  # the upload corpus, before a usable text is in
 # an upload the sidebar already calls too short for this Context: Train would only fail
-too_short = text is not None and len(text) < min_chars(view.context)
+too_short = too_short_note(view)
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:",
-                    disabled=no_text or too_short):
+                    disabled=no_text or too_short is not None):
     start_training(view, device)
 current = shown_training(view)
+earlier = started_training()  # its run goes in the table however the settings moved since
+if earlier is not None and earlier.asked and earlier.job.done and earlier.job.run is not None:
+    remember(earlier.job.run, view.prompt)
 cancel_col.button("Cancel", key="train_cancel", on_click=cancel_training, icon=":material/stop:",
                   disabled=current is None or current.job.done or current.left)
 
@@ -193,13 +196,11 @@ if no_text:
     st.info("There is no text to train on yet: upload or paste your own in the sidebar (a UTF-8 "
             "text file, at least a paragraph), or choose a built-in corpus there.",
             icon=":material/upload_file:")
-elif too_short and current is None:
-    st.warning(f"Your text is too short to train with a Context of {view.context} tokens (at "
-               f"least {min_chars(view.context):,} characters): add text in the sidebar, or choose a "
-               "shorter Context above.", icon=":material/short_text:")
+elif too_short is not None and current is None:
+    st.warning(too_short, icon=":material/short_text:")
 elif current is None and started_training() is not None:
-    st.info("The settings have changed since your last training: press **Train** to train these. "
-            "Your earlier runs are in the table below.", icon=":material/tune:")
+    st.info("The settings have changed since your last training: press **Train** to train these."
+            + (" Your earlier runs are in the table below." if session_runs() else ""), icon=":material/tune:")
 elif current is None:
     st.info("These settings are not trained yet: press **Train** to watch the model learn. Try 3 "
             "or 10 for the learning rate to watch a training blow up.")
@@ -211,6 +212,11 @@ elif current.left:
             icon=":material/group:")
 else:
     if not current.job.done:
+        if current.job.key != view_key(view):  # the plan line above is already the new settings'
+            st.info("The settings above have changed since you pressed **Train**: this is still the "
+                    "training of the earlier ones, and it goes in the table below when it ends. "
+                    "Press **Train** to train the new settings instead (this one then stops).",
+                    icon=":material/tune:")
         live_training(current.job, current.label, compact=False)
         st.rerun()  # drawn again as finished: Cancel above was drawn while it ran, enabled
     show_result(current)

@@ -31,6 +31,7 @@ from lmviz.ui.state import (
     submit,
     view_key,
 )
+from lmviz.ui.tokens import too_short_note
 from lmviz.ui.train_view import live_training
 
 # The longest training a lesson page starts without a click: the default GPT (about 50 s on a
@@ -125,6 +126,12 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     steps are every model's; the second gets a line), which `overfit` False leaves to the page.
     `beside`: the other families the page trains (a smaller size offered must suit them too)."""
     label = MODEL_LABELS[family or view.model]
+    if (short := too_short_note(view)) is not None:  # a training that can only fail
+        if not quiet and short not in (said or ()):
+            st.warning(short, icon=":material/short_text:")
+        if said is not None:
+            said.add(short)
+        return None
     why = waits_for_a_click(view, family, device)
     # a running training is only joined: stopped since (its last holder let go), it is not
     # started again without a click

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lmviz.corpora import VAL_FRACTION, CorpusError, min_chars, read_user_text
+from lmviz.corpora import CorpusError, read_user_text
 from lmviz.presets import (
     CHOICES,
     FAMILY_DEFAULTS,
@@ -33,6 +33,7 @@ from lmviz.ui.state import (
     hidden_sizes,
     set_prompt,
 )
+from lmviz.ui.tokens import too_short_note
 
 UPLOAD_PROMPT_KEY = "lmviz_upload_prompt"  # the prompt the last uploaded text brought
 
@@ -175,10 +176,5 @@ def _upload_box() -> None:
         return
     _prompt_from(text)
     st.caption(f"{len(text):,} characters, kept in this session only.")
-    context = current_view().context
-    if len(text) < (needed := min_chars(context)):
-        st.warning(f"Too short to train on: a model reads {context} tokens at a time, and "
-                   f"{1 - VAL_FRACTION:.0%} of "
-                   f"the text (the rest checks it) must hold more. Add text (at least {needed:,} "
-                   "characters; more with word or BPE tokens), or choose a shorter Context on the "
-                   "Training page.", icon=":material/short_text:")
+    if (short := too_short_note(current_view())) is not None:
+        st.warning(short, icon=":material/short_text:")

@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from lmviz.corpora import VAL_FRACTION, min_chars, min_training_tokens, split_text
 from lmviz.figures.tokens import TokenCount, count_tokens
 from lmviz.presets import UPLOAD, View, configs
+from lmviz.text import counted
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, different_words, train_tokenizer
 from lmviz.ui.state import corpus_text, upload_label
 
@@ -58,3 +60,28 @@ def trained_tokenizer(view: View, kind: str) -> TrainedTokenizer | None:
     if view.corpus == UPLOAD:
         return _session(upload_label(text), config.kind, config.vocab_size, text)
     return _shared(view.corpus, config.kind, config.vocab_size, text)
+
+
+SURELY_LONG = 20  # a text this many times min_chars holds enough tokens of any kind: not encoded
+
+
+def too_short_note(view: View) -> str | None:
+    """Why the view's text cannot train with its tokenizer and Context, for the page: its
+    training part (`split_text`) holds too few tokens (word and BPE tokens, several characters
+    each, had passed a count of characters, and the training failed); None when it is long
+    enough, or there is no text."""
+    text = corpus_text(view)
+    if text is None or len(text) >= SURELY_LONG * min_chars(view.context):
+        return None
+    trained = trained_tokenizer(view, view.tokenizer)
+    assert trained is not None  # there is a text
+    have, needed = len(trained.tokenizer.encode(split_text(text)[0]).ids), min_training_tokens(view.context)
+    if have >= needed:
+        return None
+    kind = {"char": "characters", "word": "word tokens", "bpe": "BPE tokens"}[view.tokenizer]
+    other = " or char tokens (one per character)" if view.tokenizer != "char" else ""
+    more = f" (at least {min_chars(view.context):,} characters in all)" if view.tokenizer == "char" else ""
+    return (f"Too short to train on: a model reads {view.context} tokens at a time, and "
+            f"{1 - VAL_FRACTION:.0%} of the text (the rest checks it) must hold at least {needed:,} "
+            f"{kind}; yours holds {counted(have, kind[:-1], kind)}. "
+            f"Add text{more}, or choose a shorter Context on the Training page{other}.")

@@ -147,10 +147,19 @@ def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> Non
     assert not any("press **Train**" in i.value for i in at.info)  # it would have trained nothing
     at.text_area(key="lmviz_upload_paste").input("Too short for a Context of 64 tokens.").run()
     assert not at.exception and at.button(key="train").disabled  # it could only fail
-    assert any("too short to train with a Context of 64" in w.value for w in at.warning)
+    assert any(w.value.startswith("Too short to train on: a model reads 64 tokens at a time") and
+               "must hold at least 66 characters; yours holds 33 characters. Add text (at least 74 "
+               "characters in all)" in w.value for w in at.warning)
     at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 8).run()
     assert not at.exception and not at.button(key="train").disabled
     assert any("not trained yet" in i.value for i in at.info)
+    # word tokens, several characters each: enough characters, too few tokens (Train had failed)
+    at.text_area(key="lmviz_upload_paste").input("A text of my own, long enough to train on. " * 4).run()
+    assert not at.exception and not at.button(key="train").disabled  # 154 characters to train on
+    at.selectbox(key="tokenizer").set_value("word").run()
+    assert not at.exception and at.button(key="train").disabled
+    assert any("must hold at least 66 word tokens; yours holds" in w.value and "or char tokens" in w.value
+               for w in at.warning)
 
 
 def test_the_samples_say_what_to_read_for_on_this_corpus() -> None:
@@ -256,6 +265,29 @@ def test_a_cancelled_job_in_the_session_is_shown_as_cancelled() -> None:
     assert any(w.value.startswith("Cancelled at step") for w in at.warning)
     assert runs_table(at)["outcome"].tolist() == ["cancelled"]
     assert at.button(key="train_cancel").disabled  # drawn again once finished: nothing to cancel
+
+
+def test_a_training_whose_settings_moved_while_it_ran_still_lands_in_the_table() -> None:
+    """A setting moved while the training ran: the run, once ended, had been neither shown nor
+    put in the table, under "Your earlier runs are in the table below" and no table."""
+    store = RunStore(threading.Semaphore(1), shipped=None)
+    job = store.submit(load_corpus("story"), "story", *configs(View(hidden_size=16, steps=30, seed=5), device="cpu"))
+    # the page's settings are another seed's: it watches the job to its end, then draws again
+    at = open_page(state={JOB_KEY: StartedTraining(job, "Training the LSTM", already=False)},
+                   hidden_size="16", steps="30", seed="6")
+    assert not at.exception and job.done and job.run is not None
+    assert runs_table(at)["seed"].tolist() == [5] and runs_table(at)["outcome"].tolist() == ["finished"]
+    assert any(i.value.startswith("The settings have changed since your last training") and
+               i.value.endswith("Your earlier runs are in the table below.") for i in at.info)
+    at.run()  # once in the table, however often the page is drawn
+    assert len(runs_table(at)) == 1
+
+
+def test_a_training_that_failed_names_no_table() -> None:
+    job = Job(key="k", state="failed", error="the text is too short")
+    at = open_page(state={JOB_KEY: StartedTraining(job, "Training the LSTM", already=False)}, seed="7")
+    said = next(i.value for i in at.info if i.value.startswith("The settings have changed"))
+    assert "table" not in said and not any(d for d in at.dataframe)
 
 
 def test_cancel_callback_stops_a_training_only_this_session_wants() -> None:
