@@ -152,8 +152,8 @@ def one_token(sources: MemorySources, attention: np.ndarray) -> None:
     left.caption(f"Row t: of the absolute amounts in the {memory_word}'s units after token t, the "
                  f"share each earlier step wrote. The split is exact: the pieces add up to the model's own {memory_word} "
                  f"(largest difference {sources.max_error:.1e}). Both maps share one color scale, up to "
-                 f"{top:.2f} (the largest share from the fourth token on: the first rows, with a token "
-                 "or two to share among, saturate).")
+                 + (f"{top:.2f} (the largest share from the fourth token on: the first rows, with a token "
+                    "or two to share among, saturate)." if len(labels) > 3 else "1."))
     chart(figure_attention(attention, labels, f"GPT: layer {gpt_layer}, {heads_named}", token,
                            zmax=top), key="cmp_attention_map", where=right)
     right.caption("Row t: how token t's attention spreads over the tokens so far (each row adds up "
@@ -202,7 +202,9 @@ if lesson and repeats:
 elif not lesson:
     st.button("Compare them on the copy lesson: text that repeats, and a GPT that learned to copy",
               key="cmp_to_copy", on_click=use_copy_lesson, icon=":material/content_copy:")
-chart(figure_distance_back(back, labels, st.session_state.get(TOKEN)), key="cmp_distance")
+# no mark on the Token slider's token: the slider reruns only its fragment above, so a mark here
+# stayed on the token it was drawn for
+chart(figure_distance_back(back, labels), key="cmp_distance")
 means = " and ".join(f"the {name} {values.mean():.1f}" for name, values in back.items())
 st.caption(f"For each token, how many tokens back its row sits on average; over this prompt, "
            f"{means}. A row can only reach as far back as the token's position, so every line "
