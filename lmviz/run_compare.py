@@ -142,14 +142,20 @@ def sample_signs(corpus: str) -> str:
     return SAMPLE_SIGNS.get(corpus, "the samples start to look like the text it trains on")
 
 
-def samples_heading(start: str, corpus: str, usable: bool = True) -> str:
+def samples_heading(start: str, corpus: str, usable: bool = True, learned: bool = True) -> str:
     """The heading of a training's evaluation samples (markdown): what each started from
     (`training.sample_start`) and what to read for; for a run that blew up (not `usable`), up to
-    when."""
+    when; for one that ended near the unigram entropy (not `learned`, `learned_little`), that
+    they are little more than the text's tokens in their proportions."""
     origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
-    read = f"read them from top to bottom as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
+    if not learned and usable:
+        read = ("read them from top to bottom: this model's loss ended near a guess from each token's "
+                "frequency alone, so they are mostly the text's tokens in about their proportions, before "
+                f"{sample_signs(corpus)}")
+    else:
+        read = f"read them from top to bottom as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
             f"{origin}): {read}.")
 
@@ -267,14 +273,22 @@ def history_caption(run: Run, found: Blowup | None) -> str:
                 "validation (red) is text it never saw, and the " if run.held_out else
                 "validation (red) is the end of the training text here (too little text to hold "
                 "any out), and the ")
-        loss_words = (f"the loss falls as the model learns; {seen}"
+        loss_words = (f"the training and validation losses, which fall as a model learns; {seen}"
                 "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
                 f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
                 "token's frequency alone, so only a model that uses context well gets below the line.")
-    story = " " + learning_story(run.history) if overfitting(run.history) else ""
+    # what this curve did, where it says more than "it fell": it rose again (memorising), ended
+    # near the unigram entropy (the samples are no words yet), or never fell
+    told = learning_story(run.history, run.unigram_entropy) if not found else ""
+    story = "" if told in ("", "It fell while the model trained.") else " " + told
+    train = run.train_config
+    warmup = min(train.warmup, train.steps // 10)  # as training.learning_rate has it
+    last = run.history[-1].step if run.history else 0
+    schedule = ("still warming up when it stopped" if found and last <= warmup
+                else "warmup, then cosine decay")
     # "loss chart", not "left": on a phone the two charts stand one above the other
-    return (f"The loss chart: {loss_words} The gradient chart: the gradient norm and the learning rate "
-            f"schedule (warmup, then cosine decay).{story}")
+    return (f"The loss chart: {loss_words}{story} The gradient chart: the gradient norm and the "
+            f"learning rate schedule ({schedule}).")
 
 
 def blowup(run: Run) -> Blowup | None:
@@ -351,6 +365,16 @@ def memorised(run: Run) -> Overfit | None:
     return found
 
 
+NEAR_UNIGRAM = 0.9  # a validation loss above this share of the unigram entropy: little learned
+
+
+def learned_little(run: Run) -> bool:
+    """Whether the run's last validation loss ended near (or above) the unigram entropy: it knows
+    how often each token comes, and little of the context."""
+    evaluated = [e.val_loss for e in run.history if e.val_loss is not None and math.isfinite(e.val_loss)]
+    return bool(evaluated) and evaluated[-1] >= NEAR_UNIGRAM * run.unigram_entropy
+
+
 def learning_story(history: Sequence[Event], unigram_entropy: float | None = None) -> str:
     """What the validation curve did: fell, or fell and then rose (memorising); given the
     corpus's unigram entropy, whether it ended near it (within 10%: the model learned how often
@@ -361,7 +385,7 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
         curve = evaluated if len(evaluated) > 1 else [  # one evaluation: the training loss says
             e.train_loss for e in history if math.isfinite(e.train_loss)]
         fell = len(curve) > 1 and curve[-1] < curve[0]
-        if unigram_entropy is None or not evaluated or evaluated[-1] < 0.9 * unigram_entropy:
+        if unigram_entropy is None or not evaluated or evaluated[-1] < NEAR_UNIGRAM * unigram_entropy:
             return "It fell while the model trained." if fell else "It did not fall while the model trained."
         ended = "It fell while the model trained, but ended" if fell else "It ended"
         entropy = (f"the unigram entropy ({unigram_entropy:.2f} nats), the loss of knowing only how "

@@ -15,6 +15,7 @@ from lmviz.run_compare import (
     blowup,
     evaluation_samples,
     history_caption,
+    learned_little,
     plan_summary,
     run_notes,
     samples_block,
@@ -185,7 +186,7 @@ def show_result(current: StartedTraining) -> None:
     fewer_steps_button(view, run, [view.model])
     taken = evaluation_samples(job.events)
     if taken:
-        st.markdown(samples_heading(run.sample_start, run.corpus, run.usable))
+        st.markdown(samples_heading(run.sample_start, run.corpus, run.usable, not learned_little(run)))
         st.code(samples_block(taken), language=None, wrap_lines=True)
     elif row["sample"] != "—":
         st.markdown(f"**A sample from this run** (temperature {SAMPLE_TEMPERATURE:g}, after your prompt):")

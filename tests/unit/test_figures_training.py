@@ -19,6 +19,7 @@ from lmviz.run_compare import (
     blowup,
     evaluation_samples,
     history_caption,
+    learned_little,
     learning_story,
     memorised,
     overfitting,
@@ -164,10 +165,28 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
         event(1, 4.2), event(2, 8.0), replace(event(3, 14.3, grad=90.0), outcome="diverged")))
     said = history_caption(climbing, blowup(climbing))  # learning rate 10: no fall to show
     assert "where it climbs from the first step on" in said and "fall" not in said
+    assert said.endswith("(warmup, then cosine decay).")  # 20 steps: warmed up after 2
+    long = replace(climbing, train_config=replace(climbing.train_config, steps=300))  # 30 steps' warmup
+    assert history_caption(long, blowup(long)).endswith(
+        "the learning rate schedule (still warming up when it stopped).")
     calm = history_caption(lstm_run, None)
     assert f"unigram entropy ({lstm_run.unigram_entropy:.2f} nats here)" in calm
     assert calm.endswith("(warmup, then cosine decay).")  # no overfitting story: it fell
     assert "validation (red) is text it never saw" in calm
+    # a GPT at learning rate 0.3 ended at 3.00 nats, the unigram entropy 3.04: "the loss falls as
+    # the model learns" and "real words appear" were said beside gibberish
+    entropy = lstm_run.unigram_entropy
+    stuck = replace(lstm_run, history=(replace(event(1, 4.0), val_loss=4.1),
+                                       replace(event(2, entropy), val_loss=0.99 * entropy)))
+    assert learned_little(stuck) and not learned_little(replace(stuck, history=(
+        replace(event(2, 1.0), val_loss=0.5 * entropy),)))
+    said = history_caption(stuck, None)
+    assert f"It fell while the model trained, but ended near the unigram entropy ({entropy:.2f} nats)" in said
+    assert said.index("ended near") < said.index("The gradient chart")  # with the loss chart's words
+    assert samples_heading("\n", "story", learned=False).endswith(
+        "read them from top to bottom: this model's loss ended near a guess from each token's frequency "
+        "alone, so they are mostly the text's tokens in about their proportions, before real words and "
+        "sentence shapes appear.")
     # cancelled before its first validation: no red line to point at
     unvalidated = replace(lstm_run, history=tuple(replace(e, val_loss=None) for e in lstm_run.history))
     said = history_caption(unvalidated, None)
