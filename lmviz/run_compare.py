@@ -13,7 +13,7 @@ from lmviz.figures.labels import markdown_piece
 from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
-from lmviz.text import counted
+from lmviz.text import counted, readable
 from lmviz.tokenizers import MAX_CHARS
 from lmviz.training import SAMPLE_TEMPERATURE
 
@@ -215,12 +215,12 @@ class Blowup:
     def gradient_words(self) -> str:
         """What the gradient norm did, as the chart shows it: its peak, and its value at the stop
         when that was not the peak."""
-        end = f"{self.grad_norm:.3g}" if math.isfinite(self.grad_norm) else str(self.grad_norm)
+        end = readable(self.grad_norm)
         if self.peak_grad_norm is None:
             return f"the gradient norm was {end}"
         if self.peak_step == self.step:
-            return f"the gradient norm peaked at {self.peak_grad_norm:.3g} there"
-        return (f"the gradient norm peaked at {self.peak_grad_norm:.3g} at step {self.peak_step} "
+            return f"the gradient norm peaked at {readable(self.peak_grad_norm)} there"
+        return (f"the gradient norm peaked at {readable(self.peak_grad_norm)} at step {self.peak_step} "
                 f"and was {end} at the stop")
 
     def rate_words(self) -> str:
@@ -235,7 +235,7 @@ class Blowup:
         """The exploding-gradient lesson with this run's numbers (markdown)."""
         before = f"from {self.best_loss:.2f} " if self.best_loss is not None else ""
         return (f"**The training diverged at step {self.step}.** The loss went {before}to "
-                f"{self.loss:.3g} — worse than guessing uniformly ({self.uniform_loss:.2f}) — and "
+                f"{readable(self.loss)} — worse than guessing uniformly ({self.uniform_loss:.2f}) — and "
                 f"{self.gradient_words()}. {self.rate_words()} each update was too large: a step "
                 "overshot the low ground it was heading for and landed higher up the loss surface, "
                 "where the next steps overshot again, until the loss ran away.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|$~:&")  # markup, `$` (LaTeX) and `&` (an HTML entity)
@@ -39,3 +40,21 @@ def agreeing(count: int, one: str, many: str) -> str:
     """The word that agrees with `count`: agreeing(1, "is", "are") is "is" ("1 token(s) are" read
     on three pages)."""
     return one if count == 1 else many
+
+
+def readable(value: float) -> str:
+    """A number as a sentence for students says it: '0.42', '18.0', '3,230', '4.1 million',
+    'NaN', 'infinity' (the format "%.3g" had printed a gradient norm as 4.06e+06)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "infinity" if value > 0 else "minus infinity"
+    size = abs(value)
+    sign = "−" if value < 0 else ""  # a minus sign, as the charts write it, not a hyphen
+    if size >= 1e6:
+        for word, scale in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
+            if size >= scale:
+                return f"{sign}{size / scale:,.1f} {word}"
+    if size >= 1000:
+        return f"{sign}{size:,.0f}"
+    return sign + (f"{size:.1f}" if size >= 10 else f"{size:.2f}")

@@ -140,9 +140,9 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     assert found is not None and found.step == 5 and math.isnan(found.loss)
     assert found.grad_norm == math.inf and found.best_loss == 2.0
     assert (found.peak_grad_norm, found.peak_step) == (1.0, 1)  # the largest finite one, first seen
-    assert found.gradient_words() == "the gradient norm peaked at 1 at step 1 and was inf at the stop"
+    assert found.gradient_words() == "the gradient norm peaked at 1.00 at step 1 and was infinity at the stop"
     calm = replace(diverged, history=(*EVENTS[:2], replace(event(3, 9.0, grad=50.0), outcome="diverged")))
-    assert blowup(calm).gradient_words() == "the gradient norm peaked at 50 there"
+    assert blowup(calm).gradient_words() == "the gradient norm peaked at 50.0 there"
     # the events' rate is 1e-3, the run's setting its own: the schedule's rate is named beside it
     said = f"at that step (the schedule's; the setting is {lstm_run.train_config.lr:g})"
     assert found.rate_words() == f"With learning rate 0.001 {said}"
@@ -153,10 +153,10 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     assert row["outcome"] == "diverged" and row["val loss"] is None and row["bits/char"] is None
     # the lesson and the charts' caption carry this run's numbers
     assert found.lesson().startswith(f"**The training diverged at step 5.** The loss went from 2.00 to "
-                                     f"nan — worse than guessing uniformly ({found.uniform_loss:.2f}) — "
-                                     "and the gradient norm peaked at 1 at step 1")
+                                     f"NaN — worse than guessing uniformly ({found.uniform_loss:.2f}) — "
+                                     "and the gradient norm peaked at 1.00 at step 1")
     assert replace(found, best_loss=None).lesson().startswith("**The training diverged at step 5.** "
-                                                              "The loss went to nan")
+                                                              "The loss went to NaN")
     caption = history_caption(diverged, found)
     assert caption.startswith("The loss chart: the loss on a log scale") and "target" not in caption
     assert f"over all {lstm_run.model_config.vocab_size} tokens" in caption
