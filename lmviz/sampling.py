@@ -101,6 +101,7 @@ class Step:
     top: list[TopEntry]
     logits: np.ndarray = field(repr=False)  # (V,) raw logits at this step
     probs: np.ndarray = field(repr=False)  # (V,) the distribution sampled from
+    candidates: int = 0  # tokens it left a chance (p > 0): top-k and top-p leave fewer than V
 
     def to_dict(self) -> dict:
         return {"token": self.token, "id": self.id, "probability": self.probability,
@@ -181,7 +182,7 @@ def generate(model: LanguageModel, tokenizer: Tokenizer, prompt: str, config: Sa
         top = [TopEntry(tokenizer.piece_after(stream.ids[-1], int(i)), int(i), float(probs[i]))
                for i in order[:top_n]]  # as the pick reads: a word model's <unk> is " <unk>"
         steps.append(Step(tokenizer.piece_after(stream.ids[-1], pick), pick, float(probs[pick]), rank, top,
-                          logits, probs))
+                          logits, probs, int(np.count_nonzero(probs))))
         stream.append(pick)
     text = prompt + "".join(s.token for s in steps)
     return Generation(prompt, text, steps, truncated)

@@ -58,3 +58,17 @@ def readable(value: float) -> str:
     if size >= 1000:
         return f"{sign}{size:,.0f}"
     return sign + (f"{size:.1f}" if size >= 10 else f"{size:.2f}")
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """'+0.12', '−0.12' (a minus sign, as the charts write it), '0.00' for what rounds to zero."""
+    text = f"{value:+.{digits}f}"
+    if float(text) == 0:
+        return f"{0:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def plain(value: float, digits: int = 2) -> str:
+    """'0.12', '−0.12': a number with a minus sign, not a hyphen ('-0.00' reads '0.00')."""
+    text = f"{value:.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text.replace("-", "−")

@@ -23,6 +23,7 @@ from lmviz.figures.embeddings import (
 from lmviz.figures.labels import markdown_piece
 from lmviz.figures.style import show_whitespace, token_labels
 from lmviz.probes import embedding_weights
+from lmviz.text import plain
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.lesson_runs import run_for
@@ -126,6 +127,6 @@ if family == "gpt" and positions is not None:
         verdict = ("nearby positions are more alike than distant ones" if near > far + 0.1 else
                    "this model did not make nearby positions much more alike than distant ones — "
                    "nothing forces it to: it only needs positions it can tell apart")
-        right.caption(f"Mean cosine of neighbouring positions {near:.2f}, of positions 16 or more "
-                      f"apart {far:.2f}: {verdict}.")
+        right.caption(f"Mean cosine of neighbouring positions {plain(near)}, of positions 16 or more "
+                      f"apart {plain(far)}: {verdict}.")
 next_step("pages/embeddings.py")

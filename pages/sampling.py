@@ -17,6 +17,7 @@ from lmviz.next_token import (
 from lmviz.presets import View
 from lmviz.run import Run
 from lmviz.sampling import Generation, SamplingConfig
+from lmviz.text import signed
 from lmviz.ui.charts import chart
 from lmviz.ui.generation import (
     COMPARE_TOKENS,
@@ -98,8 +99,9 @@ def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
     metrics = st.columns(3)
     change = bars.entropy_bits - bars.base_entropy_bits
     metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
-                      delta=f"{change:+.2f} bits vs T = 1" if round(change, 2) else None,
-                      delta_color="off", help="How unsure the pick is: 0 bits = one certain token.")
+                      delta=f"{signed(change)} bits vs T = 1" if round(change, 2) else None,
+                      delta_color="off", delta_arrow="off",  # "↓ -0.99" said it twice
+                      help="How unsure the pick is: 0 bits = one certain token.")
     metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
                       help="The model's own distribution, before any sampling setting.")
     metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}",
@@ -144,8 +146,11 @@ def stepper(run: Run | None) -> None:
                + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."
                   if count >= MAX_TOKENS else "."))
     last = result.steps[-1]
+    among = (f"rank {last.rank} of {run.tokenizer.vocab_size}" if last.candidates == run.tokenizer.vocab_size
+             else "the only token these settings leave a chance" if last.candidates == 1
+             else f"rank {last.rank} of the {last.candidates} tokens these settings leave a chance")
     st.markdown(f"Step {len(result.steps)} picked “{markdown_piece(last.token)}” with "
-                f"probability {last.probability:.3f} (rank {last.rank} of {run.tokenizer.vocab_size}).")
+                f"probability {last.probability:.3f} ({among}).")
     st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
                  column_config=STEP_COLUMNS, height=min(400, 38 + 35 * count), key="sampling_steps")
 
@@ -187,6 +192,9 @@ def comparison(runs: dict[str, Run | None]) -> None:
             results[MODEL_LABELS[family]] = result
     trained = next(r for r in runs.values() if r is not None)
     picks = [step for result in results.values() for step in result.steps]
+    if picks and all(step.candidates == 1 for step in picks):  # the button seemed to do nothing
+        st.caption("At these settings only one token has a chance at each step, so every draw "
+                   "writes the same text: raise the temperature, top-k or top-p to see draws differ.")
     if (note := unknown_picks_note(sum(s.id == trained.tokenizer.unk_id for s in picks), len(picks),
                                    trained, config.temperature)) is not None:
         st.info(note, icon=":material/help:")

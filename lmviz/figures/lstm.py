@@ -20,6 +20,7 @@ from lmviz.figures.style import (
     figure,
 )
 from lmviz.lstm_math import SIGMOID_GATES, RecurrentStep
+from lmviz.text import plain, signed
 
 TITLES = {"input_gate": "Input gate i", "forget_gate": "Forget gate f", "candidate": "Candidate g",
           "output_gate": "Output gate o", "cell_state": "Cell state c", "hidden_state": "Hidden state h",
@@ -152,22 +153,23 @@ def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | 
     k = int(np.argmax(np.abs(change))) + 1  # the step that made the biggest change
     jump = abs(change[k - 1]) > 2 * float(np.median(np.abs(change)))
     net, travel = float(values[-1] - values[0]), float(np.abs(change).sum())
-    if f"{float(values.min()):.2f}" == f"{float(values.max()):.2f}":
-        return f"Here it stays at {values[0]:.2f}."
+    if plain(values.min()) == plain(values.max()):
+        return f"Here it stays at {plain(values[0])}."
     if abs(net) >= STEADY * travel:  # hardly ever turns back
-        shape = (f"Here it {'climbs' if net > 0 else 'falls'} steadily from {values[0]:.2f} to "
-                 f"{values[-1]:.2f}, {float(change.mean()):+.2f} a step on average")
+        shape = (f"Here it {'climbs' if net > 0 else 'falls'} steadily from {plain(values[0])} to "
+                 f"{plain(values[-1])}, {signed(float(change.mean()))} a step on average")
     else:
-        shape = (f"Here it starts at {values[0]:.2f}, ends at {values[-1]:.2f} and ranges from "
-                 f"{float(values.min()):.2f} to {float(values.max()):.2f} on the way")
-    words = (f"{shape}; its biggest {'jump' if jump else 'step'}, {change[k - 1]:+.2f}, is at "
+        shape = (f"Here it starts at {plain(values[0])}, ends at {plain(values[-1])} and ranges from "
+                 f"{plain(values.min())} to {plain(values.max())} on the way")
+    words = (f"{shape}; its biggest {'jump' if jump else 'step'}, {signed(change[k - 1])}, is at "
              f"step {k} (“{markdown_piece(pieces[k])}”)")
     if forget is None or written is None:
         return words + "."
     erased = (forget[k] - 1.0) * values[k - 1]
-    erased = erased if abs(erased) >= 0.005 else 0.0  # "-0.00" read as a move
-    return (words + f": forgetting (f = {forget[k]:.2f}) moved it {erased:+.2f} toward 0 and "
-            f"writing (i·g) {written[k]:+.2f}.")
+    # "moved it +0.00 toward 0" read as a move: a forget gate near 1 kept it
+    forgot = (f"forgetting (f = {forget[k]:.2f}) kept it" if signed(erased) == plain(0) else
+              f"forgetting (f = {forget[k]:.2f}) moved it {signed(erased)} toward 0")
+    return words + f": {forgot} and writing (i·g) moved it {signed(written[k])}."
 
 
 def unit_line_caption(values: Mapping[str, np.ndarray], unit: int, pieces: list[str]) -> str:

@@ -126,10 +126,10 @@ def test_unit_line_words_use_its_numbers() -> None:
     assert counter.startswith("Here it climbs steadily from 0.00 to 2.00, +0.50 a step on average; "
                               "its biggest step, +0.60, is at step 2")
     falls = unit_line_words(np.array([1.0, -2.0, -2.5]), ["a", "b", "c"])
-    assert falls.startswith("Here it falls steadily from 1.00 to -2.50") and "-3.00, is at step 1" in falls
+    assert falls.startswith("Here it falls steadily from 1.00 to −2.50") and "−3.00, is at step 1" in falls
     # a GRU unit swung from -1 to 1 and back, and read "runs from 0.74 to -0.19"
     swing = unit_line_words(np.array([0.74, -1.0, 1.0, -1.0, 1.0, -0.19]), list("abcdef"))
-    assert swing.startswith("Here it starts at 0.74, ends at -0.19 and ranges from -1.00 to 1.00")
+    assert swing.startswith("Here it starts at 0.74, ends at −0.19 and ranges from −1.00 to 1.00")
     assert "on average" not in swing
     assert unit_line_words(np.array([0.5, 0.5, 0.501]), list("abc")) == "Here it stays at 0.50."
     assert unit_line_words(np.array([0.3]), ["a"]) == ""
@@ -144,12 +144,17 @@ def test_unit_line_words_split_an_lstm_change_into_forgetting_and_writing(lstm_r
         cell = values["cell_state"][:, unit]
         said = unit_line_caption(values, unit, pieces)
         assert said.startswith(f"Unit {unit}'s cell state c along the prompt. Flat stretches")
-        change, erased, wrote = (float(x) for x in re.search(
-            r"biggest (?:jump|step), ([-+]\d+\.\d+), .* moved it ([-+]\d+\.\d+) toward 0 and "
-            r"writing \(i·g\) ([-+]\d+\.\d+)\.$", said).groups())
+        found = re.search(r"biggest (?:jump|step), ([−+]?\d+\.\d+), .*: forgetting \(f = \d\.\d\d\) "
+                          r"(?:kept it|moved it ([−+]\d+\.\d+) toward 0) and writing \(i·g\) moved it "
+                          r"([−+]?\d+\.\d+)\.$", said)
+        change, erased, wrote = (float((x or "0").replace("−", "-")) for x in found.groups())
         assert erased + wrote == pytest.approx(change, abs=0.011)  # each rounded to 0.01
         assert abs(wrote) < 1
     assert "toward 0" not in unit_line_words(cell, pieces)  # a GRU's or an RNN's: no split
+    # a forget gate of 1 moved nothing: "kept it", not "moved it +0.00 toward 0"
+    kept = unit_line_words(np.array([0.0, -1.0, -1.0]), list("abc"), forget=np.array([1.0, 1.0, 1.0]),
+                           written=np.array([0.0, -1.0, 0.0]))
+    assert kept.endswith(": forgetting (f = 1.00) kept it and writing (i·g) moved it −1.00.")
 
 
 def test_unit_line_with_measure() -> None:
