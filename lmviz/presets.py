@@ -168,17 +168,18 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             single[name] = raw[-1]
             shown = [quoted(value) for value in raw[:3]] + ([f"… {len(raw) - 4:,} more …"] if len(raw) > 4 else [])
             shown += [quoted(value) for value in raw[3:][-1:]]  # and the last, which is used
-            notes.append(LinkNote(f"the link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last", name))
+            notes.append(LinkNote(f"The link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last", name))
     family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))
         using = f"using {default_words(name, family)}"
         if value is None and name == "prompt":  # the address bar of a page whose prompt was emptied
-            notes.append(LinkNote("the link's prompt is empty: using the corpus's example prompt", name))
+            notes.append(LinkNote("The link's prompt is empty: using the corpus's example prompt", name))
         elif value is None:
-            notes.append(LinkNote(f"ignored {name}={quoted(raw)} from the link (not an allowed value); {using}", name))
+            notes.append(LinkNote(f"Ignored {name}={quoted(raw)} from the link (allowed: "
+                                  f"{allowed_words(name, gpu)}); {using}", name))
         elif not gpu and name in CPU_SIZES and value not in CPU_SIZES[name]:
-            notes.append(LinkNote(f"ignored {name}={value} from the link: a size offered only on a machine "
+            notes.append(LinkNote(f"Ignored {name}={value} from the link: a size offered only on a machine "
                                   f"with a GPU, and this one has none; {using}", name))
         elif spells_family_default(name, value, family):
             continue  # 0 says it, and stays out of the link
@@ -190,10 +191,23 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
 
 
 def quoted(raw: str) -> str:
-    """A link's value (its first 40 characters) as a note shows it: its repr in a code span, since
-    the notes are drawn as markdown (a link's `![x](url)` would load an image there, and its
-    `www.x.org` would be a link, escaped or not)."""
-    return code_span(repr(raw[:40]))
+    """A link's value (its first 40 characters) as a note shows it: in a code span, since the
+    notes are drawn as markdown (a link's `![x](url)` would load an image there, and its
+    `www.x.org` would be a link, escaped or not); as its repr where it has a line break, another
+    unprintable character or a space at an end, which would not show."""
+    shown = raw[:40]
+    return code_span(shown if shown.isprintable() and shown == shown.strip() and shown else repr(shown))
+
+
+def allowed_words(name: str, gpu: bool = False) -> str:
+    """What a link may set `name` to on this machine, in words: 'one of story, brackets, …' or
+    '0 to 9,999 in steps of 10'."""
+    if name in CHOICES:
+        options = CHOICES[name] if gpu or name not in CPU_SIZES else CPU_SIZES[name]
+        return "one of " + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in options)
+    low, high = RANGES[name]
+    step = f" in steps of {MULTIPLES[name]:g}" if name in MULTIPLES else ""
+    return f"{low:,g} to {high:,g}{step}"
 
 
 def link_value(value: object) -> str:
@@ -224,12 +238,13 @@ def default_words(name: str, family: str) -> str:
     """A setting's default as its control shows it: layers and steps of 0 are the family's own."""
     if name in FAMILY_DEFAULTS:
         return f"the model's default ({FAMILY_DEFAULTS[name][family]})"
-    return repr(getattr(View(), name))
+    value = getattr(View(), name)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def long_prompt_note(length: int, source: str) -> str:
     """What a prompt longer than MAX_PROMPT_CHARS is told; `source`: "from the link", "you entered"."""
-    return (f"the prompt {source} has {length:,} characters: only its first {MAX_PROMPT_CHARS} "
+    return (f"The prompt {source} has {length:,} characters: only its first {MAX_PROMPT_CHARS} "
             "are used")
 
 

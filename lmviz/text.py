@@ -72,3 +72,9 @@ def plain(value: float, digits: int = 2) -> str:
     """'0.12', '−0.12': a number with a minus sign, not a hyphen ('-0.00' reads '0.00')."""
     text = f"{value:.{digits}f}"
     return f"{0:.{digits}f}" if float(text) == 0 else text.replace("-", "−")
+
+
+def sentence(message: str) -> str:
+    """A library's message ("the file is not UTF-8 text …", lower case for the CLI's "lmviz:
+    error: …") as a sentence on a page: its first letter in upper case."""
+    return message[:1].upper() + message[1:]

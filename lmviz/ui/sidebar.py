@@ -24,6 +24,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run_compare import TRAINING_LABELS, training_changes
+from lmviz.text import sentence
 from lmviz.ui.state import (
     PROMPT_NOTE_KEY,
     UPLOAD_KEY,
@@ -78,7 +79,7 @@ def sidebar(share: bool = True) -> View:
         if share:
             share_box(view)
         else:
-            st.caption("The link to this view is on the page, under the next-token chart.")
+            st.caption("The link to this view is on the page, under the sampling settings.")
     return view
 
 
@@ -143,7 +144,11 @@ def reset_training() -> None:
 
 
 def share_box(view: View) -> None:
-    st.caption("Share this view: copy the link (the button on its right).")
+    # the code box's copy button shows only under a pointer (a phone has none); and a link was
+    # taken to carry the page's pickers too
+    st.caption("Share this view: copy the link below (select it, or point at it for its copy "
+               "button). It carries the model, the prompt and the settings; a page's own pickers "
+               "(a step, a unit, a head) open at their defaults.")
     st.code(share_link(view), language=None, wrap_lines=True)  # the whole link in sight
     # a visitor's text never leaves their session, links included (none given yet: nothing to say)
     if view.corpus == UPLOAD and corpus_text(view) is not None:
@@ -172,7 +177,7 @@ def _upload_box() -> None:
         text = st.session_state[UPLOAD_KEY] = read_user_text(data)
     except CorpusError as err:
         st.session_state.pop(UPLOAD_KEY, None)
-        st.error(str(err))
+        st.error(sentence(str(err)))
         return
     _prompt_from(text)
     st.caption(f"{len(text):,} characters, kept in this session only.")

@@ -53,7 +53,7 @@ def test_bad_link_values_fall_back_with_a_note() -> None:
     at = open_home(corpus="nonsense", hidden_size="100", temperature="9")
     notes = " ".join(w.value for w in at.warning)
     for key in ("corpus", "hidden_size", "temperature"):
-        assert f"ignored {key}=" in notes
+        assert f"Ignored {key}=" in notes
     assert any("LSTM, hidden size 128" in m.value for m in at.markdown)  # the defaults
 
 
@@ -65,7 +65,7 @@ def test_a_bad_link_value_leaves_the_link_with_a_note_never_a_traceback(params: 
     at = open_home(**params)
     assert not at.exception
     (name,) = params
-    assert any(f"ignored {name}=" in w.value for w in at.warning)
+    assert any(f"Ignored {name}=" in w.value for w in at.warning)
     assert name not in at.query_params
     if name in at.session_state:  # vocab_size's control is on the Tokenization page
         assert at.session_state[name] == getattr(View(), name)

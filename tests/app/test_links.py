@@ -28,7 +28,7 @@ def test_values_spelled_another_way_reach_the_training_controls_and_the_link_spe
 def test_a_learning_rate_the_slider_does_not_offer_falls_back_with_a_note() -> None:
     at = open_app_page("pages/training.py", lr="0.005")
     assert at.select_slider(key="lr").value == 0.01 and "lr" not in at.query_params
-    assert any("ignored lr=`'0.005'`" in note for note in notes(at))
+    assert any("Ignored lr=`0.005`" in note for note in notes(at))
 
 
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
@@ -45,7 +45,7 @@ def test_a_note_names_the_default_the_slider_shows() -> None:
         slider = at.select_slider(key=key)
         (shown,) = [label for label in slider.options if label.startswith("default (")]  # "default (600)"
         assert slider.value == 0
-        (note,) = [note for note in notes(at) if note.startswith(f"ignored {key}=")]
+        (note,) = [note for note in notes(at) if note.startswith(f"Ignored {key}=")]
         assert note.endswith(f"using the model's {shown}")
 
 
@@ -86,12 +86,12 @@ def test_a_link_s_note_is_said_until_its_setting_changes() -> None:
     """"using 1.0" was still said on every page after the Temperature moved, and "only its first
     500 are used" after the prompt was emptied."""
     at = open_app_page("pages/sampling.py", temperature="abc", prompt="ab" * 300)
-    assert any(note.startswith("ignored temperature=") for note in notes(at))
+    assert any(note.startswith("Ignored temperature=") for note in notes(at))
     assert any("only its first 500 are used" in note for note in notes(at))
     at.slider(key="temperature").set_value(0.95).run()
-    assert not any(note.startswith("ignored temperature=") for note in notes(at))
+    assert not any(note.startswith("Ignored temperature=") for note in notes(at))
     at.slider(key="temperature").set_value(1.0).run()  # back to the value it announced: gone for good
-    assert not any(note.startswith("ignored temperature=") for note in notes(at))
+    assert not any(note.startswith("Ignored temperature=") for note in notes(at))
     assert any("only its first 500 are used" in note for note in notes(at))  # the prompt is as cut
     at.text_area(key="prompt").input("my own words").run()
     assert not at.exception and notes(at) == []

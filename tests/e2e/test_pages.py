@@ -106,7 +106,7 @@ def test_a_link_s_note_on_temperature_goes_when_the_slider_moves(page, app_serve
     """The Temperature reruns only its fragment; the note above the page, about the link's
     Temperature, stayed until some other control reran the page."""
     open_app(page, f"{app_server}/sampling?temperature=7")
-    note = page.locator('[data-testid="stAlert"]').filter(has_text="ignored temperature=")
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="Ignored temperature=")
     expect(note).to_have_count(1)
     move_slider(page, "Temperature", 1)
     expect(note).to_have_count(0)  # waits (polling) for the page's rerun
@@ -302,7 +302,7 @@ def test_a_link_s_bad_value_is_shown_as_text_never_as_a_link(page, app_server) -
     value = "www.a.org a@b.org **b** ![x](c.png)"  # a note quotes 40 characters
     open_app(page, f"{app_server}/sampling?seed={quote(value)}")
     assert_no_exception(page)
-    note = page.locator('[data-testid="stAlert"]').filter(has_text="ignored seed=")
+    note = page.locator('[data-testid="stAlert"]').filter(has_text="Ignored seed=")
     assert repr(value) in note.inner_text()
     assert note.locator("a, img, strong").count() == 0
 

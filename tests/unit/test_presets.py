@@ -115,8 +115,8 @@ def test_a_link_carries_every_learning_rate_the_training_page_offers_and_no_othe
     for lr in LEARNING_RATES:
         assert parse_params(to_params(View(lr=lr))) == (View(lr=lr), [])
     view, notes = parse_params({"lr": "0.005"})  # in range, but not on the slider
-    assert view.lr == View().lr and notes == ["ignored lr=`'0.005'` from the link (not an allowed "
-                                              "value); using 0.01"]
+    assert view.lr == View().lr and notes == ["Ignored lr=`0.005` from the link (allowed: one of 0.0001, "
+                                              "0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10); using 0.01"]
 
 
 @pytest.mark.parametrize("name, raw", [
@@ -127,7 +127,7 @@ def test_a_value_between_a_slider_s_steps_is_dropped_with_a_note(name: str, raw:
     """The slider could not show it (it reads 0.30 but moves to 0 or 0.5)."""
     view, notes = parse_params({name: raw})
     assert getattr(view, name) == getattr(View(), name)
-    assert notes and notes[0].startswith(f"ignored {name}=") and "not an allowed value" in notes[0]
+    assert notes and notes[0].startswith(f"Ignored {name}=`{raw}` from the link (allowed: ")
 
 
 @pytest.mark.parametrize("name, raw, value", [
@@ -143,10 +143,10 @@ def test_a_value_on_a_slider_s_steps_is_kept_as_the_slider_shows_it(name: str, r
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     cleaned, notes = clean_link({"temperature": ["0.3", "0.5"], "attn_layer": ["1", "2"]})
     assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept
-    assert notes == ["the link sets temperature 2 times (`'0.3'`, `'0.5'`): using the last"]
+    assert notes == ["The link sets temperature 2 times (`0.3`, `0.5`): using the last"]
     assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
     (many,) = clean_link({"seed": [str(n) for n in range(3000)]})[1]  # a note, not a page of values
-    assert many == ("the link sets seed 3,000 times (`'0'`, `'1'`, `'2'`, … 2,996 more …, `'2999'`): "
+    assert many == ("The link sets seed 3,000 times (`0`, `1`, `2`, … 2,996 more …, `2999`): "
                     "using the last")
 
 
@@ -156,11 +156,11 @@ def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:
     breaks spelled out) stands in a code span, fenced past any backticks inside it. (Escaping
     markup was not enough: a web address in it stayed a link; the e2e test shows none.)"""
     (note,) = clean_link({"seed": "![x](http://example.com/p.png)"})[1]
-    assert note.startswith("ignored seed=`'![x](http://example.com/p.png)'` from the link")
+    assert note.startswith("Ignored seed=`![x](http://example.com/p.png)` from the link")
     repeated, _ = clean_link({"top_k": ["**b**", "a\n\n<i>$x$</i>"]})[1]
-    assert repeated == "the link sets top_k 2 times (`'**b**'`, `'a\\n\\n<i>$x$</i>'`): using the last"
+    assert repeated == "The link sets top_k 2 times (`**b**`, `'a\\n\\n<i>$x$</i>'`): using the last"
     (fenced,) = clean_link({"seed": "``x`"})[1]
-    assert fenced.startswith("ignored seed=``` '``x`' ``` from the link")
+    assert fenced.startswith("Ignored seed=``` ``x` ``` from the link")
 
 
 @pytest.mark.parametrize("params, shown", [({"steps": "7"}, "the model's default (600)"),
@@ -171,7 +171,7 @@ def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:
 def test_a_note_names_the_default_as_the_control_shows_it(params: dict, shown: str) -> None:
     """Steps and layers of 0 mean the family's default: the note says that, never "using 0"."""
     name = next(iter(params))
-    (note,) = [note for note in clean_link(params)[1] if note.startswith(f"ignored {name}=")]
+    (note,) = [note for note in clean_link(params)[1] if note.startswith(f"Ignored {name}=")]
     assert note.endswith(f"; using {shown}")
 
 
@@ -185,7 +185,7 @@ def test_a_link_leaves_an_empty_prompt_out(prompt: str) -> None:
 
 def test_an_empty_prompt_in_a_link_is_said_plainly() -> None:
     view, notes = parse_params({"prompt": "  "})
-    assert view.prompt == View().prompt and notes == ["the link's prompt is empty: using the corpus's example prompt"]
+    assert view.prompt == View().prompt and notes == ["The link's prompt is empty: using the corpus's example prompt"]
 
 
 def test_layers_and_steps_put_the_family_default_where_its_number_would_be() -> None:
@@ -213,7 +213,7 @@ def test_the_sampling_draw_travels_in_the_link_within_its_range() -> None:
     assert to_params(replace(View(), draw=3)) == {"draw": "3"} and "draw" not in to_params(View())
     assert parse_params({"draw": "3"})[0].draw == 3
     view, notes = parse_params({"draw": "10000"})
-    assert view.draw == 0 and notes and notes[0].startswith("ignored draw=")
+    assert view.draw == 0 and notes and notes[0].startswith("Ignored draw=")
 
 
 def test_the_example_prompt_suits_the_tokenizer() -> None:
@@ -261,7 +261,7 @@ def test_a_link_note_names_its_setting_and_survives_a_copy() -> None:
     import pickle
 
     (note,) = clean_link({"temperature": "abc"})[1]
-    assert note.setting == "temperature" and note.startswith("ignored temperature=")
+    assert note.setting == "temperature" and note.startswith("Ignored temperature=")
     for twin in (copy.deepcopy(note), pickle.loads(pickle.dumps(note))):
         assert twin == note and twin.setting == "temperature"
 
