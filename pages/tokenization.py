@@ -22,7 +22,7 @@ from lmviz.figures.tokens import (
 )
 from lmviz.presets import RANGES, View
 from lmviz.text import agreeing, counted
-from lmviz.tokenizers import TOKENIZER_KINDS, BPETokenizer
+from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
@@ -31,6 +31,7 @@ from lmviz.ui.tokens import MERGE_COLUMNS, trained_tokenizer
 require_app()
 
 KIND_LABELS = {"char": "Characters", "word": "Word tokens", "bpe": "BPE pieces"}
+PROMPT_AS = {"char": "characters", "word": "word tokens", "bpe": "BPE pieces"}  # "bpe tokens" had read raw
 
 
 def show_chips(html: str) -> None:
@@ -42,8 +43,10 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
     """Only this part reruns while the merge slider moves."""
     total = len(tokenizer.merges)
     if total == 0:
-        st.info("This BPE learned no merges: its vocabulary is no bigger than the corpus's "
-                "alphabet. Raise the vocabulary size to let it merge pairs.")
+        st.info(f"This BPE learned no merges: a BPE keeps every character of its corpus (here "
+                f"{tokenizer.vocab_size:,} tokens with {UNK}), so a vocabulary size of "
+                f"{current_view().vocab_size:,} leaves no room for a merge. Raise the vocabulary size "
+                f"above {tokenizer.vocab_size:,} to let it merge pairs.")
         return
     # opens on a merge the prompt uses, again for a new prompt or vocabulary
     keep_choice("bpe_step", range(total + 1), telling_step(tokenizer, prompt),
@@ -62,9 +65,9 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
         used = (f"Outlined chips were made by merge {k}." if step.merged in step.pieces else
                 f"Merge {k} makes “{markdown_piece(step.merged or '')}”, which this "
                 "prompt does not contain, so the prompt's tokens do not change at this step.")
-        made = (f"After {k} of {total} merges the prompt is **{counted(len(step.pieces), 'token')}** "
+        made = (f"After {k:,} of {total:,} merges the prompt is **{counted(len(step.pieces), 'token')}** "
                 f"({counted(len(prompt), 'character')} at k = 0). {used}" if k else
-                f"Before any of the {total} merges the prompt is **{counted(len(step.pieces), 'token')}**, "
+                f"Before any of the {total:,} merges the prompt is **{counted(len(step.pieces), 'token')}**, "
                 "one per character. Move k to merge the most frequent pairs.")
         st.caption(made)
     with right:
@@ -94,7 +97,8 @@ controls[0].slider("Vocabulary size (word and BPE)", low, high, View().vocab_siz
 # on at first: a word's leading space is part of its token (" keeper"), and hidden it read
 # "keeper" beside a lone space's empty chip
 whitespace = controls[1].toggle("Show whitespace", value=True, key="tok_whitespace",
-                                help="Draw spaces as ␣ (new lines are always ↵).")
+                                help="Draw the chips' spaces as ␣ (new lines are always ↵; the merge "
+                                     "line and table always show ␣).")
 
 view = current_view()
 trained = {kind: trained_tokenizer(view, kind) for kind in TOKENIZER_KINDS}
@@ -106,7 +110,7 @@ if prompt is None:
     st.stop()
 
 encodings = {kind: item.tokenizer.encode(prompt) for kind, item in trained.items()}
-st.subheader(f"The prompt as {view.tokenizer} tokens")
+st.subheader(f"The prompt as {PROMPT_AS[view.tokenizer]}")
 tokenizer, encoding = trained[view.tokenizer].tokenizer, encodings[view.tokenizer]
 show_chips(chips_html(encoding_chips(encoding, prompt), whitespace))
 st.caption(f"{counted(len(encoding.ids), 'token')}. The number under each chip is its id: the row of the "
@@ -143,7 +147,8 @@ first = first_merges_markdown(bpe.merges)
 # the examples are this tokenizer's own first merges: which pairs come first depends on the corpus
 early = "early merges glue the most frequent pairs" + (f" (this one's first two: {first})" if " and " in first else f" (this one's first: {first})" if first else "")
 last = merges_outcome(bpe, prompt, trained["bpe"].words)
-st.markdown("BPE starts from single characters and learns one merge per step. Slide **k** to see "
-            f"the prompt after the first k merges: {early}" + (f"; {last}." if last else "."))
+st.markdown("BPE starts from single characters and learns one merge per step. " +
+            (f"Slide **k** to see the prompt after the first k merges: {early}" + (f"; {last}." if last else ".")
+             if bpe.merges else "At this vocabulary size it learns none (below)."))
 merges_stepper(bpe, prompt, whitespace)
 next_step("pages/tokenization.py")

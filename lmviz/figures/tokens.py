@@ -148,10 +148,16 @@ def escape_html(text: str) -> str:
     return html.escape(text, quote=True).replace("$", "&#36;").replace("\r", "␍")
 
 
+# a chip's lines end in "…" past this width (the whole text is in its title): a 300-letter
+# <unk> word ran into the next column on a laptop and scrolled a phone's page sideways
+CLIP = "display:block;max-width:18ch;overflow:hidden;text-overflow:ellipsis"
+
+
 def _chip_span(chip: Chip, whitespace: bool) -> str:
     if chip.piece == UNK:
         color, border = UNK_COLOR, "1px dashed #dc2626"
-        below = f"{chip.token_id} · {show_whitespace(chip.original)}" if chip.original else str(chip.token_id)
+        original = _label(chip.original, whitespace) if chip.original else ""  # as the toggle shows pieces
+        below = f"{chip.token_id} · {original}" if original else str(chip.token_id)
         title = f"<unk>: {show_whitespace(chip.original)!r} is not in the vocabulary"
     else:
         known = chip.token_id is not None
@@ -163,8 +169,8 @@ def _chip_span(chip: Chip, whitespace: bool) -> str:
         f'<span class="lmviz-chip" title="{escape_html(title)}" style="display:inline-flex;'
         f"flex-direction:column;align-items:center;background:{color};border:{border};"
         'border-radius:6px;padding:2px 6px;margin:2px;font-family:monospace;vertical-align:middle">'
-        f'<span style="white-space:pre;font-size:1.05em;color:#0f172a">{escape_html(_label(chip.piece, whitespace))}</span>'
-        f'<span style="font-size:0.7em;color:#475569">{escape_html(below)}</span></span>'
+        f'<span style="white-space:pre;font-size:1.05em;color:#0f172a;{CLIP}">{escape_html(_label(chip.piece, whitespace))}</span>'
+        f'<span style="font-size:0.7em;color:#475569;white-space:pre;{CLIP}">{escape_html(below)}</span></span>'
     )
 
 
@@ -219,7 +225,7 @@ def merges_outcome(bpe: BPETokenizer, prompt: str, corpus_words: Collection[str]
     foreign = [w for w in different_words(prompt) if bpe.encode(w).unknown]
     never = (f"; {', '.join(_code(w) for w in foreign)} {'has' if len(foreign) == 1 else 'have'} a "
              "character this corpus never uses, which no vocabulary size merges") if foreign else ""
-    said = (f"after all {len(bpe.merges)}, {len(whole) or 'none'} of the prompt's "
+    said = (f"after all {len(bpe.merges):,}, {len(whole) or 'none'} of the prompt's "
             f"{counted(words, 'different word')} of two letters or more")
     if not whole:
         more = "" if len(foreign) == words else ": a bigger vocabulary merges further"

@@ -25,7 +25,7 @@ def metrics(at: AppTest) -> dict[str, int]:
 
 def test_default_page_shows_chips_counts_and_stepper() -> None:
     at = open_page()
-    assert at.main.subheader[0].value == "The prompt as char tokens"
+    assert at.main.subheader[0].value == "The prompt as characters"
     # "The keeper climbed the st": one token a word, the unknown " climbed" and " st" too (<unk>)
     assert metrics(at) == {"Characters": len(DEFAULT_PROMPT), "Word tokens": len(DEFAULT_PROMPT.split()),
                            "BPE pieces": metrics(at)["BPE pieces"]}
@@ -87,14 +87,17 @@ def test_vocabulary_slider_retrains_word_and_bpe() -> None:
     assert at.slider(key="bpe_step").max > 1000
     at.slider(key="vocab_size").set_value(64).run()  # story's alphabet alone fills 64
     assert not at.exception
-    assert any("learned no merges" in i.value for i in at.info)
+    assert any("learned no merges" in i.value and "(here 67 tokens with <unk>), so a vocabulary size of 64 "
+               "leaves no room for a merge" in i.value for i in at.info)
     assert metrics(at)["BPE pieces"] == len(DEFAULT_PROMPT)
+    intro = next(m.value for m in at.markdown if "learns one merge per step" in m.value)
+    assert "Slide" not in intro and intro.endswith("At this vocabulary size it learns none (below).")
 
 
 def test_link_values_and_out_of_range_vocabulary() -> None:
     at = open_page(vocab_size="512", tokenizer="bpe")
     assert at.slider(key="vocab_size").value == 512
-    assert at.subheader[0].value == "The prompt as bpe tokens"
+    assert at.subheader[0].value == "The prompt as BPE pieces"
     assert chips(at)[0] == chips(at)[3]  # the sidebar's tokenizer is the BPE column
     at = open_page(vocab_size="5000")
     assert at.slider(key="vocab_size").value == 256
@@ -125,7 +128,7 @@ def test_uploaded_text_trains_session_tokenizers() -> None:
     at.text_area(key="lmviz_upload_paste").input("zebra quartz jukebox " * 40).run()
     assert at.session_state[UPLOAD_KEY].startswith("zebra")
     assert not at.exception
-    assert at.main.subheader[0].value == "The prompt as char tokens"
+    assert at.main.subheader[0].value == "The prompt as characters"
     # the prompt comes from the text: no <unk>; a typed one with letters it never uses has them
     assert at.session_state["prompt"].startswith("zebra") and not any("become <unk>" in i.value for i in at.info)
     at.text_area(key="prompt").input("The keeper").run()

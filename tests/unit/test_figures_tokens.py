@@ -6,6 +6,7 @@ import pytest
 
 from lmviz.figures.style import ACCENT, token_color
 from lmviz.figures.tokens import (
+    CLIP,
     Chip,
     TokenCount,
     chips_html,
@@ -220,3 +221,13 @@ def test_a_word_without_its_space_is_said_to_be_another_token(story: str) -> Non
 def test_the_unknown_tokens_sentence_agrees_with_its_count() -> None:
     assert unknown_tokens_sentence(1) == "1 token of the prompt is not in the vocabulary and becomes <unk>"
     assert unknown_tokens_sentence(3) == "3 tokens of the prompt are not in the vocabulary and become <unk>"
+
+
+def test_a_long_unknown_word_s_chip_stays_narrow_and_follows_the_whitespace_toggle() -> None:
+    """A 300-letter <unk> word's chip ran into the next column and scrolled a phone sideways;
+    with Show whitespace off its text still read "␣climbed"."""
+    word = " " + "supercalifragilistic" * 15
+    html = chips_html([Chip(UNK, 0, original=word)], whitespace=False)
+    assert html.count(CLIP) == 2 and f"0 · {word}<" in html and "␣" not in html.split("title=")[0]
+    assert "0 · ␣super" in chips_html([Chip(UNK, 0, original=word)], whitespace=True)
+    assert f'title="&lt;unk&gt;: &#x27;␣{word[1:]}&#x27; is not in the vocabulary"' in html  # on hover, whole
