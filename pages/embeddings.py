@@ -85,7 +85,7 @@ neighbours = nearest_neighbours(tokens, token_id, NEIGHBOURS)
 coords, ratio = pca(tokens, dims)
 chart(figure_embedding_scatter(coords, vocab, ratio, chosen=token_id,
                                neighbours=[i for i, _ in neighbours]), key="emb_scatter", where=scatter)
-scatter.caption(scatter_caption(tokens.shape[1], ratio, vocab[token_id], len(neighbours), len(vocab)))
+scatter.caption(scatter_caption(tokens.shape[1], ratio, vocab[token_id], len(neighbours), vocab))
 left, right = st.columns([3, 2])
 chart(figure_neighbours(neighbours, vocab, token_id), key="emb_neighbours", where=left)
 right.dataframe(neighbour_rows(neighbours, vocab), hide_index=True, width="stretch",
@@ -99,12 +99,17 @@ st.subheader("How alike are the prompt's tokens?")
 prompt = ensure_prompt(view)
 trace = trace_for(run, prompt) if prompt is not None else None
 if trace is not None:
-    ids = trace.trace.ids[:MAX_HEATMAP_TOKENS]
+    # a prompt the GPT cut to its context keeps its end: the heatmap too ("only its end is shown")
+    part = slice(-MAX_HEATMAP_TOKENS, None) if trace.truncated else slice(MAX_HEATMAP_TOKENS)
+    ids = trace.trace.ids[part]
     sims = cosine_matrix(trace.trace.embeddings[ids])
-    labels = token_labels(trace.tokens[:MAX_HEATMAP_TOKENS])
+    labels = token_labels(trace.tokens[part])
     chart(figure_cosine_heatmap(sims, labels), key="emb_prompt_cosine")
-    shown = f"the first {MAX_HEATMAP_TOKENS} of {len(trace.trace.ids)}" if len(trace.trace.ids) > len(ids) else "all"
-    st.caption(f"Token embeddings only, {shown} tokens, no position added. A repeated token is a "
+    count = len(trace.trace.ids)
+    shown = ("all tokens" if count <= len(ids) else
+             f"the last {MAX_HEATMAP_TOKENS} of the {count} tokens the model reads" if trace.truncated else
+             f"the first {MAX_HEATMAP_TOKENS} of {count} tokens")
+    st.caption(f"Token embeddings only, {shown}, no position added. A repeated token is a "
                "dark red 1 off the diagonal; blue cells are tokens the model keeps apart.")
 
 if family == "gpt" and positions is not None:

@@ -118,17 +118,31 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
                   legend={**LEGEND_ABOVE, "title": {"text": "kind"}}, margin=margin, **axes)
 
 
-def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int, vocab_size: int) -> str:
+def _groups_question(vocab: Sequence[str]) -> str:
+    """What to look for in the scatter, of the kinds this vocabulary has (digits were asked
+    about on corpora without one)."""
+    kinds = set(vocabulary_kinds(vocab))
+    questions = ["do digits gather"] if "digit" in kinds else []
+    apart = [kind for kind in ("whitespace", "punctuation") if kind in kinds]
+    texts = " and ".join(name for kind, name in (("letter", "letters"), ("word", "words")) if kind in kinds)
+    if apart and texts:
+        questions.append(f"{'do' if len(apart) > 1 else 'does'} {' and '.join(apart)} keep apart from {texts}")
+    if not questions:
+        return "Look for groups: do tokens of one kind (one color) gather? "
+    return f"Look for groups: {', '.join(questions)}? "
+
+
+def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int, vocab: Sequence[str]) -> str:
     """What the vocabulary scatter shows (`chosen`: the ringed token's text, `width`: the
     embedding's numbers), in markdown."""
     dims = len(ratio)
-    parts = ", ".join(f"PC{i + 1} {100 * r:.1f}%" for i, r in enumerate(ratio))
+    shares = [round(100 * float(r), 1) for r in ratio]  # the total is theirs: the parts add up
+    parts = ", ".join(f"PC{i + 1} {share:.1f}%" for i, share in enumerate(shares))
     hover = ("Labels only where they would not overlap another: hover (or tap) a point for its token "
-             "and id." if dims == 2 and vocab_size <= MAX_TEXT_LABELS else
+             "and id." if dims == 2 and len(vocab) <= MAX_TEXT_LABELS else
              "Only the ringed tokens are labelled: hover (or tap) a point for its token and id.")
-    return (f"PCA turns {width} dimensions into {dims} that keep **{100 * ratio.sum():.1f}% of the "
-            f"variance** ({parts}). "  # one decimal: the parts add up
-            "Look for groups: do digits gather, do whitespace and punctuation keep apart from letters? "
+    return (f"PCA turns {width} dimensions into {dims} that keep **{sum(shares):.1f}% of the "
+            f"variance** ({parts}). {_groups_question(vocab)}"
             f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
             f"{counted(neighbours, 'nearest neighbour')} by direction (cosine over all {width} "
             "dimensions; the table below says how close). The picture shows distance, not "

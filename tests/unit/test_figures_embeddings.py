@@ -113,13 +113,21 @@ def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
 
 
 def test_scatter_caption_names_the_ring_and_the_hover() -> None:
-    text = scatter_caption(32, np.array([0.087, 0.075]), " ", 10, 60)
+    letters = [UNK, " ", "\n", ".", *"abcdefg"]
+    text = scatter_caption(32, np.array([0.08718, 0.07532]), " ", 10, letters)
+    # the total is the parts' (16.25% had read 16.3 beside 8.7 + 7.5)
     assert "keep **16.2% of the variance** (PC1 8.7%, PC2 7.5%)" in text
     assert "chosen below, **␣**, the thin rings its 10 nearest neighbours" in text
     assert "Labels only where they would not overlap" in text
-    assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, 60)
+    assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, letters)
     assert "1 nearest neighbour by direction (cosine over all 32 dimensions" in scatter_caption(
-        32, np.array([0.1, 0.1]), "e", 1, 60)
+        32, np.array([0.1, 0.1]), "e", 1, letters)
+    # only kinds the vocabulary has: no digits asked about where there are none
+    assert "Look for groups: do whitespace and punctuation keep apart from letters?" in text
+    digits = scatter_caption(32, np.array([0.1, 0.1]), "e", 1, [*letters, "7"])
+    assert "Look for groups: do digits gather, do whitespace and punctuation keep apart from letters?" in digits
+    words = scatter_caption(32, np.array([0.1, 0.1]), "e", 1, [UNK, " the", " cat", "."])
+    assert "Look for groups: does punctuation keep apart from words?" in words
     assert "The picture shows distance, not direction: a ring can sit far" in text
 
 
