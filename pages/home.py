@@ -40,8 +40,9 @@ with left:
 
 with right:
     st.subheader("The model on screen")
-    run = run_for(view, overfit=False)  # memorising: said under the loss chart
+    # the corpus first: the upload's "add a text" (or a training's progress) is about it
     st.markdown(f"**Corpus:** `{view.corpus}` — {descriptions.get(view.corpus, 'your own text')}")
+    run = run_for(view, overfit=False)  # memorising: said under the loss chart
     if run is not None:
         summary = run.summary()
         bits = summary["bits_per_char"]
