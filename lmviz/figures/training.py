@@ -111,7 +111,9 @@ def figure_grad_lr(events: Sequence[Event]) -> go.Figure:
                   # which put the rates at uneven values (0.00912, 0.00679, ...)
                   yaxis2={"title": {"text": "learning rate (dashed)", "font": {"color": TRAIN_COLOR}},
                           "overlaying": "y", "side": "right", "tickmode": "auto", "showgrid": False,
-                          "tickformat": "~g"},
+                          # from 0: a run stopped after 2 steps drew both lines corner to corner,
+                          # one on top of the other
+                          "tickformat": "~g", "rangemode": "tozero"},
                   showlegend=False)
 
 
@@ -131,12 +133,19 @@ def figure_blowup(events: Sequence[Event], uniform_loss: float) -> go.Figure:
     shapes = [_hline(uniform_loss, {"dash": "dash", "color": MUTED})]
     # an annotation on a log axis is placed in log10 units (a shape in data units): at 4.2 it
     # sat at 10^4.2 and stretched the axis to 10,000
-    labels = [_label("a uniform guess (ln V)", 1, math.log10(uniform_loss), "x domain", "y", "top")]
+    # at the left end of its line: the stop line runs down the right edge (the last step), and
+    # cut "ln V" in two there
+    uniform = {**_label("a uniform guess (ln V)", 0, math.log10(uniform_loss), "x domain", "y", "top"),
+               "xanchor": "left"}
+    labels = [uniform]
     if events:
         stop = events[-1].step
         shapes.append({"type": "line", "xref": "x", "x0": stop, "x1": stop, "yref": "y domain",
                        "y0": 0, "y1": 1, "line": {"color": STOP_COLOR}})
-        labels.append(_label("stopped: diverged", stop, 1, "x", "y domain", "top"))
+        # at the foot of the stop line: at its top it lay over the blown-up last point
+        labels.append({**_label("stopped: diverged", stop, 0, "x", "y domain", "bottom"), "xshift": -4})
+    for label in labels:  # readable over a line or a point
+        label["bgcolor"] = "rgba(255,255,255,0.85)"
     return figure([loss, validation] if evals else [loss], "Where the training blew up", height=300,
                   shapes=shapes, annotations=labels, showlegend=bool(evals), legend=LEFT_LEGEND,
                   xaxis=step_axis([e.step for e in events]),
