@@ -90,8 +90,10 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
     for name, ids, size, width in (("chosen", inside, 22, 3.0), ("neighbours", near, 16, 1.5)):
         if ids:
             ring = {"x": coords[ids, 0], "y": coords[ids, 1], **({"z": coords[ids, 2]} if dims == 3 else {})}
+            # in 3-D WebGL draws every ring one line wide: the chosen token's is a diamond there
+            symbol = "diamond-open" if dims == 3 and name == "chosen" else "circle-open"
             traces.append({"type": "scatter" if dims == 2 else "scatter3d", **ring, "mode": "markers",
-                           "marker": {"symbol": "circle-open", "size": size if dims == 2 else size * 0.6,
+                           "marker": {"symbol": symbol, "size": size if dims == 2 else size * 0.6,
                                       "color": RING_COLOR, "line": {"width": width, "color": RING_COLOR}},
                            "name": f"ring: {name}", "hoverinfo": "skip", "showlegend": False})
     top = 60 if title else 40
@@ -143,10 +145,12 @@ def scatter_caption(width: int, ratio: np.ndarray, chosen: str, neighbours: int,
              "Only the ringed tokens are labelled: hover (or tap) a point for its token and id.")
     return (f"PCA turns {width} dimensions into {dims} that keep **{sum(shares):.1f}% of the "
             f"variance** ({parts}). {_groups_question(vocab)}"
-            f"The thick ring is the token chosen below, **{markdown_piece(chosen)}**, the thin rings its "
+            f"The {'thick ring' if dims == 2 else 'open diamond'} is the token chosen below, "
+            f"**{markdown_piece(chosen)}**, the {'thin ' if dims == 2 else ''}rings its "
             f"{counted(neighbours, 'nearest neighbour')} by direction (cosine over all {width} "
             "dimensions; the table below says how close). The picture shows distance, not "
-            "direction: a ring can sit far from the thick one, and a point right beside it may be "
+            f"direction: a ring can sit far from the {'thick one' if dims == 2 else 'diamond'}, and a point "
+            "right beside it may be "
             f"no neighbour. {hover}")
 
 

@@ -107,6 +107,10 @@ def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
     text = {int(i): t for trace in fig.data[:-2] for (_, i), t in zip(trace.customdata, trace.text, strict=True)}
     assert text[3] == "a" and text[4] == "e" and text[6] == "1"  # ringed: always labelled
     assert len(figure_embedding_scatter(coords, VOCAB, ratio).data) == len(fig.data) - 2
+    # in 3-D every ring is one line wide: the chosen token's is a diamond there
+    cube_coords, cube_ratio = pca(points(len(VOCAB), 8), 3)
+    cube = figure_embedding_scatter(cube_coords, VOCAB, cube_ratio, chosen=3, neighbours=[4])
+    assert [t.marker.symbol for t in cube.data[-2:]] == ["diamond-open", "circle-open"]
     # no chosen token (or one out of range): no thick ring, and no neighbour takes its place
     names = [t.name for t in figure_embedding_scatter(coords, VOCAB, ratio, chosen=99, neighbours=[-1, 4]).data]
     assert "ring: chosen" not in names and names[-1] == "ring: neighbours"
@@ -119,7 +123,9 @@ def test_scatter_caption_names_the_ring_and_the_hover() -> None:
     assert "keep **16.2% of the variance** (PC1 8.7%, PC2 7.5%)" in text
     assert "chosen below, **␣**, the thin rings its 10 nearest neighbours" in text
     assert "Labels only where they would not overlap" in text
-    assert "Labels only" not in scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, letters)
+    cube = scatter_caption(32, np.array([0.1, 0.1, 0.1]), "e", 1, letters)
+    assert "Labels only" not in cube and "The open diamond is the token chosen below" in cube  # 3-D
+    assert "The thick ring is the token chosen below" in text
     assert "1 nearest neighbour by direction (cosine over all 32 dimensions" in scatter_caption(
         32, np.array([0.1, 0.1]), "e", 1, letters)
     # only kinds the vocabulary has: no digits asked about where there are none
