@@ -15,7 +15,7 @@ from lmviz.run import Event, Run
 from lmviz.sampling import SamplingConfig, generate
 from lmviz.text import counted, readable
 from lmviz.tokenizers import MAX_CHARS
-from lmviz.training import SAMPLE_TEMPERATURE
+from lmviz.training import SAMPLE_TEMPERATURE, warmup_steps
 
 SAMPLE_TOKENS = 60
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
@@ -273,7 +273,8 @@ def history_caption(run: Run, found: Blowup | None) -> str:
                 "validation (red) is text it never saw, and the " if run.held_out else
                 "validation (red) is the end of the training text here (too little text to hold "
                 "any out), and the ")
-        loss_words = (f"the training and validation losses, which fall as a model learns; {seen}"
+        losses = "the training and validation losses, which fall" if validated else "the training loss, which falls"
+        loss_words = (f"{losses} as a model learns; {seen}"
                 "dotted line is a target, 60% of the unigram entropy: the unigram entropy "
                 f"({run.unigram_entropy:.2f} nats here) is the best loss without context, from each "
                 "token's frequency alone, so only a model that uses context well gets below the line.")
@@ -281,10 +282,8 @@ def history_caption(run: Run, found: Blowup | None) -> str:
     # near the unigram entropy (the samples are no words yet), or never fell
     told = learning_story(run.history, run.unigram_entropy) if not found else ""
     story = "" if told in ("", "It fell while the model trained.") else " " + told
-    train = run.train_config
-    warmup = min(train.warmup, train.steps // 10)  # as training.learning_rate has it
-    last = run.history[-1].step if run.history else 0
-    schedule = ("still warming up when it stopped" if found and last <= warmup
+    last = run.history[-1].step if run.history else 0  # 1-based: step s ran at lr_at(s - 1)
+    schedule = ("still warming up when it stopped" if found and last < warmup_steps(run.train_config)
                 else "warmup, then cosine decay")
     # "loss chart", not "left": on a phone the two charts stand one above the other
     return (f"The loss chart: {loss_words}{story} The gradient chart: the gradient norm and the "
@@ -369,10 +368,14 @@ NEAR_UNIGRAM = 0.9  # a validation loss above this share of the unigram entropy:
 
 
 def learned_little(run: Run) -> bool:
-    """Whether the run's last validation loss ended near (or above) the unigram entropy: it knows
-    how often each token comes, and little of the context."""
+    """Whether the run's last validation loss ended near the unigram entropy (within 10%, as
+    `learning_story` says it), without having memorised its text: it knows how often each token
+    comes, and little of the context. A model that memorised writes its text back; one far
+    above has not learned even that."""
     evaluated = [e.val_loss for e in run.history if e.val_loss is not None and math.isfinite(e.val_loss)]
-    return bool(evaluated) and evaluated[-1] >= NEAR_UNIGRAM * run.unigram_entropy
+    if not evaluated or overfitting(run.history) is not None:
+        return False
+    return NEAR_UNIGRAM * run.unigram_entropy <= evaluated[-1] <= (2 - NEAR_UNIGRAM) * run.unigram_entropy
 
 
 def learning_story(history: Sequence[Event], unigram_entropy: float | None = None) -> str:
@@ -390,7 +393,7 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
         ended = "It fell while the model trained, but ended" if fell else "It ended"
         entropy = (f"the unigram entropy ({unigram_entropy:.2f} nats), the loss of knowing only how "
                    "often each token comes")
-        if evaluated[-1] > 1.1 * unigram_entropy:
+        if evaluated[-1] > (2 - NEAR_UNIGRAM) * unigram_entropy:
             return f"{ended} above {entropy}: it has not learned even that yet. More steps help."
         return (f"{ended} near {entropy}: the model learned that much, and little of the context "
                 "yet. Another learning rate or more steps may get it further.")

@@ -18,6 +18,8 @@ UNK = "<unk>"
 # every 64 characters: BPE trains in time that grows with the square of a run's length (80 KB
 # of letters without a space took 1.7 s, 2 MB would take about 15 minutes; cut, 6.5 s).
 WORD_PATTERN = r" ?\w{1,64}| ?[^\s\w]{1,64}|\s{1,64}"
+LONGEST_TOKEN = 65  # characters a word or BPE token can cover at most (WORD_PATTERN's " ?" and 64)
+TOKEN_NAMES = {"char": "characters", "word": "word tokens", "bpe": "BPE pieces"}  # as pages say them
 _WORD_RE = re.compile(WORD_PATTERN)
 
 

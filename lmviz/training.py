@@ -38,11 +38,15 @@ def unigram_entropy(ids: list[int]) -> float:
     return -sum(c / total * math.log(c / total) for c in counts.values())
 
 
+def warmup_steps(config: TrainConfig) -> int:
+    """The warmup's steps: at most a tenth of the training (a run shorter than its warmup never
+    reached its learning rate: 10 steps climbed to a third of it)."""
+    return min(config.warmup, config.steps // 10)
+
+
 def lr_at(step: int, config: TrainConfig) -> float:
-    """Linear warmup, then cosine decay to a tenth of the peak. The warmup is at most a tenth of
-    the training: a run shorter than it would never reach its learning rate (10 steps climbed to
-    a third of it)."""
-    warmup = min(config.warmup, config.steps // 10)
+    """Linear warmup (`warmup_steps`), then cosine decay to a tenth of the peak."""
+    warmup = warmup_steps(config)
     if step < warmup:
         return config.lr * (step + 1) / warmup
     progress = (step - warmup) / max(1, config.steps - warmup)

@@ -146,9 +146,9 @@ def stepper(run: Run | None) -> None:
                + (f"; the stepper stops at {MAX_TOKENS} tokens: press Reset to start again."
                   if count >= MAX_TOKENS else "."))
     last = result.steps[-1]
-    among = (f"rank {last.rank} of {run.tokenizer.vocab_size}" if last.candidates == run.tokenizer.vocab_size
+    among = (f"rank {last.rank:,} of {run.tokenizer.vocab_size:,}" if last.candidates == run.tokenizer.vocab_size
              else "the only token these settings leave a chance" if last.candidates == 1
-             else f"rank {last.rank} of the {last.candidates} tokens these settings leave a chance")
+             else f"rank {last.rank:,} of the {last.candidates:,} tokens these settings leave a chance")
     st.markdown(f"Step {len(result.steps)} picked “{markdown_piece(last.token)}” with "
                 f"probability {last.probability:.3f} ({among}).")
     st.dataframe(step_rows(result.steps, show_whitespace), hide_index=True, width="stretch",
@@ -193,8 +193,10 @@ def comparison(runs: dict[str, Run | None]) -> None:
     trained = next(r for r in runs.values() if r is not None)
     picks = [step for result in results.values() for step in result.steps]
     if picks and all(step.candidates == 1 for step in picks):  # the button seemed to do nothing
+        # at T = 0 only the temperature helps; else top-k or top-p left the one token
+        raise_it = "the temperature" if config.temperature == 0 else "top-k or top-p"
         st.caption("At these settings only one token has a chance at each step, so every draw "
-                   "writes the same text: raise the temperature, top-k or top-p to see draws differ.")
+                   f"writes the same text: raise {raise_it} to see draws differ.")
     if (note := unknown_picks_note(sum(s.id == trained.tokenizer.unk_id for s in picks), len(picks),
                                    trained, config.temperature)) is not None:
         st.info(note, icon=":material/help:")

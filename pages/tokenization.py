@@ -21,8 +21,8 @@ from lmviz.figures.tokens import (
     unknown_tokens_sentence,
 )
 from lmviz.presets import RANGES, View
-from lmviz.text import agreeing, counted
-from lmviz.tokenizers import TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.text import agreeing, counted, sentence
+from lmviz.tokenizers import TOKEN_NAMES, TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
@@ -30,8 +30,7 @@ from lmviz.ui.tokens import MERGE_COLUMNS, trained_tokenizer
 
 require_app()
 
-KIND_LABELS = {"char": "Characters", "word": "Word tokens", "bpe": "BPE pieces"}
-PROMPT_AS = {"char": "characters", "word": "word tokens", "bpe": "BPE pieces"}  # "bpe tokens" had read raw
+KIND_LABELS = {kind: sentence(name) for kind, name in TOKEN_NAMES.items()}  # "Word tokens"
 
 
 def show_chips(html: str) -> None:
@@ -43,10 +42,14 @@ def merges_stepper(tokenizer: BPETokenizer, prompt: str, whitespace: bool) -> No
     """Only this part reruns while the merge slider moves."""
     total = len(tokenizer.merges)
     if total == 0:
-        st.info(f"This BPE learned no merges: a BPE keeps every character of its corpus (here "
-                f"{tokenizer.vocab_size:,} tokens with {UNK}), so a vocabulary size of "
-                f"{current_view().vocab_size:,} leaves no room for a merge. Raise the vocabulary size "
-                f"above {tokenizer.vocab_size:,} to let it merge pairs.")
+        if current_view().vocab_size <= tokenizer.vocab_size:
+            st.info(f"This BPE learned no merges: a BPE keeps every character of its corpus (here "
+                    f"{tokenizer.vocab_size:,} tokens with {UNK}), so a vocabulary size of "
+                    f"{current_view().vocab_size:,} leaves no room for a merge. Raise the vocabulary "
+                    f"size above {tokenizer.vocab_size:,} to let it merge pairs.")
+        else:  # room, but nothing to merge: BPE merges only within a word
+            st.info("This BPE learned no merges: BPE merges pairs inside a word, and no two "
+                    "characters of this text ever stand side by side in one.")
         return
     # opens on a merge the prompt uses, again for a new prompt or vocabulary
     keep_choice("bpe_step", range(total + 1), telling_step(tokenizer, prompt),
@@ -110,7 +113,7 @@ if prompt is None:
     st.stop()
 
 encodings = {kind: item.tokenizer.encode(prompt) for kind, item in trained.items()}
-st.subheader(f"The prompt as {PROMPT_AS[view.tokenizer]}")
+st.subheader(f"The prompt as {TOKEN_NAMES[view.tokenizer]}")  # "bpe tokens" had read raw
 tokenizer, encoding = trained[view.tokenizer].tokenizer, encodings[view.tokenizer]
 show_chips(chips_html(encoding_chips(encoding, prompt), whitespace))
 st.caption(f"{counted(len(encoding.ids), 'token')}. The number under each chip is its id: the row of the "
@@ -149,6 +152,6 @@ early = "early merges glue the most frequent pairs" + (f" (this one's first two:
 last = merges_outcome(bpe, prompt, trained["bpe"].words)
 st.markdown("BPE starts from single characters and learns one merge per step. " +
             (f"Slide **k** to see the prompt after the first k merges: {early}" + (f"; {last}." if last else ".")
-             if bpe.merges else "At this vocabulary size it learns none (below)."))
+             if bpe.merges else "This one learned none (below says why)."))
 merges_stepper(bpe, prompt, whitespace)
 next_step("pages/tokenization.py")

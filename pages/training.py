@@ -214,9 +214,10 @@ elif current.left:
 else:
     if not current.job.done:
         if current.job.key != view_key(view):  # the plan line above is already the new settings'
+            then = (f" {too_short}" if too_short is not None else
+                    " Press **Train** to train the new settings.")
             st.info("The settings above have changed since you pressed **Train**: this is still the "
-                    "training of the earlier ones, and it goes in the table below when it ends. "
-                    "Press **Train** to train the new settings instead (this one then stops).",
+                    "training of the earlier ones, and it goes in the table below when it ends." + then,
                     icon=":material/tune:")
         live_training(current.job, current.label, compact=False)
         st.rerun()  # drawn again as finished: Cancel above was drawn while it ran, enabled

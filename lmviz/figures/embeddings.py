@@ -17,7 +17,7 @@ from lmviz.figures.style import (
     figure,
     show_whitespace,
 )
-from lmviz.text import counted
+from lmviz.text import agreeing, counted
 
 MAX_TEXT_LABELS = 150  # above this many points, labels only on hover
 # A 2-D label's room as a share of the axes' ranges: per character across, and its line's
@@ -128,7 +128,7 @@ def _groups_question(vocab: Sequence[str]) -> str:
     apart = [kind for kind in ("whitespace", "punctuation") if kind in kinds]
     texts = " and ".join(name for kind, name in (("letter", "letters"), ("word", "words")) if kind in kinds)
     if apart and texts:
-        questions.append(f"{'do' if len(apart) > 1 else 'does'} {' and '.join(apart)} keep apart from {texts}")
+        questions.append(f"{agreeing(len(apart), 'does', 'do')} {' and '.join(apart)} keep apart from {texts}")
     if not questions:
         return "Look for groups: do tokens of one kind (one color) gather? "
     return f"Look for groups: {', '.join(questions)}? "

@@ -166,10 +166,15 @@ def unit_line_words(values: np.ndarray, pieces: list[str], forget: np.ndarray | 
     if forget is None or written is None:
         return words + "."
     erased = (forget[k] - 1.0) * values[k - 1]
-    # "moved it +0.00 toward 0" read as a move: a forget gate near 1 kept it
-    forgot = (f"forgetting (f = {forget[k]:.2f}) kept it" if signed(erased) == plain(0) else
-              f"forgetting (f = {forget[k]:.2f}) moved it {signed(erased)} toward 0")
-    return words + f": {forgot} and writing (i·g) moved it {signed(written[k])}."
+    # "moved it +0.00 toward 0" read as a move: a forget gate near 1 kept it, a memory near 0
+    # had nothing to lose
+    forgetting = f"forgetting (f = {forget[k]:.2f})"
+    if signed(erased) != plain(0):
+        forgot = f"{forgetting} moved it {signed(erased)} toward 0"
+    else:
+        forgot = f"{forgetting} kept it" if forget[k] >= 0.995 else f"{forgetting} erased nothing (it was near 0)"
+    wrote = f"moved it {signed(written[k])}" if signed(written[k]) != plain(0) else "added nothing"
+    return words + f": {forgot} and writing (i·g) {wrote}."
 
 
 def unit_line_caption(values: Mapping[str, np.ndarray], unit: int, pieces: list[str]) -> str:

@@ -127,6 +127,7 @@ def run_for(view: View, family: str | None = None, device: str = "auto",
     `beside`: the other families the page trains (a smaller size offered must suit them too)."""
     label = MODEL_LABELS[family or view.model]
     if (short := too_short_note(view)) is not None:  # a training that can only fail
+        follow(family or view.model, None)  # the one shown before (a longer Context's) is left too
         if not quiet and short not in (said or ()):
             st.warning(short, icon=":material/short_text:")
         if said is not None:

@@ -10,8 +10,15 @@ from lmviz.corpora import VAL_FRACTION, min_chars, min_training_tokens, split_te
 from lmviz.figures.tokens import TokenCount, count_tokens
 from lmviz.presets import UPLOAD, View, configs
 from lmviz.text import counted
-from lmviz.tokenizers import Tokenizer, TokenizerConfig, different_words, train_tokenizer
-from lmviz.ui.state import corpus_text, upload_label
+from lmviz.tokenizers import (
+    LONGEST_TOKEN,
+    TOKEN_NAMES,
+    Tokenizer,
+    TokenizerConfig,
+    different_words,
+    train_tokenizer,
+)
+from lmviz.ui.state import contexts, corpus_text, upload_label
 
 # the BPE merge table's (merge_rows) pixel widths: it shares a desktop row with the chips
 # (about 460 px) and every column must show, which the default widths overflowed; under 360 px
@@ -62,26 +69,31 @@ def trained_tokenizer(view: View, kind: str) -> TrainedTokenizer | None:
     return _shared(view.corpus, config.kind, config.vocab_size, text)
 
 
-SURELY_LONG = 20  # a text this many times min_chars holds enough tokens of any kind: not encoded
-
-
 def too_short_note(view: View) -> str | None:
     """Why the view's text cannot train with its tokenizer and Context, for the page: its
     training part (`split_text`) holds too few tokens (word and BPE tokens, several characters
     each, had passed a count of characters, and the training failed); None when it is long
-    enough, or there is no text."""
+    enough, or there is no text. A text whose training part could hold enough tokens of at most
+    LONGEST_TOKEN characters each is not encoded."""
     text = corpus_text(view)
-    if text is None or len(text) >= SURELY_LONG * min_chars(view.context):
+    needed = min_training_tokens(view.context)
+    if text is None or len(text) >= LONGEST_TOKEN * min_chars(view.context):
         return None
     trained = trained_tokenizer(view, view.tokenizer)
     assert trained is not None  # there is a text
-    have, needed = len(trained.tokenizer.encode(split_text(text)[0]).ids), min_training_tokens(view.context)
+    have = len(trained.tokenizer.encode(split_text(text)[0]).ids)
     if have >= needed:
         return None
-    kind = {"char": "characters", "word": "word tokens", "bpe": "BPE tokens"}[view.tokenizer]
-    other = " or char tokens (one per character)" if view.tokenizer != "char" else ""
+    kind = TOKEN_NAMES[view.tokenizer]
     more = f" (at least {min_chars(view.context):,} characters in all)" if view.tokenizer == "char" else ""
+    # only what can help: char tokens where the text holds enough characters, a shorter Context
+    # where there is one
+    ways = [f"Add text{more}"]
+    if view.context > min(contexts()):
+        ways.append("choose a shorter Context on the Training page")
+    if view.tokenizer != "char" and len(text) >= min_chars(view.context):
+        ways.append("choose char tokens (one per character) in the sidebar")
+    advice = ways[0] if len(ways) == 1 else ", ".join(ways[:-1]) + ", or " + ways[-1]
     return (f"Too short to train on: a model reads {view.context} tokens at a time, and "
             f"{1 - VAL_FRACTION:.0%} of the text (the rest checks it) must hold at least {needed:,} "
-            f"{kind}; yours holds {counted(have, kind[:-1], kind)}. "
-            f"Add text{more}, or choose a shorter Context on the Training page{other}.")
+            f"{kind}; yours holds {counted(have, kind[:-1], kind)}. {advice}.")

@@ -186,7 +186,8 @@ def test_the_comparison_says_its_settings_and_generates_again_on_request() -> No
     greedy = compared(at)
     at.button(key="sampling_compare_generate").click().run()
     assert not at.exception and compared(at) == greedy  # greedy: every draw is the same text
-    assert any(c.value.startswith("At these settings only one token has a chance at each step") for c in at.caption)
+    assert any(c.value.startswith("At these settings only one token has a chance at each step") and
+               c.value.endswith("raise the temperature to see draws differ.") for c in at.caption)
     assert any("seed 0, draw 1 (draw=1 in the link)" in c.value for c in at.caption)
     assert at.query_params["draw"] == "1" and "draw=1" in at.main.code[0].value  # the page's link
     at.slider(key="temperature").set_value(1.5).run()

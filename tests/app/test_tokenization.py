@@ -91,7 +91,7 @@ def test_vocabulary_slider_retrains_word_and_bpe() -> None:
                "leaves no room for a merge" in i.value for i in at.info)
     assert metrics(at)["BPE pieces"] == len(DEFAULT_PROMPT)
     intro = next(m.value for m in at.markdown if "learns one merge per step" in m.value)
-    assert "Slide" not in intro and intro.endswith("At this vocabulary size it learns none (below).")
+    assert "Slide" not in intro and intro.endswith("This one learned none (below says why).")
 
 
 def test_link_values_and_out_of_range_vocabulary() -> None:

@@ -159,8 +159,13 @@ def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> Non
     assert not at.exception and not at.button(key="train").disabled  # 154 characters to train on
     at.selectbox(key="tokenizer").set_value("word").run()
     assert not at.exception and at.button(key="train").disabled
-    assert any("must hold at least 66 word tokens; yours holds" in w.value and "or char tokens" in w.value
-               for w in at.warning)
+    assert any("must hold at least 66 word tokens; yours holds" in w.value and w.value.endswith(
+        "Add text, choose a shorter Context on the Training page, or choose char tokens (one per character) "
+        "in the sidebar.") for w in at.warning)
+    # no spaces: a word token covers up to 65 characters, so 1,480 of them are 21 word tokens
+    letters = "".join("ACGT"[(n * n + 3 * n) % 4] for n in range(1480))
+    at.text_area(key="lmviz_upload_paste").input(letters).run()
+    assert not at.exception and at.button(key="train").disabled
 
 
 def test_the_samples_say_what_to_read_for_on_this_corpus() -> None:

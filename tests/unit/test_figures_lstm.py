@@ -145,8 +145,8 @@ def test_unit_line_words_split_an_lstm_change_into_forgetting_and_writing(lstm_r
         said = unit_line_caption(values, unit, pieces)
         assert said.startswith(f"Unit {unit}'s cell state c along the prompt. Flat stretches")
         found = re.search(r"biggest (?:jump|step), ([−+]?\d+\.\d+), .*: forgetting \(f = \d\.\d\d\) "
-                          r"(?:kept it|moved it ([−+]\d+\.\d+) toward 0) and writing \(i·g\) moved it "
-                          r"([−+]?\d+\.\d+)\.$", said)
+                          r"(?:kept it|erased nothing \(it was near 0\)|moved it ([−+]\d+\.\d+) toward 0) "
+                          r"and writing \(i·g\) (?:added nothing|moved it ([−+]\d+\.\d+))\.$", said)
         change, erased, wrote = (float((x or "0").replace("−", "-")) for x in found.groups())
         assert erased + wrote == pytest.approx(change, abs=0.011)  # each rounded to 0.01
         assert abs(wrote) < 1
@@ -155,6 +155,12 @@ def test_unit_line_words_split_an_lstm_change_into_forgetting_and_writing(lstm_r
     kept = unit_line_words(np.array([0.0, -1.0, -1.0]), list("abc"), forget=np.array([1.0, 1.0, 1.0]),
                            written=np.array([0.0, -1.0, 0.0]))
     assert kept.endswith(": forgetting (f = 1.00) kept it and writing (i·g) moved it −1.00.")
+    nothing = unit_line_words(np.array([0.0, 0.0, 1.0]), list("abc"), forget=np.array([0.2, 0.2, 0.2]),
+                              written=np.array([0.0, 0.0, 1.0]))  # c was 0: nothing to erase
+    assert nothing.endswith(": forgetting (f = 0.20) erased nothing (it was near 0) and writing (i·g) moved it +1.00.")
+    erased = unit_line_words(np.array([0.1, 1.0, 0.0]), list("abc"), forget=np.array([1.0, 1.0, 0.0]),
+                             written=np.array([0.0, 1.0, 0.0]))
+    assert erased.endswith(": forgetting (f = 0.00) moved it −1.00 toward 0 and writing (i·g) added nothing.")
 
 
 def test_unit_line_with_measure() -> None:

@@ -169,6 +169,10 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     long = replace(climbing, train_config=replace(climbing.train_config, steps=300))  # 30 steps' warmup
     assert history_caption(long, blowup(long)).endswith(
         "the learning rate schedule (still warming up when it stopped).")
+    # step 30 of a 30-step warmup ran at lr_at(29): the peak, no longer warming up
+    at_peak = replace(climbing, train_config=replace(climbing.train_config, steps=300),
+                      history=(*climbing.history[:-1], replace(climbing.history[-1], step=30)))
+    assert history_caption(at_peak, blowup(at_peak)).endswith("(warmup, then cosine decay).")
     calm = history_caption(lstm_run, None)
     assert f"unigram entropy ({lstm_run.unigram_entropy:.2f} nats here)" in calm
     assert calm.endswith("(warmup, then cosine decay).")  # no overfitting story: it fell
@@ -180,6 +184,11 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
                                        replace(event(2, entropy), val_loss=0.99 * entropy)))
     assert learned_little(stuck) and not learned_little(replace(stuck, history=(
         replace(event(2, 1.0), val_loss=0.5 * entropy),)))
+    # far above it (not even that learned yet), or memorised (it writes its text back): not "near"
+    assert not learned_little(replace(stuck, history=(replace(event(2, 4.0), val_loss=1.5 * entropy),)))
+    memorised_run = replace(stuck, history=(replace(event(1, 2.0), val_loss=0.7 * entropy),
+                                            replace(event(2, 0.5), val_loss=1.05 * entropy)))
+    assert not learned_little(memorised_run) and "memorise" in history_caption(memorised_run, None)
     said = history_caption(stuck, None)
     assert f"It fell while the model trained, but ended near the unigram entropy ({entropy:.2f} nats)" in said
     assert said.index("ended near") < said.index("The gradient chart")  # with the loss chart's words
@@ -191,6 +200,7 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     unvalidated = replace(lstm_run, history=tuple(replace(e, val_loss=None) for e in lstm_run.history))
     said = history_caption(unvalidated, None)
     assert "validation (red)" not in said and "no validation was measured before it stopped" in said
+    assert said.startswith("The loss chart: the training loss, which falls as a model learns;")
 
 
 def test_figure_blowup() -> None:

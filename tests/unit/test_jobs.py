@@ -58,7 +58,8 @@ def test_a_training_that_ends_between_the_look_and_the_lock_is_not_trained_again
     look = store.get
 
     def look_then_let_it_end(key: str):
-        found = look(key)  # nothing yet: the training runs
+        found = look(key)
+        assert found is None  # nothing yet: the training runs (else the race was not made)
         for worker in threading.enumerate():  # its end: the run kept, then the job removed
             if worker.name == f"lmviz-train-{key}":
                 worker.join(timeout=120)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from lmviz.tokenizers import (
+    LONGEST_TOKEN,
     MAX_CHARS,
     UNK,
     BPETokenizer,
@@ -235,3 +236,12 @@ def test_a_long_run_without_spaces_is_cut_every_64_characters(kind: str) -> None
     encoded = tokenizer.encode(text)
     assert "".join(text[start:end] for start, end in encoded.offsets) == text
     assert max(end - start for start, end in encoded.offsets) <= 65  # 64 and a leading space
+
+
+def test_no_token_covers_more_than_longest_token_characters() -> None:
+    """too_short_note trusts a text of LONGEST_TOKEN characters a token to hold enough of them."""
+    text = "ACGT" * 400 + " " + "x" * 300 + "\n" * 100
+    for kind in ("word", "bpe"):
+        tokenizer = train_tokenizer(text, TokenizerConfig(kind, 300))
+        encoding = tokenizer.encode(text)
+        assert max(end - start for start, end in encoding.offsets) <= LONGEST_TOKEN
