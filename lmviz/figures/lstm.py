@@ -82,7 +82,7 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
         span = span if span > 0 else 1.0
         colors = {"colorscale": DIVERGING_SCALE, "zmin": -span, "zmid": 0.0, "zmax": span}
     heatmap = {"type": "heatmap", "z": values.T, "x": list(range(length)), "y": list(range(units)),
-               **colors, "colorbar": {"thickness": 12},
+               **colors, "colorbar": {"thickness": 12, "x": 1, "xanchor": "left", "xpad": 6},
                "hovertemplate": "step %{x}, unit %{y}: %{z:.3f}<extra></extra>"}
     shapes = []
     if current is not None and 0 <= current < length:
@@ -91,7 +91,10 @@ def figure_gate_heatmap(values: np.ndarray, labels: list[str], name: str,
     # only the outline moves with the timestep: the same revision keeps the heatmap as drawn
     return figure([heatmap], title or TITLES.get(name, name), height=height, shapes=shapes,
                   datarevision=data_revision(values, labels), uirevision=name,
-                  margin={"l": 60, "r": 20, "t": 50, "b": 64},
+                  # the color bar in a fixed right margin: its labels ("0.5", "−0.88") had
+                  # widened it by chart, so the plots differed in width and Plotly thinned each
+                  # token axis its own way (neighbouring charts labelled different tokens)
+                  margin={"l": 60, "r": 64, "t": 50, "b": 64, "autoexpand": False},
                   xaxis={**token_axis(labels), "tickangle": -60, "tickfont": {"size": 10}, **FIXED_AXIS},
                   yaxis={"title": {"text": "unit"}, "autorange": "reversed", **FIXED_AXIS})
 
