@@ -256,3 +256,16 @@ def test_moving_the_timestep_keeps_the_data_revision() -> None:
     assert line[0] == line[1]
     depth = np.arange(12.0)
     assert figure_unit_line(values[:, 0], labels, "cell", measure=depth).layout.datarevision != line[0]
+
+
+def test_every_gate_heatmap_has_the_same_plot_width() -> None:
+    """Each color bar had widened its own chart by its labels ("0.5", "−0.88"): the plots differed
+    in width, and Plotly thinned each token axis its own way, so side by side they labelled
+    different tokens. The bar now sits in a fixed margin that never grows."""
+    values = np.linspace(-0.9, 0.9, 40).reshape(10, 4)
+    labels = [f"t{i}" for i in range(10)]
+    figures = [figure_gate_heatmap(np.abs(values), labels, "input_gate"),
+               figure_gate_heatmap(values, labels, "candidate")]
+    assert [f.layout.margin.to_plotly_json() for f in figures] == [
+        {"l": 60, "r": 64, "t": 50, "b": 64, "autoexpand": False}] * 2
+    assert all(f.data[0].colorbar.x == 1 and f.data[0].colorbar.xanchor == "left" for f in figures)
