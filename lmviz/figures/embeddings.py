@@ -69,6 +69,10 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
         shown = spaced_labels(coords, labels, ringed)
     else:  # a turning cube has no one place where labels keep apart: every label piled up there
         shown = np.isin(np.arange(len(vocab)), ringed)
+
+    def text(i: int) -> str:  # 3-D text is drawn as it is (WebGL reads no tags there): escaped,
+        return plotly_label(labels[i]) if dims == 2 else labels[i]  # it read "&lt;unk&gt;"
+
     traces = []
     for kind, color in KIND_COLORS.items():
         ids = np.flatnonzero(kinds == kind)
@@ -79,9 +83,10 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
             position["z"] = coords[ids, 2]
         traces.append({
             "type": "scatter" if dims == 2 else "scatter3d", **position,
-            "mode": "markers+text" if shown[ids].any() else "markers", "name": kind,
-            # 3-D text is drawn as it is (WebGL reads no tags there): escaped, it read "&lt;unk&gt;"
-            "text": [(plotly_label(labels[i]) if dims == 2 else labels[i]) if shown[i] else "" for i in ids],
+            "mode": "markers+text" if any(shown[i] and i not in ringed for i in ids) else "markers",
+            "name": kind,
+            # a ringed token's label is its ring's, above the ring (here it sat under it)
+            "text": [text(i) if shown[i] and i not in ringed else "" for i in ids],
             "customdata": [[plotly_label(labels[i]), int(i)] for i in ids], "textposition": "top center",
             "marker": {"color": color, "size": 6 if dims == 3 else 9,
                        "line": {"width": 0.5, "color": "white"}},
@@ -92,7 +97,10 @@ def figure_embedding_scatter(coords: np.ndarray, vocab: Sequence[str], ratio: np
             ring = {"x": coords[ids, 0], "y": coords[ids, 1], **({"z": coords[ids, 2]} if dims == 3 else {})}
             # in 3-D WebGL draws every ring one line wide: the chosen token's is a diamond there
             symbol = "diamond-open" if dims == 3 and name == "chosen" else "circle-open"
-            traces.append({"type": "scatter" if dims == 2 else "scatter3d", **ring, "mode": "markers",
+            traces.append({"type": "scatter" if dims == 2 else "scatter3d", **ring, "mode": "markers+text",
+                           # the chosen token's label in bold (2-D: WebGL reads no tags)
+                           "text": [f"<b>{text(i)}</b>" if dims == 2 and name == "chosen" else text(i) for i in ids],
+                           "textposition": "top center",
                            "marker": {"symbol": symbol, "size": size if dims == 2 else size * 0.6,
                                       "color": RING_COLOR, "line": {"width": width, "color": RING_COLOR}},
                            "name": f"ring: {name}", "hoverinfo": "skip", "showlegend": False})

@@ -59,7 +59,9 @@ def test_scatter_one_trace_per_kind_with_every_token(dims: int) -> None:
     if dims == 3:  # no label but the ringed ones': a turning cube has no place where they keep apart
         assert list(letters.text) == ["", "", ""] and letters.mode == "markers"
         ringed = figure_embedding_scatter(coords, VOCAB, ratio, chosen=3, neighbours=[5])
-        assert list(ringed.data[0].text) == ["a", "", "b"] and ringed.data[0].mode == "markers+text"
+        # a ringed token's label is its ring's (above the ring, not under it); in 3-D, no tags
+        assert list(ringed.data[0].text) == ["", "", ""] and ringed.data[0].mode == "markers"
+        assert [list(t.text) for t in ringed.data[-2:]] == [["a"], ["b"]]
     if dims == 2:
         assert fig.layout.xaxis.title.text == f"PC1 ({100 * ratio[0]:.1f}% of variance)"
     else:
@@ -105,7 +107,9 @@ def test_scatter_rings_the_chosen_token_and_its_neighbours() -> None:
     np.testing.assert_allclose([chosen.x[0], chosen.y[0]], coords[3])
     np.testing.assert_allclose(neighbours.x, coords[[4, 6], 0])
     text = {int(i): t for trace in fig.data[:-2] for (_, i), t in zip(trace.customdata, trace.text, strict=True)}
-    assert text[3] == "a" and text[4] == "e" and text[6] == "1"  # ringed: always labelled
+    assert text[3] == text[4] == text[6] == ""  # ringed: labelled by their rings, above them
+    assert list(chosen.text) == ["<b>a</b>"] and list(neighbours.text) == ["e", "1"]
+    assert chosen.mode == neighbours.mode == "markers+text"
     assert len(figure_embedding_scatter(coords, VOCAB, ratio).data) == len(fig.data) - 2
     # in 3-D every ring is one line wide: the chosen token's is a diamond there
     cube_coords, cube_ratio = pca(points(len(VOCAB), 8), 3)
@@ -142,7 +146,8 @@ def test_scatter_big_vocabulary_hover_only_and_bad_shapes() -> None:
     coords, ratio = pca(points(len(vocab), 4), 2)
     assert figure_embedding_scatter(coords, vocab, ratio).data[0].mode == "markers"
     ringed = figure_embedding_scatter(coords, vocab, ratio, chosen=5, neighbours=[7])
-    assert [t for t in ringed.data[0].text if t] == ["t5", "t7"]  # only the ringed ones
+    assert not any(t for trace in ringed.data[:-2] for t in trace.text)  # only the ringed ones, by
+    assert [list(t.text) for t in ringed.data[-2:]] == [["<b>t5</b>"], ["t7"]]  # their rings
     with pytest.raises(ValueError):
         figure_embedding_scatter(coords[:, :1], vocab, ratio)
     with pytest.raises(ValueError):
@@ -238,8 +243,10 @@ def test_token_text_in_every_embeddings_chart_is_escaped_for_plotly() -> None:
     scatter = figure_embedding_scatter(coords, vocab, np.array([0.5, 0.3]), chosen=1).to_dict()
     texts = [t for trace in scatter["data"] for t in trace.get("text") or []]
     hovers = [row[0] for trace in scatter["data"] for row in trace.get("customdata") or []]
-    assert "&lt;b&gt;x&lt;/b&gt;" in texts and "&lt;b&gt;x&lt;/b&gt;" in hovers and "&amp;" in hovers
-    assert not any("<b>" in t for t in texts + hovers)
+    # the chosen token's label is bold: the only tags are the app's own, around it
+    assert "<b>&lt;b&gt;x&lt;/b&gt;</b>" in texts and "&lt;b&gt;x&lt;/b&gt;" in hovers and "&amp;" in hovers
+    labels = [t.removeprefix("<b>").removesuffix("</b>") for t in texts]
+    assert not any("<b>" in t for t in labels + hovers)
     cube = figure_embedding_scatter(np.c_[coords, coords[:, 0]], vocab, np.array([0.5, 0.3, 0.1]), chosen=0).to_dict()
     texts_3d = [t for trace in cube["data"] for t in trace.get("text") or []]
     assert "<unk>" in texts_3d  # WebGL draws text as it is: escaped, it read "&lt;unk&gt;"
