@@ -151,7 +151,9 @@ def read_user_text(data: bytes | str) -> str:
     if "\x00" in data:
         raise CorpusError("the text contains NUL characters: upload UTF-8 text")
     if len(data.strip()) < MIN_TEXT_CHARS:
-        raise CorpusError(f"the text is empty or too short: give at least {MIN_TEXT_CHARS} characters")
+        # no number that could train: what a Context needs is said once the text is in (74
+        # characters at 64 tokens; "give at least 20" was then refused at 60)
+        raise CorpusError("the text is empty or too short to learn from: give a few sentences at least")
     return data
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from lmviz.models import ModelConfig
 from lmviz.run import Run
 from lmviz.sampling import SamplingConfig, Step, distribution, entropy_bits, ranked, softmax
+from lmviz.text import sentence
 from lmviz.tokenizers import Tokenizer
 
 TOP_N = 30
@@ -66,6 +67,7 @@ class TemperatureExample:
     base_probability: float  # at T = 1
     temperature: float
     final: float | None = None  # after top-k / top-p, rescaled: what its bar shows (None: not asked)
+    cuts: str = "Top-k and top-p"  # which of them are on, as the sentence names them
 
     def arithmetic(self, digits: int = 2) -> str:
         """'z = 7.76, z / T = 7.76 / 0.5 = 15.52': the division done on the z shown, so the line
@@ -85,8 +87,9 @@ class TemperatureExample:
                     f"p = 1 (it had p = {self.base_probability:.3f} at T = 1).")
         against = (" — the model's own distribution: move Temperature to change it"
                    if self.temperature == 1 else f" against {self.base_probability:.3f} at T = 1")
+        both = " and " in self.cuts  # "Top-k and top-p then drop", "Top-p then drops"
         filtered = (" (before top-k and top-p)." if self.final is None or round(self.final, 3) == round(self.probability, 3)
-                    else f". Top-k and top-p then drop the tail and share its probability among the "
+                    else f". {self.cuts} then {'drop' if both else 'drops'} the tail and {'share' if both else 'shares'} its probability among the "
                          f"tokens left, so its bar stands at p = {self.final:.3f}.")
         return (f"The {shown} most likely tokens are shown. For the most likely, “{piece}”: "
                 f"{self.arithmetic()}, and the softmax over all {vocab_size} scaled logits gives "
@@ -105,7 +108,14 @@ def temperature_example(logits: np.ndarray, vocab: Sequence[str], temperature: f
         probability=float(softmax(logits, temperature)[top]),
         base_probability=float(softmax(logits, 1.0)[top]), temperature=temperature,
         final=float(distribution(logits, config)[top]) if config is not None else None,
+        cuts=_cuts(config),
     )
+
+
+def _cuts(config: SamplingConfig | None) -> str:
+    """'Top-k', 'Top-p' or 'Top-k and top-p': the filters that are on (both, not knowing)."""
+    on = [name for name, used in (("top-k", config.top_k > 0), ("top-p", config.top_p < 1)) if used] if config else []
+    return sentence(" and ".join(on or ["top-k", "top-p"]))
 
 
 def step_rows(steps: Sequence[Step], show=lambda piece: piece) -> list[dict]:

@@ -168,7 +168,8 @@ def clean_link(params: LinkParams, gpu: bool = False) -> tuple[dict[str, str | l
             single[name] = raw[-1]
             shown = [quoted(value) for value in raw[:3]] + ([f"… {len(raw) - 4:,} more …"] if len(raw) > 4 else [])
             shown += [quoted(value) for value in raw[3:][-1:]]  # and the last, which is used
-            notes.append(LinkNote(f"The link sets {name} {len(raw):,} times ({', '.join(shown)}): using the last", name))
+            times = "twice" if len(raw) == 2 else f"{len(raw):,} times"  # "sets seed 2 times" read "to 2"
+            notes.append(LinkNote(f"The link sets {name} {times} ({', '.join(shown)}): using the last", name))
     family = single.get("model") if single.get("model") in CHOICES["model"] else default.model
     for name, raw in single.items():
         value = _parse_value(name, raw, type(getattr(default, name)))

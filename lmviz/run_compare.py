@@ -137,25 +137,34 @@ SAMPLE_SIGNS = {
 }
 
 
-def sample_signs(corpus: str) -> str:
-    """What the samples of a training on `corpus` show as it learns (a visitor's own text: it)."""
+def sample_signs(corpus: str, tokenizer: str = "char") -> str:
+    """What the samples of a training on `corpus` show as it learns (a visitor's own text: it);
+    word tokens are whole words from the first step, so on story only their order can improve."""
+    if tokenizer == "word" and corpus == "story":
+        return "the words start to fall into sentence shapes"
     return SAMPLE_SIGNS.get(corpus, "the samples start to look like the text it trains on")
 
 
-def samples_heading(start: str, corpus: str, usable: bool = True, learned: bool = True) -> str:
+def samples_heading(start: str, corpus: str, usable: bool = True, stage: str | None = None,
+                    tokenizer: str = "char") -> str:
     """The heading of a training's evaluation samples (markdown): what each started from
     (`training.sample_start`) and what to read for; for a run that blew up (not `usable`), up to
-    when; for one that ended near the unigram entropy (not `learned`, `learned_little`), that
-    they are little more than the text's tokens in their proportions."""
+    when; for one whose loss ended near the unigram entropy or above it (`stage`, from
+    `learned_stage`), that they are little more than the text's tokens in their proportions, or
+    not even that."""
     origin = {"\n": "each from the start of a line", "\n\n": "each after a blank line"}.get(
         start, f"each after “{markdown_piece(start)}”, the text's first token: this tokenizer has "
                "no line break token")
-    if not learned and usable:
+    signs = sample_signs(corpus, tokenizer)
+    if usable and stage == "near":
         read = ("read them from top to bottom: this model's loss ended near a guess from each token's "
                 "frequency alone, so they are mostly the text's tokens in about their proportions, before "
-                f"{sample_signs(corpus)}")
+                f"{signs}")
+    elif usable and stage == "above":
+        read = ("read them from top to bottom: this model's loss ended above even a guess from each "
+                f"token's frequency alone, so they are still close to random tokens, well before {signs}")
     else:
-        read = f"read them from top to bottom as {sample_signs(corpus)}" + ("" if usable else ", until the training blew up")
+        read = f"read them from top to bottom as {signs}" + ("" if usable else ", until the training blew up")
     return (f"**What the model wrote at each evaluation** (temperature {SAMPLE_TEMPERATURE:g}, "
             f"{origin}): {read}.")
 
@@ -280,7 +289,7 @@ def history_caption(run: Run, found: Blowup | None) -> str:
                 "token's frequency alone, so only a model that uses context well gets below the line.")
     # what this curve did, where it says more than "it fell": it rose again (memorising), ended
     # near the unigram entropy (the samples are no words yet), or never fell
-    told = learning_story(run.history, run.unigram_entropy) if not found else ""
+    told = learning_story(run.history, run.unigram_entropy, say_entropy=False) if not found else ""
     story = "" if told in ("", "It fell while the model trained.") else " " + told
     last = run.history[-1].step if run.history else 0  # 1-based: step s ran at lr_at(s - 1)
     schedule = ("still warming up when it stopped" if found and last < warmup_steps(run.train_config)
@@ -367,18 +376,21 @@ def memorised(run: Run) -> Overfit | None:
 NEAR_UNIGRAM = 0.9  # a validation loss above this share of the unigram entropy: little learned
 
 
-def learned_little(run: Run) -> bool:
-    """Whether the run's last validation loss ended near the unigram entropy (within 10%, as
-    `learning_story` says it), without having memorised its text: it knows how often each token
-    comes, and little of the context. A model that memorised writes its text back; one far
-    above has not learned even that."""
+def learned_stage(run: Run) -> str | None:
+    """Where the run's last validation loss ended against the unigram entropy, as
+    `learning_story` says it: "near" (within 10%: it knows how often each token comes, and
+    little of the context), "above" (not even that yet), else None (below: it uses context; or
+    it memorised its text, which it then writes back)."""
     evaluated = [e.val_loss for e in run.history if e.val_loss is not None and math.isfinite(e.val_loss)]
     if not evaluated or overfitting(run.history) is not None:
-        return False
-    return NEAR_UNIGRAM * run.unigram_entropy <= evaluated[-1] <= (2 - NEAR_UNIGRAM) * run.unigram_entropy
+        return None
+    if evaluated[-1] > (2 - NEAR_UNIGRAM) * run.unigram_entropy:
+        return "above"
+    return "near" if evaluated[-1] >= NEAR_UNIGRAM * run.unigram_entropy else None
 
 
-def learning_story(history: Sequence[Event], unigram_entropy: float | None = None) -> str:
+def learning_story(history: Sequence[Event], unigram_entropy: float | None = None,
+                   say_entropy: bool = True) -> str:
     """What the validation curve did: fell, or fell and then rose (memorising); given the
     corpus's unigram entropy, whether it ended near it (within 10%: the model learned how often
     each token comes, little more) or above it (not even that yet)."""
@@ -391,8 +403,8 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
         if unigram_entropy is None or not evaluated or evaluated[-1] < NEAR_UNIGRAM * unigram_entropy:
             return "It fell while the model trained." if fell else "It did not fall while the model trained."
         ended = "It fell while the model trained, but ended" if fell else "It ended"
-        entropy = (f"the unigram entropy ({unigram_entropy:.2f} nats), the loss of knowing only how "
-                   "often each token comes")
+        value = f" ({unigram_entropy:.2f} nats)" if say_entropy else ""  # a caption that gave it already
+        entropy = f"the unigram entropy{value}, the loss of knowing only how often each token comes"
         if evaluated[-1] > (2 - NEAR_UNIGRAM) * unigram_entropy:
             return f"{ended} above {entropy}: it has not learned even that yet. More steps help."
         return (f"{ended} near {entropy}: the model learned that much, and little of the context "

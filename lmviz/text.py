@@ -78,3 +78,10 @@ def sentence(message: str) -> str:
     """A library's message ("the file is not UTF-8 text …", lower case for the CLI's "lmviz:
     error: …") as a sentence on a page: its first letter in upper case."""
     return message[:1].upper() + message[1:]
+
+
+def message(text: str) -> str:
+    """A note or error as a page shows it: a `sentence` with its full stop ("…: using the last"
+    and "the file is not UTF-8 text (bad byte at position 3)" had none)."""
+    text = sentence(text.rstrip())
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -193,8 +193,10 @@ def comparison(runs: dict[str, Run | None]) -> None:
     trained = next(r for r in runs.values() if r is not None)
     picks = [step for result in results.values() for step in result.steps]
     if picks and all(step.candidates == 1 for step in picks):  # the button seemed to do nothing
-        # at T = 0 only the temperature helps; else top-k or top-p left the one token
-        raise_it = "the temperature" if config.temperature == 0 else "top-k or top-p"
+        # name what left the one token: top-k 1, top-p, else the temperature (0, or so low that
+        # every other token's p rounds to 0)
+        cuts = [name for name, on in (("top-k", config.top_k == 1), ("top-p", config.top_p < 1)) if on]
+        raise_it = "the temperature" if config.temperature == 0 or not cuts else " or ".join(cuts)
         st.caption("At these settings only one token has a chance at each step, so every draw "
                    f"writes the same text: raise {raise_it} to see draws differ.")
     if (note := unknown_picks_note(sum(s.id == trained.tokenizer.unk_id for s in picks), len(picks),

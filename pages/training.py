@@ -15,7 +15,7 @@ from lmviz.run_compare import (
     blowup,
     evaluation_samples,
     history_caption,
-    learned_little,
+    learned_stage,
     plan_summary,
     run_notes,
     samples_block,
@@ -186,7 +186,8 @@ def show_result(current: StartedTraining) -> None:
     fewer_steps_button(view, run, [view.model])
     taken = evaluation_samples(job.events)
     if taken:
-        st.markdown(samples_heading(run.sample_start, run.corpus, run.usable, not learned_little(run)))
+        st.markdown(samples_heading(run.sample_start, run.corpus, run.usable, learned_stage(run),
+                                    run.tokenizer_config.kind))
         st.code(samples_block(taken), language=None, wrap_lines=True)
     elif row["sample"] != "—":
         st.markdown(f"**A sample from this run** (temperature {SAMPLE_TEMPERATURE:g}, after your prompt):")

@@ -41,9 +41,10 @@ def show_whitespace(piece: str) -> str:
     return piece.replace(" ", "␣").replace("\n", "↵").replace("\r", "␍").replace("\t", "⇥") or "∅"
 
 
-def token_labels(pieces: list[str]) -> list[str]:
-    """Unique axis labels for a sequence of pieces: 'position:piece'."""
-    return [f"{i}:{show_whitespace(p)}" for i, p in enumerate(pieces)]
+def token_labels(pieces: list[str], start: int = 0) -> list[str]:
+    """Unique axis labels for a sequence of pieces: 'position:piece', the first at `start` (a
+    part of a longer sequence keeps its positions)."""
+    return [f"{i}:{show_whitespace(p)}" for i, p in enumerate(pieces, start)]
 
 
 def data_revision(*parts: np.ndarray | list) -> str:

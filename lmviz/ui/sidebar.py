@@ -24,7 +24,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run_compare import TRAINING_LABELS, training_changes
-from lmviz.text import sentence
+from lmviz.text import message
 from lmviz.ui.state import (
     PROMPT_NOTE_KEY,
     UPLOAD_KEY,
@@ -70,7 +70,7 @@ def sidebar(share: bool = True) -> View:
                      help=f"Shared by every page; up to {MAX_PROMPT_CHARS} characters.")
         cut, note = st.session_state.get(PROMPT_NOTE_KEY, (None, ""))
         if cut == st.session_state.get("prompt"):
-            st.warning(note, icon=":material/content_cut:")
+            st.warning(message(note), icon=":material/content_cut:")
         view = current_view()
         example = example_prompt(view.corpus, view.tokenizer)
         if example and example != view.prompt:
@@ -177,7 +177,7 @@ def _upload_box() -> None:
         text = st.session_state[UPLOAD_KEY] = read_user_text(data)
     except CorpusError as err:
         st.session_state.pop(UPLOAD_KEY, None)
-        st.error(sentence(str(err)))
+        st.error(message(str(err)))
         return
     _prompt_from(text)
     st.caption(f"{len(text):,} characters, kept in this session only.")

@@ -33,6 +33,7 @@ from lmviz.presets import (
     to_params,
 )
 from lmviz.run import Run, run_key
+from lmviz.text import message
 from lmviz.ui.caching import UPLOAD_PREFIX
 
 MAX_PARALLEL_TRAININGS = 2
@@ -143,7 +144,7 @@ def init_session() -> None:
                                         for note, setting, announced in st.session_state.lmviz_notes
                                         if getattr(view, setting) == announced]
     for note, _, _ in st.session_state.lmviz_notes:
-        st.warning(note, icon=":material/link_off:")
+        st.warning(message(note), icon=":material/link_off:")
 
 
 def link_note_outdated(view: View) -> bool:

@@ -89,7 +89,7 @@ def too_short_note(view: View) -> str | None:
     # only what can help: char tokens where the text holds enough characters, a shorter Context
     # where there is one
     ways = [f"Add text{more}"]
-    if view.context > min(contexts()):
+    if view.context > min(contexts()) and have >= min_training_tokens(min(contexts())):
         ways.append("choose a shorter Context on the Training page")
     if view.tokenizer != "char" and len(text) >= min_chars(view.context):
         ways.append("choose char tokens (one per character) in the sidebar")

@@ -9,7 +9,7 @@ from lmviz.figures.tokens import unknown_tokens_sentence
 from lmviz.memory import MemorySources, memory_sources
 from lmviz.probes import ProbeError, TextTrace, trace_text
 from lmviz.run import Run
-from lmviz.text import sentence
+from lmviz.text import message
 from lmviz.ui.caching import by_owner
 
 
@@ -26,7 +26,7 @@ def trace_for(run: Run, text: str, notes: bool = True,
     try:
         result = _cached_trace(run, text)
     except ProbeError as err:
-        st.warning(sentence(str(err)))
+        st.warning(message(str(err)))
         return None
     if not notes:
         return result

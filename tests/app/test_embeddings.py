@@ -110,6 +110,8 @@ def test_long_unknown_prompt_is_cut_and_capped() -> None:
     assert any("<unk>" in i.value for i in at.info)
     prompt = figures(at)[2]["data"][0]
     assert len(prompt["x"]) == 60
+    # positions as the model numbers them, as Attention does: the last 60 of 64 are 4..63
+    assert prompt["x"][0].startswith("4:") and prompt["x"][-1].startswith("63:")
     # "only its end is shown": the heatmap's 60 are the end of the 64 the GPT reads, not their start
     assert any("the last 60 of the 64 tokens the model reads" in c.value for c in at.caption)
     at = open_page(prompt="the keeper " * 10)  # an LSTM reads it all: the heatmap, its start

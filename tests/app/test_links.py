@@ -34,7 +34,7 @@ def test_a_learning_rate_the_slider_does_not_offer_falls_back_with_a_note() -> N
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     at = open_app_page("pages/sampling.py", temperature=["0.3", "0.5"])
     assert at.slider(key="temperature").value == 0.5 and at.query_params["temperature"] == "0.5"
-    assert any("sets temperature 2 times" in note and "using the last" in note for note in notes(at))
+    assert any("sets temperature twice" in note and "using the last" in note for note in notes(at))
 
 
 def test_a_note_names_the_default_the_slider_shows() -> None:
@@ -46,7 +46,7 @@ def test_a_note_names_the_default_the_slider_shows() -> None:
         (shown,) = [label for label in slider.options if label.startswith("default (")]  # "default (600)"
         assert slider.value == 0
         (note,) = [note for note in notes(at) if note.startswith(f"Ignored {key}=")]
-        assert note.endswith(f"using the model's {shown}")
+        assert note.endswith(f"using the model's {shown}.")  # a sentence, with its full stop
 
 
 def test_the_link_to_a_view_with_an_empty_prompt_opens_without_a_note() -> None:

@@ -162,6 +162,12 @@ def test_without_a_text_train_is_off_and_the_page_says_where_to_add_one() -> Non
     assert any("must hold at least 66 word tokens; yours holds" in w.value and w.value.endswith(
         "Add text, choose a shorter Context on the Training page, or choose char tokens (one per character) "
         "in the sidebar.") for w in at.warning)
+    # 30 word tokens: too few for the shortest Context (32 needs 34), which is then not offered
+    at.text_area(key="lmviz_upload_paste").input(
+        "The keeper climbed the stairs each evening to light the lamp. Ships passed the harbour safely, "
+        "and the people of the town slept well knowing the light would burn all night.").run()
+    assert any(w.value.endswith("yours holds 30 word tokens. Add text, or choose char tokens (one per "
+                                "character) in the sidebar.") for w in at.warning)
     # no spaces: a word token covers up to 65 characters, so 1,480 of them are 21 word tokens
     letters = "".join("ACGT"[(n * n + 3 * n) % 4] for n in range(1480))
     at.text_area(key="lmviz_upload_paste").input(letters).run()

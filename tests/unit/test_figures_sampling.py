@@ -234,3 +234,14 @@ def test_tokens_that_can_be_picked_and_those_likely_to_be() -> None:
     assert (cold.kept, cold.likely) == (3, 1)
     warm = token_bars(np.array([1.0, 0.0, 0.0]), ["a", "b", "c"], SamplingConfig(1.0))
     assert (warm.kept, warm.likely) == (3, 3)
+
+
+def test_the_worked_example_names_only_the_filters_that_are_on() -> None:
+    """"Top-k and top-p then drop the tail" was said with top-k off."""
+    logits = np.array([3.0, 1.0, 0.5, 0.2])
+    said = {config: temperature_example(logits, list("abcd"), 2.0, config).sentence(4, 4, "a")
+            for config in (SamplingConfig(2.0, 0, 0.5), SamplingConfig(2.0, 2, 1.0), SamplingConfig(2.0, 2, 0.5))}
+    top_p, top_k, both = said.values()
+    assert ". Top-p then drops the tail and shares its probability" in top_p
+    assert ". Top-k then drops the tail and shares its probability" in top_k
+    assert ". Top-k and top-p then drop the tail and share its probability" in both

@@ -19,7 +19,7 @@ from lmviz.run_compare import (
     blowup,
     evaluation_samples,
     history_caption,
-    learned_little,
+    learned_stage,
     learning_story,
     memorised,
     overfitting,
@@ -182,20 +182,30 @@ def test_blowup_of_a_diverged_run(lstm_run: Run) -> None:
     entropy = lstm_run.unigram_entropy
     stuck = replace(lstm_run, history=(replace(event(1, 4.0), val_loss=4.1),
                                        replace(event(2, entropy), val_loss=0.99 * entropy)))
-    assert learned_little(stuck) and not learned_little(replace(stuck, history=(
-        replace(event(2, 1.0), val_loss=0.5 * entropy),)))
-    # far above it (not even that learned yet), or memorised (it writes its text back): not "near"
-    assert not learned_little(replace(stuck, history=(replace(event(2, 4.0), val_loss=1.5 * entropy),)))
+    assert learned_stage(stuck) == "near"
+    assert learned_stage(replace(stuck, history=(replace(event(2, 1.0), val_loss=0.5 * entropy),))) is None
+    # far above it (not even that learned yet: learning rate 0.0001 had been promised real words)
+    above = replace(stuck, history=(replace(event(2, 4.0), val_loss=1.5 * entropy),))
+    assert learned_stage(above) == "above"
+    # memorised: it writes its text back, "near" or not
     memorised_run = replace(stuck, history=(replace(event(1, 2.0), val_loss=0.7 * entropy),
                                             replace(event(2, 0.5), val_loss=1.05 * entropy)))
-    assert not learned_little(memorised_run) and "memorise" in history_caption(memorised_run, None)
+    assert learned_stage(memorised_run) is None and "memorise" in history_caption(memorised_run, None)
     said = history_caption(stuck, None)
-    assert f"It fell while the model trained, but ended near the unigram entropy ({entropy:.2f} nats)" in said
+    # the entropy's value once: the caption's own sentence on the target gives it already
+    assert "It fell while the model trained, but ended near the unigram entropy, the loss of knowing" in said
+    assert said.count(f"{entropy:.2f} nats") == 1
     assert said.index("ended near") < said.index("The gradient chart")  # with the loss chart's words
-    assert samples_heading("\n", "story", learned=False).endswith(
+    assert samples_heading("\n", "story", stage="near").endswith(
         "read them from top to bottom: this model's loss ended near a guess from each token's frequency "
         "alone, so they are mostly the text's tokens in about their proportions, before real words and "
         "sentence shapes appear.")
+    assert samples_heading("\n", "story", stage="above").endswith(
+        "ended above even a guess from each token's frequency alone, so they are still close to random "
+        "tokens, well before real words and sentence shapes appear.")
+    # word tokens are whole words from the start: only their order can improve
+    assert samples_heading("\n\n", "story", tokenizer="word").endswith(
+        "read them from top to bottom as the words start to fall into sentence shapes.")
     # cancelled before its first validation: no red line to point at
     unvalidated = replace(lstm_run, history=tuple(replace(e, val_loss=None) for e in lstm_run.history))
     said = history_caption(unvalidated, None)
@@ -230,6 +240,11 @@ def test_loss_and_grad_figures_still_draw_the_target() -> None:
     above = figure_loss(rising)
     assert above.layout.legend.orientation == "h" and above.layout.legend.y > 1
     assert above.layout.margin.t > fig.layout.margin.t  # room for it under the title
+    # a loss flat at 4.1 above a target of 1.8: the target stretches the axis, so the curves run
+    # along its top, where the corner legend had hidden their end
+    flat = [event(1, 4.2, 4.1), event(2, 4.1, 4.05), event(3, 4.0, 4.05)]
+    assert figure_loss(flat).layout.legend.y == 1 and figure_loss(flat, target=1.8).layout.legend.y > 1
+    assert all(a.bgcolor for a in figure_loss(flat, target=1.8).layout.annotations)  # readable over a curve
     figure = figure_grad_lr(EVENTS)
     assert [t.name for t in figure.data] == ["gradient norm", "learning rate"]
     # the rate's axis picks its own round ticks rather than the gradient norm's log grid

@@ -143,7 +143,7 @@ def test_a_value_on_a_slider_s_steps_is_kept_as_the_slider_shows_it(name: str, r
 def test_a_repeated_parameter_keeps_its_last_value_with_a_note() -> None:
     cleaned, notes = clean_link({"temperature": ["0.3", "0.5"], "attn_layer": ["1", "2"]})
     assert cleaned == {"temperature": "0.5", "attn_layer": ["1", "2"]}  # not a View's: kept
-    assert notes == ["The link sets temperature 2 times (`0.3`, `0.5`): using the last"]
+    assert notes == ["The link sets temperature twice (`0.3`, `0.5`): using the last"]
     assert parse_params({"steps": ["30", "7"]})[0].steps == View().steps  # the last is checked too
     (many,) = clean_link({"seed": [str(n) for n in range(3000)]})[1]  # a note, not a page of values
     assert many == ("The link sets seed 3,000 times (`0`, `1`, `2`, … 2,996 more …, `2999`): "
@@ -158,7 +158,7 @@ def test_a_link_s_value_in_a_note_is_shown_literally_never_as_markup() -> None:
     (note,) = clean_link({"seed": "![x](http://example.com/p.png)"})[1]
     assert note.startswith("Ignored seed=`![x](http://example.com/p.png)` from the link")
     repeated, _ = clean_link({"top_k": ["**b**", "a\n\n<i>$x$</i>"]})[1]
-    assert repeated == "The link sets top_k 2 times (`**b**`, `'a\\n\\n<i>$x$</i>'`): using the last"
+    assert repeated == "The link sets top_k twice (`**b**`, `'a\\n\\n<i>$x$</i>'`): using the last"
     (fenced,) = clean_link({"seed": "``x`"})[1]
     assert fenced.startswith("Ignored seed=``` ``x` ``` from the link")
 

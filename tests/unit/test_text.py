@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lmviz.text import agreeing, readable
+from lmviz.text import agreeing, message, readable
 
 
 def test_readable_numbers_read_as_a_sentence_says_them() -> None:
@@ -16,3 +16,10 @@ def test_readable_numbers_read_as_a_sentence_says_them() -> None:
 
 def test_a_word_agrees_with_its_count() -> None:
     assert [agreeing(n, "is", "are") for n in (0, 1, 2)] == ["are", "is", "are"]
+
+
+def test_a_message_is_a_sentence_with_its_full_stop() -> None:
+    assert message("the file is not UTF-8 text (bad byte at position 3)") == (
+        "The file is not UTF-8 text (bad byte at position 3).")
+    assert message("Ignored seed=`x` from the link (allowed: 0 to 9,999); using 0").endswith("using 0.")
+    assert message("Done.") == "Done."
