@@ -22,7 +22,7 @@ from lmviz.figures.tokens import (
 )
 from lmviz.presets import RANGES, View
 from lmviz.text import agreeing, counted, sentence
-from lmviz.tokenizers import TOKEN_NAMES, TOKENIZER_KINDS, UNK, BPETokenizer
+from lmviz.tokenizers import LONGEST_TOKEN, TOKEN_NAMES, TOKENIZER_KINDS, UNK, BPETokenizer
 from lmviz.ui.charts import chart
 from lmviz.ui.lesson import heading, next_step
 from lmviz.ui.state import current_view, ensure_prompt, keep_choice, require_app
@@ -126,7 +126,11 @@ if encoding.unknown:
             f"dashed {agreeing(unknown, 'chip shows what it was', 'chips shows what they were')}. "
             + agreeing(unknown, "The model sees any text outside its vocabulary as this one token.",
                        "The model sees them all as the same token.")
-            + (f" {spaced_words_sentence(spaced)}" if (spaced := known_with_a_space(tokenizer, encoding, prompt)) else ""))
+            + (f" {spaced_words_sentence(spaced)}" if (spaced := known_with_a_space(tokenizer, encoding, prompt)) else "")
+            # a 300-letter word came out as five <unk> chips, unexplained
+            + (f" A run of more than {LONGEST_TOKEN - 1} letters is cut into pieces of {LONGEST_TOKEN - 1} "
+               "first, each a token of its own." if any(end - start >= LONGEST_TOKEN - 1
+                                                        for start, end in encoding.offsets) else ""))
 
 st.subheader("Characters, words or pieces?")
 st.caption("Each tokenizer is trained on the current corpus. Fewer tokens mean shorter sequences "

@@ -113,6 +113,14 @@ def test_unknown_characters_and_html_are_shown_safely() -> None:
     assert "&lt;/b&gt;" in everything or "&lt;" in everything
 
 
+def test_a_word_longer_than_a_token_can_be_is_said_to_be_cut() -> None:
+    """A 300-letter word came out as five <unk> chips, unexplained."""
+    at = open_page(tokenizer="word", prompt="The keeper " + "zq" * 150)
+    said = next(i.value for i in at.info if "not in the vocabulary" in i.value)
+    assert said.endswith("A run of more than 64 letters is cut into pieces of 64 first, each a token of its own.")
+    assert "cut into pieces" not in " ".join(i.value for i in open_page(tokenizer="word", prompt="The zq").info)
+
+
 def test_empty_prompt_gives_a_message() -> None:
     at = open_page()
     at.session_state["prompt"] = "   "
