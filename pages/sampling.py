@@ -99,11 +99,12 @@ def next_token(run: Run, prompt: str, config: SamplingConfig) -> None:
     metrics = st.columns(3)
     change = bars.entropy_bits - bars.base_entropy_bits
     metrics[0].metric("Entropy at these settings", f"{bars.entropy_bits:.2f} bits",
-                      delta=f"{signed(change)} bits vs T = 1" if round(change, 2) else None,
+                      # "vs T = 1" read as a temperature's doing where top-k alone cut the tail
+                      delta=f"{signed(change)} bits vs the model's own" if round(change, 2) else None,
                       delta_color="off", delta_arrow="off",  # "↓ -0.99" said it twice
                       help="How unsure the pick is: 0 bits = one certain token.")
-    metrics[1].metric("Entropy at T = 1", f"{bars.base_entropy_bits:.2f} bits",
-                      help="The model's own distribution, before any sampling setting.")
+    metrics[1].metric("The model's own entropy", f"{bars.base_entropy_bits:.2f} bits",
+                      help="Of the model's own distribution: at T = 1, before top-k and top-p.")
     metrics[2].metric("Tokens that can be picked", f"{bars.kept} of {bars.vocab_size}",
                       delta=f"{bars.likely} with p ≥ {LIKELY:g}", delta_color="off", delta_arrow="off",
                       help="Tokens that top-k and top-p leave a chance (p above 0); at a low "

@@ -55,7 +55,7 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     assert len(at.get("plotly_chart")) == 1  # the next-token bars
     assert metric(at, "Tokens that can be picked") == "67 of 67"
     sharp = float(metric(at, "Entropy at these settings").split()[0])
-    base = float(metric(at, "Entropy at T = 1").split()[0])
+    base = float(metric(at, "The model's own entropy").split()[0])
     assert sharp <= base  # T < 1 sharpens
     assert any("divides the logits before the softmax" in c.value for c in at.caption)
     line = next(m.value for m in at.markdown if "z / T" in m.value and "/ 0.3 =" in m.value)
@@ -71,7 +71,7 @@ def test_temperature_comes_from_the_link_and_charts_render() -> None:
     at.slider(key="temperature").set_value(2.0).run()  # only the sampling changes
     assert not at.exception
     flat = float(metric(at, "Entropy at these settings").split()[0])
-    assert flat > base and float(metric(at, "Entropy at T = 1").split()[0]) == base
+    assert flat > base and float(metric(at, "The model's own entropy").split()[0]) == base
 
 
 def test_stepper_grows_the_same_text_and_resets() -> None:
