@@ -72,6 +72,9 @@ def _set_unit(unit: int) -> None:
     st.toast(f"Unit {unit} is now the unit in the equations above.", icon=":material/arrow_upward:")
 
 
+TITLE_WORDS = {"lstm": "LSTM gates", "gru": "GRU gates", "rnn": "RNN state"}  # a vanilla RNN has no gates
+
+
 def stepper(run: Run, text_trace: TextTrace, layer: int, family: str) -> None:
     """Everything that follows the current timestep (a fragment: it reruns alone while playing)."""
     values = text_trace.trace.layers[layer]
@@ -178,9 +181,11 @@ def probes(text_trace: TextTrace, layer: int, corpus: str) -> None:
                    "can be chance: try other bracketed prompts and see if the same unit stays on top.")
 
 
-st.title(heading("pages/lstm.py"))
 view = current_view()
 family = recurrent_family(view)
+# the page's own title names the model it shows ("LSTM gates" stood over a GRU's); the
+# navigation keeps the lesson step's name
+st.title(heading("pages/lstm.py").replace("LSTM gates", TITLE_WORDS[family]))
 st.markdown(INTRO[family])
 if view.model != family:
     st.caption(f"The sidebar's model is the {MODEL_LABELS[view.model]}; this page shows an LSTM "

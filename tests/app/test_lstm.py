@@ -26,6 +26,8 @@ def test_default_page_steps_and_equations() -> None:
     at = open_page()
     assert charts(at) == 7  # six gate heatmaps + one unit's cell state
     assert at.title[0].value == "3 · LSTM gates — memory, one step at a time"  # as the navigation says
+    for model, words in (("gru", "GRU gates"), ("rnn", "RNN state")):  # the model it shows, not "LSTM gates"
+        assert open_page(model=model, steps="10").title[0].value == f"3 · {words} — memory, one step at a time"
     assert at.subheader[0].value == "Every gate, every token — LSTM, layer 0"
     # one row of two columns per pair of gates: columns stack in document order at phone width,
     # and that order must be the gates' own (i, f, g, o, c, h), not column by column (i, g, c, ...)
