@@ -12,10 +12,9 @@ from itertools import pairwise
 from lmviz.figures.labels import markdown_piece
 from lmviz.presets import UPLOAD, View, configs, heads_for
 from lmviz.run import Event, Run
-from lmviz.sampling import SamplingConfig, generate
 from lmviz.text import counted, readable
 from lmviz.tokenizers import MAX_CHARS
-from lmviz.training import SAMPLE_TEMPERATURE, warmup_steps
+from lmviz.training import SAMPLE_TEMPERATURE, warmup_steps, written_after
 
 SAMPLE_TOKENS = 60
 TARGET_FRACTION = 0.6  # of the unigram entropy: a model that clearly uses context
@@ -28,7 +27,6 @@ DIVERGED_HELP = " — here: the training diverged, so its final weights have non
 BITS_HELP = ("The same loss per character and in bits (log base 2): about how many yes-or-no "
              "questions per character the model still needs to guess the text. Lower is better; "
              "a guess among 64 characters, all equally likely, costs 6 bits.")
-
 
 
 def plan_summary(view: View) -> str:
@@ -178,11 +176,9 @@ def run_sample(run: Run, prompt: str, seed: int = 0) -> str | None:
     taken = evaluation_samples(run.history)
     if taken:
         return taken[-1][1]
-    config = SamplingConfig(temperature=SAMPLE_TEMPERATURE)
     if prompt.strip():
-        return generate(run.model, run.tokenizer, prompt, config, SAMPLE_TOKENS, seed=seed).text
-    steps = generate(run.model, run.tokenizer, run.sample_start, config, SAMPLE_TOKENS, seed=seed).steps
-    return "".join(step.token for step in steps)
+        return prompt + written_after(run.model, run.tokenizer, prompt, SAMPLE_TOKENS, seed)
+    return written_after(run.model, run.tokenizer, run.sample_start, SAMPLE_TOKENS, seed)
 
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:
@@ -376,17 +372,29 @@ def memorised(run: Run) -> Overfit | None:
 NEAR_UNIGRAM = 0.9  # a validation loss above this share of the unigram entropy: little learned
 
 
+def _validation_losses(history: Sequence[Event]) -> list[float]:
+    return [e.val_loss for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
+
+
+def _entropy_stage(history: Sequence[Event], unigram_entropy: float | None) -> str | None:
+    """Where the last validation loss ended against the unigram entropy: "near" (within 10%),
+    "above" (further up), else None (below, or nothing to compare)."""
+    evaluated = _validation_losses(history)
+    if unigram_entropy is None or not evaluated:
+        return None
+    if evaluated[-1] > (2 - NEAR_UNIGRAM) * unigram_entropy:
+        return "above"
+    return "near" if evaluated[-1] >= NEAR_UNIGRAM * unigram_entropy else None
+
+
 def learned_stage(run: Run) -> str | None:
     """Where the run's last validation loss ended against the unigram entropy, as
     `learning_story` says it: "near" (within 10%: it knows how often each token comes, and
     little of the context), "above" (not even that yet), else None (below: it uses context; or
     it memorised its text, which it then writes back)."""
-    evaluated = [e.val_loss for e in run.history if e.val_loss is not None and math.isfinite(e.val_loss)]
-    if not evaluated or overfitting(run.history) is not None:
+    if overfitting(run.history) is not None:
         return None
-    if evaluated[-1] > (2 - NEAR_UNIGRAM) * run.unigram_entropy:
-        return "above"
-    return "near" if evaluated[-1] >= NEAR_UNIGRAM * run.unigram_entropy else None
+    return _entropy_stage(run.history, run.unigram_entropy)
 
 
 def learning_story(history: Sequence[Event], unigram_entropy: float | None = None,
@@ -396,16 +404,17 @@ def learning_story(history: Sequence[Event], unigram_entropy: float | None = Non
     each token comes, little more) or above it (not even that yet)."""
     found = overfitting(history)
     if found is None:
-        evaluated = [e.val_loss for e in history if e.val_loss is not None and math.isfinite(e.val_loss)]
+        evaluated = _validation_losses(history)
         curve = evaluated if len(evaluated) > 1 else [  # one evaluation: the training loss says
             e.train_loss for e in history if math.isfinite(e.train_loss)]
         fell = len(curve) > 1 and curve[-1] < curve[0]
-        if unigram_entropy is None or not evaluated or evaluated[-1] < NEAR_UNIGRAM * unigram_entropy:
+        stage = _entropy_stage(history, unigram_entropy)
+        if stage is None:
             return "It fell while the model trained." if fell else "It did not fall while the model trained."
         ended = "It fell while the model trained, but ended" if fell else "It ended"
         value = f" ({unigram_entropy:.2f} nats)" if say_entropy else ""  # a caption that gave it already
         entropy = f"the unigram entropy{value}, the loss of knowing only how often each token comes"
-        if evaluated[-1] > (2 - NEAR_UNIGRAM) * unigram_entropy:
+        if stage == "above":
             return f"{ended} above {entropy}: it has not learned even that yet. More steps help."
         return (f"{ended} near {entropy}: the model learned that much, and little of the context "
                 "yet. Another learning rate or more steps may get it further.")

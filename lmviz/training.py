@@ -122,6 +122,13 @@ def make_optimizer(model: LanguageModel, config: TrainConfig, device: torch.devi
 SAMPLE_TEMPERATURE = 0.8  # of the samples written at each evaluation
 
 
+def written_after(model: LanguageModel, tokenizer: Tokenizer, start: str, tokens: int, seed: int = 0) -> str:
+    """What the model writes after `start` (`start` not included) at SAMPLE_TEMPERATURE: an
+    evaluation sample."""
+    steps = generate(model, tokenizer, start, SamplingConfig(temperature=SAMPLE_TEMPERATURE), tokens, seed=seed).steps
+    return "".join(step.token for step in steps)
+
+
 def sample_start(tokenizer: Tokenizer, text: str, ids: Sequence[int] | None = None) -> str:
     """What an evaluation sample starts from: a line break or a blank line, whichever is one
     token and follows more often in `ids` (`text` encoded; BPE merges nearly every line break
@@ -197,10 +204,9 @@ class Training:
         if self.train_config.sample_tokens <= 0:
             return None
         model.eval()
-        steps = generate(model, self.tokenizer, self.sample_start, SamplingConfig(temperature=SAMPLE_TEMPERATURE),
-                         self.train_config.sample_tokens, seed=0).steps
+        written = written_after(model, self.tokenizer, self.sample_start, self.train_config.sample_tokens)
         model.train()
-        return "".join(step.token for step in steps)
+        return written
 
     def _diverged(self, train_loss: float, grad_norm: float) -> bool:
         """NaN or inf, or a loss far worse than guessing uniformly (ln V nats): it blew up."""

@@ -103,7 +103,7 @@ if trace is not None:
     part = slice(-MAX_HEATMAP_TOKENS, None) if trace.truncated else slice(MAX_HEATMAP_TOKENS)
     ids = trace.trace.ids[part]
     sims = cosine_matrix(trace.trace.embeddings[ids])
-    labels = token_labels(trace.tokens[part], start=range(len(trace.tokens))[part][0] if trace.tokens else 0)
+    labels = token_labels(trace.tokens[part], start=len(trace.tokens) - len(ids) if trace.truncated else 0)
     chart(figure_cosine_heatmap(sims, labels), key="emb_prompt_cosine")
     count = len(trace.trace.ids)
     shown = ("all tokens" if count <= len(ids) else

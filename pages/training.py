@@ -114,8 +114,7 @@ precision_col.selectbox("Precision", PRECISIONS, key="precision", **BOUND,
                              "or RNN's cell stays fp32; weights, gradients and the optimizer stay "
                              "fp32). Can be faster on a GPU with bf16 units; at these "
                              "sizes often not, and on a CPU usually slower.")
-text = corpus_text(view)
-no_text = text is None  # the upload corpus, before a usable text is in
+no_text = corpus_text(view) is None  # the upload corpus, before a usable text is in
 # an upload the sidebar already calls too short for this Context: Train would only fail
 too_short = too_short_note(view)
 if train_col.button("Train", key="train", type="primary", icon=":material/play_arrow:",

@@ -25,7 +25,6 @@ from lmviz.ui.state import (
     view_key,
 )
 
-JOB_KEY = TRAINING_PAGE_JOB_KEY
 RUNS_KEY = "training_runs"
 SAFE_LR = View().lr
 
@@ -53,7 +52,7 @@ def start_training(view: View, device: str) -> StartedTraining | None:
     ask_to_train(job.key)  # asked for: a lesson page follows it, however long, not waiting
     started = StartedTraining(job, f"Training the {MODEL_LABELS[view.model]}",
                               already=job.done and job.run is not None)
-    st.session_state[JOB_KEY] = started
+    st.session_state[TRAINING_PAGE_JOB_KEY] = started
     return started
 
 
@@ -65,7 +64,7 @@ def view_keys(view: View) -> set[str]:
 
 
 def started_training() -> StartedTraining | None:
-    return st.session_state.get(JOB_KEY)
+    return st.session_state.get(TRAINING_PAGE_JOB_KEY)
 
 
 def shown_training(view: View) -> StartedTraining | None:
@@ -91,7 +90,7 @@ def cancel_training() -> None:
         return
     mark_cancelled(started.job.key)  # a lesson page restarted the cancelled training unasked
     if not started.job.release(session_holder()) and not started.job.done:  # ended meanwhile: its result shows
-        st.session_state[JOB_KEY] = replace(started, left=True)
+        st.session_state[TRAINING_PAGE_JOB_KEY] = replace(started, left=True)
 
 
 def remember(run: Run, prompt: str, keep: bool = True) -> dict:

@@ -18,8 +18,9 @@ from lmviz.jobs import Job, RunStore
 from lmviz.presets import View, configs, copy_lesson, to_params
 from lmviz.text import readable
 from lmviz.ui.lesson_runs import CANCELLED_KEY
+from lmviz.ui.lesson_runs import TRAINING_PAGE_JOB_KEY as JOB_KEY
 from lmviz.ui.state import session_holder, view_key
-from lmviz.ui.training_session import JOB_KEY, StartedTraining, cancel_training
+from lmviz.ui.training_session import StartedTraining, cancel_training
 from tests.app.apptest import open_app_page, plotly_array
 
 
