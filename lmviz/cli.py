@@ -52,10 +52,15 @@ def train_configs(args: argparse.Namespace) -> tuple[TokenizerConfig, ModelConfi
     return TokenizerConfig(args.tokenizer, args.vocab_size), model, train
 
 
+def cli_text(args: argparse.Namespace) -> str:
+    """The text `train` trains on: the app's, a generated corpus from its own seed 0 whatever
+    --seed (the model's) says (with --seed 3, brackets was another text and its run never the
+    app's), else the file's."""
+    return load_corpus_or_path(args.corpus)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
-    # the app's text: a generated corpus from its own seed 0 whatever --seed (the model's) says
-    # (with --seed 3, brackets was another text and its run never the app's), else the file's
-    text = load_corpus_or_path(args.corpus)
+    text = cli_text(args)
     corpus = args.corpus if args.corpus in {c.name for c in list_corpora()} else "file"
     training = Training(text, corpus, *train_configs(args))
     for event in training:
