@@ -20,6 +20,10 @@ LSTM hidden 256 / 512 / 1024 at batch 64 and 256, context 64 (embed 32, 1 layer)
     as its loop, as it does for the LSTM.
   - bf16: lmviz again with `TrainConfig(precision="bf16")` (bfloat16 autocast; weights,
     optimizer and loss in fp32), same clock.
+  - eager: lmviz again without CUDA graphs (`Training(..., cuda_graphs=False)`, what
+    LMVIZ_CUDA_GRAPHS=0 gives): every step launched kernel by kernel, as the plain loop is. On
+    CUDA, lmviz replays each step after the first few as one CUDA graph (`lmviz.graphed`), which
+    the clock includes (the eager warm-up steps and the capture).
 On CUDA the clock starts and stops after `torch.cuda.synchronize()`. Each shape warms up every
 variant first (CUDA context, cuDNN and cuBLAS handles, allocator), then repetitions alternate
 lmviz, plain, lmviz bf16, lmviz, plain, ... so drift hits all alike; figures are medians.
@@ -115,10 +119,12 @@ def plain_builder(shape: dict, vocab: int):
     return lambda: PlainLSTM(vocab, shape["hidden"])
 
 
-def make_training(text: str, shape: dict, steps: int, device: str, precision: str = "fp32") -> Training:
+def make_training(text: str, shape: dict, steps: int, device: str, precision: str = "fp32",
+                  cuda_graphs: bool = True) -> Training:
     train = TrainConfig(steps=steps, batch_size=shape["batch"], log_every=APP_LOG_EVERY,
                         eval_every=steps + 1, sample_tokens=0, device=device, precision=precision)
-    return Training(text, "story", TokenizerConfig("char", 256), model_config(shape), train)
+    return Training(text, "story", TokenizerConfig("char", 256), model_config(shape), train,
+                    cuda_graphs=cuda_graphs)
 
 
 def synced(device: torch.device, run) -> float:
@@ -135,6 +141,7 @@ def synced(device: torch.device, run) -> float:
 def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, device: str) -> dict:
     lmviz = make_training(text, shape, steps, device)
     bf16 = make_training(text, shape, steps, device, "bf16")
+    eager = make_training(text, shape, steps, device, cuda_graphs=False)
     vocab, ids, where = lmviz.model_config.vocab_size, lmviz.train_ids, lmviz.device
     build = plain_builder(shape, vocab)
     lmviz_params = count_parameters(build_model(lmviz.model_config))
@@ -149,31 +156,36 @@ def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, d
         "lmviz": lambda: lmviz_seconds(lmviz),
         "plain": lambda: plain(steps),
         "bf16": lambda: lmviz_seconds(bf16),
+        "eager": lambda: lmviz_seconds(eager),
     }
     errors: dict[str, str] = {}
     warm = {"lmviz": lambda: lmviz_seconds(make_training(text, shape, warmup, device)),
             "plain": lambda: plain(warmup),
-            "bf16": lambda: lmviz_seconds(make_training(text, shape, warmup, device, "bf16"))}
+            "bf16": lambda: lmviz_seconds(make_training(text, shape, warmup, device, "bf16")),
+            "eager": lambda: lmviz_seconds(make_training(text, shape, warmup, device,
+                                                         cuda_graphs=False))}
     for name, run in warm.items():
         try:
             synced(where, run)
         except RuntimeError as err:  # e.g. an op without a bf16 kernel on this device
             errors[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
     ms: dict[str, list[float]] = {name: [] for name in runs if name not in errors}
-    for _ in range(repeats):  # interleaved: lmviz, plain, bf16, lmviz, plain, bf16, ...
+    for _ in range(repeats):  # interleaved: lmviz, plain, bf16, eager, lmviz, plain, ...
         for name in ms:
             ms[name].append(1000 * synced(where, runs[name]) / steps)
     med = {name: statistics.median(values) if values else math.nan for name, values in ms.items()}
     lm, pl, bf = med.get("lmviz", math.nan), med.get("plain", math.nan), med.get("bf16", math.nan)
+    eg = med.get("eager", math.nan)
     pairs = [p / m for p, m in zip(ms.get("plain", []), ms.get("lmviz", []), strict=False)]
     tokens = shape["batch"] * shape["context"]
     return {
         **shape, "vocab": vocab, "parameters": lmviz_params, "steps": steps, "repeats": repeats,
-        "lmviz_ms": lm, "plain_ms": pl, "bf16_ms": bf,
+        "lmviz_ms": lm, "plain_ms": pl, "bf16_ms": bf, "eager_ms": eg,
+        "graphed": lmviz.graphed, "graph_failure": lmviz.graph_failure,
         "lmviz_ms_all": ms.get("lmviz", []), "plain_ms_all": ms.get("plain", []),
-        "bf16_ms_all": ms.get("bf16", []),
+        "bf16_ms_all": ms.get("bf16", []), "eager_ms_all": ms.get("eager", []),
         "ratio": pl / lm, "pair_ratio": statistics.median(pairs) if pairs else math.nan,
-        "bf16_speedup": lm / bf, "lmviz_tokens_per_s": tokens / lm * 1000,
+        "bf16_speedup": lm / bf, "eager_ratio": pl / eg, "lmviz_tokens_per_s": tokens / lm * 1000,
         "plain_tokens_per_s": tokens / pl * 1000, "errors": errors,
     }
 
@@ -284,9 +296,10 @@ def info_line(info: dict) -> str:
 
 SHAPE_HEAD = (f"{'shape':<13} {'batch':>5} {'ctx':>4} {'params':>9} {'steps':>5} {'lmviz ms':>9} "
               f"{'plain ms':>9} {'ratio':>6} {'pair':>6} {'bf16 ms':>8} {'bf16 ×':>6} "
-              f"{'lmviz tok/s':>12}  verdict")
+              f"{'eager ms':>8} {'eager r':>7} {'lmviz tok/s':>12}  verdict")
 SHAPE_KEY = ("ratio = plain ms/step ÷ lmviz ms/step (>= 1.0: lmviz at least as fast); pair = median "
-             "per-repetition ratio; bf16 × = lmviz fp32 ms ÷ lmviz bf16 ms (> 1.0: bf16 helps)")
+             "per-repetition ratio; bf16 × = lmviz fp32 ms ÷ lmviz bf16 ms (> 1.0: bf16 helps); "
+             "eager = lmviz without CUDA graphs (LMVIZ_CUDA_GRAPHS=0), eager r = plain ÷ eager")
 TTQ_HEAD = (f"{'model':<17} {'params':>9} {'batch':>5} {'ctx':>4} {'eval':>4} {'target':>6} "
             f"{'reached':>7} {'at step':>7} {'to target s':>11} {'train s':>7} {'val':>6}")
 TTQ_KEY = ("eval* = the app's eval_every (steps // 10); to target s = submit → the watcher holds "
@@ -299,7 +312,8 @@ def shape_lines(r: dict) -> list[str]:
     return [f"{shape_label(r):<13} {r['batch']:>5} {r['context']:>4} {r['parameters']:>9,} "
             f"{r['steps']:>5} {cell(r['lmviz_ms'], 9, 2)} {cell(r['plain_ms'], 9, 2)} "
             f"{cell(r['ratio'], 6, 3)} {cell(r['pair_ratio'], 6, 3)} {cell(r['bf16_ms'], 8, 2)} "
-            f"{cell(r['bf16_speedup'], 6, 2)} {cell(r['lmviz_tokens_per_s'], 12, 0)}  {verdict}",
+            f"{cell(r['bf16_speedup'], 6, 2)} {cell(r['eager_ms'], 8, 2)} {cell(r['eager_ratio'], 7, 3)} "
+            f"{cell(r['lmviz_tokens_per_s'], 12, 0)}  {verdict}",
             *(f"    {name} failed: {error}" for name, error in r["errors"].items())]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 import time
 from collections import Counter
@@ -21,10 +22,13 @@ import torch.nn.functional as F
 
 from lmviz.corpora import min_training_tokens, split_text
 from lmviz.device import pick_device
+from lmviz.graphed import GraphedSteps
 from lmviz.models import RNG_LOCK, LanguageModel, ModelConfig, build_model
 from lmviz.run import Event, Run, TrainConfig, freeze, run_key
 from lmviz.sampling import SamplingConfig, generate
 from lmviz.tokenizers import Tokenizer, TokenizerConfig, train_tokenizer
+
+CUDA_GRAPHS = os.environ.get("LMVIZ_CUDA_GRAPHS", "1") != "0"
 
 
 class TrainingError(ValueError):
@@ -156,7 +160,7 @@ class Training:
 
     def __init__(self, text: str, corpus: str, tokenizer: TokenizerConfig, model: ModelConfig,
                  train: TrainConfig, cancel: threading.Event | None = None,
-                 prepared_tokenizer: Tokenizer | None = None) -> None:
+                 prepared_tokenizer: Tokenizer | None = None, cuda_graphs: bool | None = None) -> None:
         self.key = run_key(text, tokenizer, model, train)
         self.corpus = corpus
         self.tokenizer_config = tokenizer
@@ -184,6 +188,11 @@ class Training:
         self.val_windows = self._val_windows(val_source, context, train.eval_windows)
         self.sample_start = sample_start(self.tokenizer, train_text, train_ids)
         self.run: Run | None = None
+        # on CUDA, steps after the first few replay one CUDA graph (lmviz.graphed), unless
+        # LMVIZ_CUDA_GRAPHS=0 or the model has dropout (its masks come from the run's own stream)
+        self.cuda_graphs = CUDA_GRAPHS if cuda_graphs is None else cuda_graphs
+        self.graphed: bool | None = None  # once trained on CUDA: whether the steps were replayed
+        self.graph_failure: str | None = None  # why the capture failed, where it did
 
     def _val_windows(self, ids: list[int], context: int, count: int) -> torch.Tensor:
         """Evenly spaced validation windows of context + 1 tokens: the same for every evaluation."""
@@ -262,10 +271,30 @@ class Training:
                       else contextlib.nullcontext())
         context, batch = self.model_config.context, config.batch_size
         offsets = torch.arange(context + 1, device=device)  # (T+1,)
-        # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32
-        autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if config.precision == "bf16"
-                    else contextlib.nullcontext())
         high = len(self.train_ids) - context - 1
+        graphs = self.cuda_graphs and device.type == "cuda" and self.model_config.dropout == 0
+        # bf16: matrix products in bfloat16, weights, gradients, optimizer and loss in fp32 (a
+        # graph replays the casts: none may be cached between steps)
+        autocast = (torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=not graphs)
+                    if config.precision == "bf16" else contextlib.nullcontext())
+
+        def draw(out: torch.Tensor | None = None) -> torch.Tensor:
+            """A batch's start positions, drawn on the device from the run's generator."""
+            return torch.randint(0, high + 1, (batch,), device=device, generator=generator, out=out)
+
+        def train_step(starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """One step on the windows at `starts`: its loss and gradient norm, not read."""
+            window = self.train_ids[starts[:, None] + offsets]  # (B, T+1), sampled on the device
+            with own_stream, autocast:
+                logits = model(window[:, :-1])  # (B, T, V)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), window[:, 1:].flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip or math.inf)
+            optimizer.step()
+            return loss.detach(), grad_norm
+
+        graphed = GraphedSteps(train_step, draw, batch, optimizer, device) if graphs else None
         # per-step loss and gradient norm since the last log point (device tensors), read in one
         # host sync there
         step_losses: list[torch.Tensor] = []
@@ -282,18 +311,13 @@ class Training:
                 outcome = "cancelled"
                 break
             lr = lr_at(step - 1, config)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            starts = torch.randint(0, high + 1, (batch,), device=device, generator=generator)
-            window = self.train_ids[starts[:, None] + offsets]  # (B, T+1), sampled on the device
-            with own_stream, autocast:
-                logits = model(window[:, :-1])  # (B, T, V)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), window[:, 1:].flatten())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.clip or math.inf)
-            optimizer.step()
-            step_losses.append(loss.detach())
+            if graphed is not None:
+                loss, grad_norm = graphed(lr)
+            else:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                loss, grad_norm = train_step(draw())
+            step_losses.append(loss)
             step_norms.append(grad_norm)
             last = step == config.steps
             if step % config.log_every and step % config.eval_every and not last:
@@ -324,6 +348,9 @@ class Training:
             history.append(event)
             yield event
         seconds = time.perf_counter() - started
+        if graphed is not None:
+            self.graphed, self.graph_failure = graphed.captured, graphed.failed
+            graphed = None  # its memory goes before the weights move to the CPU
         if outcome == "cancelled" and history:
             history[-1] = replace(history[-1], outcome="cancelled")
         self.run = Run(

@@ -129,3 +129,74 @@ def test_dropout_on_cuda_draws_from_the_run_s_own_stream():
         torch.rand(3, device="cuda")
     for name, weight in alone.model.state_dict().items():
         torch.testing.assert_close(beside.run.model.state_dict()[name], weight, atol=1e-4, rtol=1e-4)
+
+
+def _trained(family: str, cuda_graphs: bool, seed: int = 0):
+    from lmviz.training import Training
+
+    config = ModelConfig(family=family, hidden_size=64, layers=2, context=32)
+    train = TrainConfig(steps=40, batch_size=16, eval_every=20, log_every=4, sample_tokens=0,
+                        device="cuda", seed=seed)
+    return Training(TEXT * 40, "t", TokenizerConfig("char"), config, train, cuda_graphs=cuda_graphs)
+
+
+def _finish(training):
+    for _ in training:
+        pass
+    return training
+
+
+def _assert_same_training(one, other) -> None:
+    """The same batches and learning rates: the losses and weights of two runs agree to the
+    GPU's non-deterministic sums."""
+    losses = [[e.train_loss for e in t.run.history] for t in (one, other)]
+    np.testing.assert_allclose(*losses, rtol=1e-4)
+    for name, weight in other.run.model.state_dict().items():
+        torch.testing.assert_close(one.run.model.state_dict()[name], weight, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gpt"])
+def test_graphed_steps_train_as_eager_steps_do(family):
+    """Steps after the first few replay a CUDA graph: each replay draws its own batch and reads
+    its step's learning rate (the warm-up schedule changes it every step)."""
+    graphed, eager = _finish(_trained(family, True)), _finish(_trained(family, False))
+    assert graphed.graphed is True and graphed.graph_failure is None
+    assert eager.graphed is None
+    _assert_same_training(graphed, eager)
+    assert graphed.run.history[-1].train_loss < graphed.run.history[0].train_loss
+
+
+def test_graphed_trainings_side_by_side_in_threads():
+    """Two trainings in threads, as the app runs them: one captures while the other replays."""
+    import threading
+
+    alone = _finish(_trained("lstm", True))
+    pair = [_trained("lstm", True), _trained("gpt", True, seed=3)]
+    errors: list[BaseException] = []
+
+    def train(training) -> None:
+        try:
+            _finish(training)
+        except BaseException as err:  # reported below, not lost in the thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=train, args=(t,)) for t in pair]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and all(t.run is not None and t.graphed for t in pair)
+    _assert_same_training(pair[0], alone)
+
+
+def test_a_failed_capture_goes_on_eagerly(monkeypatch):
+    import lmviz.graphed
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(lmviz.graphed.torch.cuda, "graph", refuse)
+    fell_back = _finish(_trained("gpt", True))
+    assert fell_back.graphed is False and "not permitted" in fell_back.graph_failure
+    assert fell_back.run.outcome == "finished"
+    _assert_same_training(fell_back, _finish(_trained("gpt", False)))
