@@ -26,7 +26,8 @@ LSTM hidden 256 / 512 / 1024 at batch 64 and 256, context 64 (embed 32, 1 layer)
     the clock includes (the eager warm-up steps and the capture).
 On CUDA the clock starts and stops after `torch.cuda.synchronize()`. Each shape warms up every
 variant first (CUDA context, cuDNN and cuBLAS handles, allocator), then repetitions alternate
-lmviz, plain, lmviz bf16, lmviz, plain, ... so drift hits all alike; figures are medians.
+lmviz, plain, lmviz bf16, lmviz eager, lmviz, plain, ... so drift hits all alike; figures are
+medians. `graphed` (and `bf16_graphed`) in the JSON say whether the steps were replayed.
 
 How to read it: `ms/step` = clock ÷ steps (medians of `--repeats`). `ratio` = plain ms/step ÷
 lmviz ms/step: >= 1.0 means lmviz is at least as fast as the plain loop (the target, at every
@@ -182,6 +183,7 @@ def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, d
         **shape, "vocab": vocab, "parameters": lmviz_params, "steps": steps, "repeats": repeats,
         "lmviz_ms": lm, "plain_ms": pl, "bf16_ms": bf, "eager_ms": eg,
         "graphed": lmviz.graphed, "graph_failure": lmviz.graph_failure,
+        "bf16_graphed": bf16.graphed, "bf16_graph_failure": bf16.graph_failure,
         "lmviz_ms_all": ms.get("lmviz", []), "plain_ms_all": ms.get("plain", []),
         "bf16_ms_all": ms.get("bf16", []), "eager_ms_all": ms.get("eager", []),
         "ratio": pl / lm, "pair_ratio": statistics.median(pairs) if pairs else math.nan,

@@ -1,7 +1,7 @@
 """Training steps on CUDA replayed as one CUDA graph.
 
 A small model on a GPU waits on the CPU: a step launches a few hundred kernels (forward, backward,
-clipping, AdamW), and on an H100 launching them takes longer than running them (about 5-7 ms a
+clipping, AdamW), and on an H100 launching them takes longer than running them (about 4-9 ms a
 step, whatever the width). A CUDA graph records the step's kernels once and launches them all in
 one call, so a step costs what the GPU spends on it.
 
@@ -9,9 +9,14 @@ The first WARMUP_STEPS steps run eagerly, as real steps of the training, on a si
 and cuDNN handles, AdamW's state and the autograd engine are set up there, as PyTorch's notes on
 graphs ask); the next step is captured, and every later one replays it. A replay reads its batch
 and its learning rate from tensors refilled before each step, so the batches are drawn from the
-run's generator exactly as an eager step draws them. Only one capture may be under way in a
-process (trainings run in threads side by side), hence CAPTURE_LOCK. Where a capture fails, the
-training goes on eagerly: slower, the same steps.
+run's generator exactly as an eager step draws them.
+
+Trainings run in threads side by side. Only one capture may be under way in a process, hence
+CAPTURE_LOCK; and no other training's work may land on the stream being captured, so the side
+stream and the capture stream are made once per device (`streams`), from PyTorch's two stream
+pools (a new stream per training would come round to the capture stream every 32 trainings, and
+keep a cuBLAS workspace of its own, never freed). Where a capture fails, the training goes on
+eagerly (slower, the same steps), back on the stream it came from.
 """
 
 from __future__ import annotations
@@ -23,6 +28,17 @@ import torch
 
 WARMUP_STEPS = 3
 CAPTURE_LOCK = threading.Lock()
+_streams: dict[int, tuple[torch.cuda.Stream, torch.cuda.Stream]] = {}
+
+
+def streams(device: torch.device) -> tuple[torch.cuda.Stream, torch.cuda.Stream]:
+    """The device's side stream (eager warm-up steps) and capture stream, the same for every
+    training: the side stream from the high-priority pool, so it is never the capture stream."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    with CAPTURE_LOCK:
+        if index not in _streams:
+            _streams[index] = (torch.cuda.Stream(index, priority=-1), torch.cuda.Stream(index))
+        return _streams[index]
 
 StepResult = tuple[torch.Tensor, torch.Tensor]  # the step's loss and gradient norm, on the device
 
@@ -36,12 +52,12 @@ class GraphedSteps:
     def __init__(self, step: Callable[[torch.Tensor], StepResult],
                  draw: Callable[[torch.Tensor], object], batch: int,
                  optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-        self.step, self.draw = step, draw
+        self.step, self.draw, self.optimizer = step, draw, optimizer
         self.lr = torch.zeros((), dtype=torch.float32, device=device)
-        for group in optimizer.param_groups:
-            group["lr"], group["capturable"] = self.lr, True
+        for group in optimizer.param_groups:  # fused AdamW reads a tensor lr on the device
+            group["lr"] = self.lr
         self.starts = torch.zeros(batch, dtype=torch.long, device=device)  # a replay reads it
-        self.side = torch.cuda.Stream(device)
+        self.side, self.capture_stream = streams(device)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.result: torch.Tensor | None = None  # (loss, gradient norm), written by each replay
         self.eager_steps = 0
@@ -71,13 +87,24 @@ class GraphedSteps:
         self.eager_steps += 1
         return loss, norm
 
+    def _set_capturable(self, capturable: bool) -> None:
+        """AdamW refuses a capture unless capturable, and warns at eager steps if it is; the
+        fused kernel runs the same either way."""
+        for group in self.optimizer.param_groups:
+            group["capturable"] = capturable
+
     def _capture(self) -> None:
         graph = torch.cuda.CUDAGraph()
+        self._set_capturable(True)
+        # the outer stream context puts this thread back on its stream even when ending a broken
+        # capture raises (torch.cuda.graph leaves the capture stream only after ending it)
         try:
-            with CAPTURE_LOCK, torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with (torch.cuda.stream(torch.cuda.current_stream()), CAPTURE_LOCK,
+                  torch.cuda.graph(graph, stream=self.capture_stream, capture_error_mode="thread_local")):
                 self.result = torch.stack(self.step(self.starts))
-        except RuntimeError as err:  # a kernel that cannot be captured: go on eagerly
+        except RuntimeError as err:  # e.g. an op that syncs or cannot be captured: go on eagerly
             self.failed = str(err).splitlines()[0] if str(err) else type(err).__name__
             self.result = None
+            self._set_capturable(False)
             return
         self.graph = graph

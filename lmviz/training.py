@@ -350,7 +350,7 @@ class Training:
         seconds = time.perf_counter() - started
         if graphed is not None:
             self.graphed, self.graph_failure = graphed.captured, graphed.failed
-            graphed = None  # its memory goes before the weights move to the CPU
+            graphed = None  # the graph and its pool go (the gradients in it, with the model)
         if outcome == "cancelled" and history:
             history[-1] = replace(history[-1], outcome="cancelled")
         self.run = Run(

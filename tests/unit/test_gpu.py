@@ -189,14 +189,33 @@ def test_graphed_trainings_side_by_side_in_threads():
     _assert_same_training(pair[0], alone)
 
 
-def test_a_failed_capture_goes_on_eagerly(monkeypatch):
-    import lmviz.graphed
+def test_the_side_and_capture_streams_are_made_once():
+    """Every training warms up on one side stream, never the capture stream: a new stream per
+    training would come round to it (PyTorch's pool holds 32) and keep a cuBLAS workspace."""
+    from lmviz.graphed import streams
 
-    def refuse(*args, **kwargs):
-        raise RuntimeError("operation not permitted when stream is capturing")
+    side, capture = streams(torch.device("cuda"))
+    assert streams(torch.device("cuda", torch.cuda.current_device())) == (side, capture)
+    assert side != capture
+    assert side not in [torch.cuda.Stream() for _ in range(64)]
 
-    monkeypatch.setattr(lmviz.graphed.torch.cuda, "graph", refuse)
-    fell_back = _finish(_trained("gpt", True))
-    assert fell_back.graphed is False and "not permitted" in fell_back.graph_failure
+
+def test_a_capture_that_syncs_fails_and_the_training_goes_on_eagerly(monkeypatch):
+    """A real failed capture (a host sync inside it): the training finishes eagerly with the same
+    steps, back on its own stream, and the next training captures."""
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def syncing_clip(*args, **kwargs):
+        norm = clip(*args, **kwargs)
+        if torch.cuda.is_current_stream_capturing():
+            norm.item()  # a host sync: not allowed while capturing
+        return norm
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", syncing_clip)
+    fell_back = _finish(_trained("lstm", True))
+    monkeypatch.undo()
+    assert fell_back.graphed is False and fell_back.graph_failure
     assert fell_back.run.outcome == "finished"
-    _assert_same_training(fell_back, _finish(_trained("gpt", False)))
+    assert torch.cuda.current_stream() == torch.cuda.default_stream()
+    _assert_same_training(fell_back, _finish(_trained("lstm", False)))
+    assert _finish(_trained("lstm", True)).graphed is True
