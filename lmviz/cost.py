@@ -32,11 +32,12 @@ class Speed:
 # 14 shapes, an LSTM of 32 units to a GPT 256 x 6, measured / estimated had medians of 1.0-1.3 in
 # three runs, 0.86-1.08 for the large shapes and up to 1.8 for the smallest (all overhead).
 # CUDA: fitted with `python benchmarks/cost.py --device cuda` on an H100 (steps replayed as CUDA
-# graphs, lmviz.graphed): over the same shapes bar the first (it pays for CUDA's start), measured
-# / estimated had a median of 1.0, from 0.54 (LSTMs, whose cuDNN steps cost little per layer) to
-# 1.8 (GPTs of 256 wide, and of 128 with context 128). MPS is a guess: no Mac was at hand.
+# graphs, lmviz.graphed): two runs over the same shapes bar the first (it pays for CUDA's start),
+# and the app's 600 steps of its GPU sizes (GPT 384 x 6 at context 256: 12.9 s; LSTM 1024: 2.3 s,
+# at context 256: 6.9 s). Measured / estimated over those 29: median 1.0, from 0.56 (LSTMs, whose
+# cuDNN steps cost little per layer) to 1.8 (small GPTs). MPS is a guess: no Mac was at hand.
 SPEEDS = {"cpu": Speed(0.0015, 70e9, 0.0003), "mps": Speed(0.005, 2e12, 0.002),
-          "cuda": Speed(0.0005, 10e12, 0.0009)}
+          "cuda": Speed(0.00175, 30e12, 0.0003)}
 
 
 def forward_flops_per_token(model: ModelConfig, vocab: int) -> float:

