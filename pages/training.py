@@ -78,7 +78,9 @@ if has_cuda():
     st.info("This machine has a GPU, so bigger models are offered: hidden size up to 1024 in the "
             "sidebar, and a context of 256 tokens here. A GPT of width 384 with 6 layers, 8 heads "
             "and context 256 (10.8 million weights) trained its 600 steps in 13 seconds on an "
-            "H100 (7 in bf16); a CPU would take over an hour.",
+            "H100 (8 in bf16); a CPU would take over an hour. Give a model this big a smaller "
+            "learning rate: at the default 0.01 that GPT stalled at a validation loss of 2.33, "
+            "at 0.003 it reached 1.34, below the default GPT's 1.38.",
             icon=":material/memory:")
 left, middle, right = st.columns(3)
 with left:
