@@ -120,6 +120,11 @@ def plain_builder(shape: dict, vocab: int):
     return lambda: PlainLSTM(vocab, shape["hidden"])
 
 
+# lmviz's timed variants: as the app trains, in bf16, and without CUDA graphs
+LMVIZ_VARIANTS: dict[str, dict] = {"lmviz": {}, "bf16": {"precision": "bf16"},
+                                   "eager": {"cuda_graphs": False}}
+
+
 def make_training(text: str, shape: dict, steps: int, device: str, precision: str = "fp32",
                   cuda_graphs: bool = True) -> Training:
     train = TrainConfig(steps=steps, batch_size=shape["batch"], log_every=APP_LOG_EVERY,
@@ -140,9 +145,9 @@ def synced(device: torch.device, run) -> float:
 
 
 def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, device: str) -> dict:
-    lmviz = make_training(text, shape, steps, device)
-    bf16 = make_training(text, shape, steps, device, "bf16")
-    eager = make_training(text, shape, steps, device, cuda_graphs=False)
+    trainings = {name: make_training(text, shape, steps, device, **settings)  # built outside the clock
+                 for name, settings in LMVIZ_VARIANTS.items()}
+    lmviz, bf16 = trainings["lmviz"], trainings["bf16"]
     vocab, ids, where = lmviz.model_config.vocab_size, lmviz.train_ids, lmviz.device
     build = plain_builder(shape, vocab)
     lmviz_params = count_parameters(build_model(lmviz.model_config))
@@ -153,18 +158,17 @@ def bench_shape(text: str, shape: dict, steps: int, warmup: int, repeats: int, d
         plain_seconds(ids, vocab, shape["hidden"], n, build=build, batch=shape["batch"],
                       context=shape["context"])
 
-    runs = {
-        "lmviz": lambda: lmviz_seconds(lmviz),
-        "plain": lambda: plain(steps),
-        "bf16": lambda: lmviz_seconds(bf16),
-        "eager": lambda: lmviz_seconds(eager),
-    }
+    def untimed_warmup(name: str) -> None:
+        if name == "plain":
+            plain(warmup)
+        else:
+            lmviz_seconds(make_training(text, shape, warmup, device, **LMVIZ_VARIANTS[name]))
+
+    order = ["lmviz", "plain", "bf16", "eager"]
+    runs = {name: (lambda: plain(steps)) if name == "plain"
+            else (lambda name=name: lmviz_seconds(trainings[name])) for name in order}
+    warm = {name: lambda name=name: untimed_warmup(name) for name in order}
     errors: dict[str, str] = {}
-    warm = {"lmviz": lambda: lmviz_seconds(make_training(text, shape, warmup, device)),
-            "plain": lambda: plain(warmup),
-            "bf16": lambda: lmviz_seconds(make_training(text, shape, warmup, device, "bf16")),
-            "eager": lambda: lmviz_seconds(make_training(text, shape, warmup, device,
-                                                         cuda_graphs=False))}
     for name, run in warm.items():
         try:
             synced(where, run)

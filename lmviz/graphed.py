@@ -28,6 +28,7 @@ import torch
 
 WARMUP_STEPS = 3
 CAPTURE_LOCK = threading.Lock()
+StepResult = tuple[torch.Tensor, torch.Tensor]  # the step's loss and gradient norm, on the device
 _streams: dict[int, tuple[torch.cuda.Stream, torch.cuda.Stream]] = {}
 
 
@@ -39,8 +40,6 @@ def streams(device: torch.device) -> tuple[torch.cuda.Stream, torch.cuda.Stream]
         if index not in _streams:
             _streams[index] = (torch.cuda.Stream(index, priority=-1), torch.cuda.Stream(index))
         return _streams[index]
-
-StepResult = tuple[torch.Tensor, torch.Tensor]  # the step's loss and gradient norm, on the device
 
 
 class GraphedSteps:

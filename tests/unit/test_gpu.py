@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -168,8 +169,6 @@ def test_graphed_steps_train_as_eager_steps_do(family):
 
 def test_graphed_trainings_side_by_side_in_threads():
     """Two trainings in threads, as the app runs them: one captures while the other replays."""
-    import threading
-
     alone = _finish(_trained("lstm", True))
     pair = [_trained("lstm", True), _trained("gpt", True, seed=3)]
     errors: list[BaseException] = []
@@ -204,8 +203,6 @@ def test_graphed_trainings_one_after_another_hold_no_more_memory():
     """Each training in a thread of its own, as the app runs them: the GPU memory held once they
     are done does not grow with their number (a stream per training kept ~64 MiB of cuBLAS
     workspace each, for good)."""
-    import threading
-
     def in_a_thread() -> None:
         thread = threading.Thread(target=lambda: _finish(_trained("lstm", True)))
         thread.start()
